@@ -1,0 +1,93 @@
+"""Commands a call machine returns; the ESL layer carries them out.
+
+Commands are small frozen values.  Those that take time and report back
+(`Play`, `Collect`) carry a `command_id` that the matching `MediaDone`
+echoes, so completions are matched by identity, never by order or by
+application name.
+
+Sound paths are relative to the sounds root and name the file without the
+sample-rate directory (`en/menu/main.wav`); FreeSWITCH (and the simulator)
+insert the rate directory (`en/menu/8000/main.wav`) to match the channel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Answer:
+    """Answer the caller's channel (idempotent in FreeSWITCH)."""
+
+
+@dataclass(frozen=True)
+class Play:
+    """Play sound files one after the other; reports `MediaDone(command_id)`."""
+
+    command_id: int
+    sounds: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Collect:
+    """Play a prompt and collect DTMF (FreeSWITCH `play_and_get_digits`).
+
+    Reports `MediaDone(command_id, digits=...)`, with "" when nothing valid
+    was keyed before `timeout_ms`.  Retries are the machine's business, so the
+    engine asks FreeSWITCH for exactly one attempt.
+    """
+
+    command_id: int
+    sound: str
+    min_digits: int = 1
+    max_digits: int = 1
+    timeout_ms: int = 5000
+    terminators: str = "#"
+    digit_timeout_ms: int = 3000
+
+
+@dataclass(frozen=True)
+class StopMedia:
+    """Cut off whatever is playing now (`uuid_break`)."""
+
+
+@dataclass(frozen=True)
+class SetVariable:
+    """Set a channel variable (visible in CDRs and to later dialplan)."""
+
+    name: str
+    value: str
+
+
+@dataclass(frozen=True)
+class StartTimer:
+    """Fire `TimerFired(name)` after `seconds`; restarting a name replaces it."""
+
+    name: str
+    seconds: float
+
+
+@dataclass(frozen=True)
+class CancelTimer:
+    name: str
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """Hand the call back to the FreeSWITCH dialplan (`transfer` application)."""
+
+    extension: str
+    dialplan: str = "XML"
+    context: str = "default"
+
+
+@dataclass(frozen=True)
+class Hangup:
+    """Hang up the caller with a Q.850 cause name."""
+
+    cause: str = "NORMAL_CLEARING"
+
+
+Command = (
+    Answer | Play | Collect | StopMedia | SetVariable | StartTimer | CancelTimer | Transfer | Hangup
+)

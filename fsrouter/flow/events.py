@@ -1,0 +1,49 @@
+"""Normalized events fed to a call machine.
+
+The ESL layer translates FreeSWITCH events into these small frozen values;
+the machine never sees an ESL header.  Every event is fed together with the
+current time (seconds, injected by the caller), so the machine reads no clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class MediaDone:
+    """A `Play` or `Collect` command finished (or was broken off).
+
+    `digits` holds what the caller keyed for a `Collect` ("" on timeout);
+    `interrupted` is True when the media was stopped by a `StopMedia`
+    command or by FreeSWITCH before it ended by itself.
+    """
+
+    command_id: int
+    digits: str = ""
+    interrupted: bool = False
+
+
+@dataclass(frozen=True)
+class TimerFired:
+    """A timer started with `StartTimer` expired."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class CallerHungUp:
+    """The caller's channel hung up; the machine must not emit media any more."""
+
+    cause: str = "NORMAL_CLEARING"
+
+
+@dataclass(frozen=True)
+class CommandFailed:
+    """FreeSWITCH refused or failed a command (e.g. `-ERR` reply, missing file)."""
+
+    command_id: int
+    reason: str
+
+
+Event = MediaDone | TimerFired | CallerHungUp | CommandFailed
