@@ -1,0 +1,250 @@
+"""The per-call state machine: events in, commands out, nothing else.
+
+A `CallMachine` walks one call through the compiled plan.  It owns no
+connection and reads no clock: the engine feeds it normalized events with
+the current time and carries out the commands it returns.  Every move it
+makes follows an edge of the plan's graph (`node.edges[outcome]`), the same
+table `fsrouter graph` draws; the code here only decides which outcome an
+event means.
+
+Nothing a caller does can break it: unexpected keys are re-prompted,
+stale or unknown events are ignored, a failed prompt is skipped, and after
+the caller hangs up no further media is issued.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable, Mapping
+from itertools import count
+from types import MappingProxyType
+
+from ..rules import plan as p
+from ..rules.templates import Template
+from .commands import Answer, Collect, Command, Hangup, Play, SetVariable, Transfer
+from .events import CallerHungUp, CommandFailed, Event, MediaDone
+
+log = logging.getLogger(__name__)
+
+REFUSED_CAUSE = "UNALLOCATED_NUMBER"
+"""Hangup cause for a call no line, route or default route accepts."""
+
+SPIN_CAUSE = "NORMAL_TEMPORARY_FAILURE"
+MAX_HOPS = 1000
+"""Steps taken without waiting for the caller before the call is given up.
+Only reachable when every prompt in a loop renders to nothing."""
+
+EXPORT_PREFIX = "fsrouter_"
+"""Variables the rules set are also set on the channel with this prefix."""
+
+_SOUND_ID = re.compile(r"[A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*")
+_LANGUAGE = re.compile(r"[A-Za-z0-9_-]+")
+_DTMF = re.compile(r"[0-9*#]+")
+
+
+class FlowError(Exception):
+    """The engine used the machine wrongly (a local bug, never the caller's doing)."""
+
+
+class CallMachine:
+    def __init__(
+        self,
+        plan: p.Plan,
+        call_vars: Mapping[str, str],
+        *,
+        now: float,
+        notices: Mapping[str, str] | None = None,
+    ) -> None:
+        """`call_vars` come from the channel (destination_number,
+        caller_id_number, caller_id_name, uuid); `notices` maps a notice key
+        ("line:+302101234567", "brand:acme", "queue:billing", "global") to
+        the sound the supervisor switched on."""
+        self._plan = plan
+        self.decision = plan.route(call_vars, now)
+        self._vars = dict(self.decision.variables)
+        self._notices = MappingProxyType(dict(notices or {}))
+        self._ids = count(1)
+        self._phase = "new"  # new, running, queued, finished
+        self._node: p.Node | None = None
+        self._waiting: int | None = None
+        self._menu: str | None = None
+        self._misses = {p.INVALID: 0, p.TIMEOUT: 0}
+        self.outcome: tuple[str, str] | None = None
+        """("transfer", extension), ("hangup", cause), ("queue", name) or
+        ("caller_hangup", cause) once the flow has ended."""
+
+    @property
+    def finished(self) -> bool:
+        """True once the machine will issue nothing more (queued calls are
+        not finished: the ACD carries on with them)."""
+        return self._phase == "finished"
+
+    @property
+    def state(self) -> str:
+        """The current node id, or "new", "queued", "finished"."""
+        if self._phase == "running" and self._node is not None:
+            return self._node.id
+        return self._phase
+
+    @property
+    def variables(self) -> Mapping[str, str]:
+        return MappingProxyType(self._vars)
+
+    def start(self, now: float) -> list[Command]:
+        if self._phase != "new":
+            raise FlowError("start() called twice")
+        self._phase = "running"
+        if self.decision.flow is None:
+            log.info("call %s to %r: no route, refused", self._uuid, self._vars.get("destination_number"))
+            return self._end([Hangup(REFUSED_CAUSE)], ("hangup", REFUSED_CAUSE))
+        commands: list[Command] = [Answer()]
+        commands += [SetVariable(EXPORT_PREFIX + k, v) for k, v in self.decision.exported.items()]
+        return commands + self._go(self._plan.flows[self.decision.flow], now)
+
+    def feed(self, event: Event, now: float) -> list[Command]:
+        if self._phase == "new":
+            raise FlowError("feed() before start()")
+        if isinstance(event, CallerHungUp):
+            if self._phase == "running":
+                self.outcome = ("caller_hangup", event.cause)
+            self._phase = "finished"
+            return []
+        if self._phase != "running" or not isinstance(event, (MediaDone, CommandFailed)):
+            return []
+        if event.command_id != self._waiting:
+            return []
+        self._waiting = None
+        node = self._node
+        if isinstance(event, CommandFailed):
+            log.warning("call %s at %s: command failed: %s", self._uuid, node.id, event.reason)
+            outcome = self._failed(node)
+        else:
+            outcome = self._done(node, event.digits)
+        return self._go(node.edges[outcome], now)
+
+    # -- moving along the graph --------------------------------------------
+
+    def _go(self, node_id: str, now: float) -> list[Command]:
+        """Enter nodes until one waits for an event or ends the flow."""
+        commands: list[Command] = []
+        for _ in range(MAX_HOPS):
+            node = self._node = self._plan.nodes[node_id]
+            outcome = _ENTER[type(node.step)](self, node.step, now, commands)
+            if outcome is None:
+                return commands
+            node_id = node.edges[outcome]
+        log.error("call %s: %d steps without a pause at %s; hanging up", self._uuid, MAX_HOPS, node_id)
+        return self._end(commands + [Hangup(SPIN_CAUSE)], ("hangup", SPIN_CAUSE))
+
+    def _end(self, commands: list[Command], outcome: tuple[str, str], phase: str = "finished") -> list[Command]:
+        self.outcome = outcome
+        self._phase = phase
+        return commands
+
+    def _wait(self, command: Callable[[int], Command], commands: list[Command]) -> None:
+        self._waiting = next(self._ids)
+        commands.append(command(self._waiting))
+
+    # -- what entering each kind of step does: an outcome to follow now, or
+    #    None when the machine waits (or the flow ended) -------------------
+
+    def _enter_play(self, step: p.Play, now: float, commands: list[Command]) -> str | None:
+        sounds = tuple(s for s in map(self._sound, step.sounds) if s is not None)
+        if not sounds:
+            return p.DONE
+        self._wait(lambda i: Play(i, sounds), commands)
+        return None
+
+    def _enter_menu(self, step: p.Menu, now: float, commands: list[Command]) -> str | None:
+        if self._menu != self._node.id:
+            self._menu = self._node.id
+            self._misses = {p.INVALID: 0, p.TIMEOUT: 0}
+        sound = self._sound(step.prompt)
+        if sound is None:
+            return self._miss(step, p.TIMEOUT)
+        self._wait(
+            lambda i: Collect(
+                i, sound, max_digits=step.max_digits, timeout_ms=step.timeout_ms,
+                terminators=step.terminators,
+            ),
+            commands,
+        )
+        return None
+
+    def _enter_set(self, step: p.SetVars, now: float, commands: list[Command]) -> str:
+        for name, template in step.values.items():
+            self._vars[name] = value = template.render(self._vars)
+            commands.append(SetVariable(EXPORT_PREFIX + name, value))
+        return p.NEXT
+
+    def _enter_goto(self, step: p.Goto, now: float, commands: list[Command]) -> str:
+        return p.NEXT
+
+    def _enter_condition(self, step: p.Condition, now: float, commands: list[Command]) -> str:
+        return p.THEN if step.test.test(self._plan.context(self._vars, now)) else p.ELSE
+
+    def _enter_notice(self, step: p.Notice, now: float, commands: list[Command]) -> str | None:
+        sound = self._notices.get(step.key.render(self._vars))
+        if not sound:
+            return p.NEXT
+        self._wait(lambda i: Play(i, (sound,)), commands)
+        return None
+
+    def _enter_transfer(self, step: p.Transfer, now: float, commands: list[Command]) -> None:
+        commands.append(Transfer(step.extension, step.dialplan, step.context))
+        self._end(commands, ("transfer", step.extension))
+
+    def _enter_hangup(self, step: p.Hangup, now: float, commands: list[Command]) -> None:
+        commands.append(Hangup(step.cause))
+        self._end(commands, ("hangup", step.cause))
+
+    def _enter_queue(self, step: p.Enqueue, now: float, commands: list[Command]) -> None:
+        self._end(commands, ("queue", step.queue), phase="queued")
+
+    # -- what a finished command means -------------------------------------
+
+    def _done(self, node: p.Node, digits: str) -> str:
+        if not isinstance(node.step, p.Menu):
+            return p.NEXT if isinstance(node.step, p.Notice) else p.DONE
+        if _DTMF.fullmatch(digits) and digits in node.edges:
+            return digits
+        return self._miss(node.step, p.TIMEOUT if digits == "" else p.INVALID)
+
+    def _failed(self, node: p.Node) -> str:
+        """A prompt that cannot be played is skipped; a menu that cannot ask
+        counts as a timeout, so its retries and give-up path still apply."""
+        return self._done(node, "")
+
+    def _miss(self, step: p.Menu, kind: str) -> str:
+        self._misses[kind] += 1
+        if kind == p.INVALID:
+            return p.INVALID if self._misses[kind] <= step.invalid_retries else p.TOO_MANY_INVALID
+        return p.TIMEOUT if self._misses[kind] <= step.timeout_retries else p.TOO_MANY_TIMEOUTS
+
+    def _sound(self, template: Template) -> str | None:
+        """`menu/main` -> `en/menu/main.wav` in the call's language; None
+        (and a log line) if variables made it unsafe or empty."""
+        sound_id = template.render(self._vars)
+        language = self._vars.get("language") or self._plan.settings.language
+        if _SOUND_ID.fullmatch(sound_id) and _LANGUAGE.fullmatch(language):
+            return f"{language}/{sound_id}.wav"
+        log.warning("call %s: prompt %r rendered to %r/%r; skipped", self._uuid, template.source, language, sound_id)
+        return None
+
+    @property
+    def _uuid(self) -> str:
+        return self._vars.get("uuid", "?")
+
+
+_ENTER = {
+    p.Play: CallMachine._enter_play,
+    p.Menu: CallMachine._enter_menu,
+    p.SetVars: CallMachine._enter_set,
+    p.Goto: CallMachine._enter_goto,
+    p.Condition: CallMachine._enter_condition,
+    p.Notice: CallMachine._enter_notice,
+    p.Transfer: CallMachine._enter_transfer,
+    p.Hangup: CallMachine._enter_hangup,
+    p.Enqueue: CallMachine._enter_queue,
+}

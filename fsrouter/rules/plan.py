@@ -1,0 +1,284 @@
+"""The compiled plan: immutable routing data shared by every call.
+
+Rules compile once into a `Plan`; each call keeps only its own state and
+variables, so a reload swaps the plan for new calls while calls in progress
+finish on theirs.  Everything here is frozen (dataclasses, tuples,
+`MappingProxyType`) and does no IO; the time comes in as an argument.
+
+Flows are compiled into a graph of `Node`s.  Each node holds a step (what
+to do on entry) and `edges`, the transition table: outcome -> next node id.
+The call machine moves only along these edges and `fsrouter graph` draws
+exactly these edges, so the picture is the behaviour.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, tzinfo
+from types import MappingProxyType
+from typing import ClassVar
+
+from .predicates import Context, Moment, Predicate
+from .problems import Position, Problem
+from .templates import Template
+
+# Outcomes: the edge labels.  Menu keys ("1", "*", ...) are outcomes too.
+DONE = "done"  # a play (or notice) finished, or failed and was skipped
+NEXT = "next"  # an instant step (set, goto, notice with nothing to say) is done
+THEN = "then"
+ELSE = "else"
+INVALID = "invalid"  # a wrong key, retries left: play on_invalid.prompt, ask again
+TOO_MANY_INVALID = "too_many_invalid"
+TIMEOUT = "timeout"  # nothing keyed, retries left
+TOO_MANY_TIMEOUTS = "too_many_timeouts"
+
+
+def frozen_map(items: Mapping) -> Mapping:
+    return MappingProxyType(dict(items))
+
+
+@dataclass(frozen=True)
+class Play:
+    sounds: tuple[Template, ...]
+    terminal: ClassVar[bool] = False
+    instant: ClassVar[bool] = False
+
+    def describe(self) -> str:
+        return "play " + ", ".join(map(str, self.sounds))
+
+
+@dataclass(frozen=True)
+class Menu:
+    """Ask for DTMF once per visit; key outcomes are the edges that are DTMF keys."""
+
+    prompt: Template
+    invalid_retries: int
+    timeout_retries: int
+    timeout_ms: int
+    max_digits: int
+    terminators: str
+    terminal: ClassVar[bool] = False
+    instant: ClassVar[bool] = False
+
+    def describe(self) -> str:
+        return f"menu {self.prompt}"
+
+
+@dataclass(frozen=True)
+class SetVars:
+    values: Mapping[str, Template]
+    terminal: ClassVar[bool] = False
+    instant: ClassVar[bool] = True
+
+    def describe(self) -> str:
+        return "set " + ", ".join(f"{k}={v}" for k, v in self.values.items())
+
+
+@dataclass(frozen=True)
+class Goto:
+    target: str
+    terminal: ClassVar[bool] = False
+    instant: ClassVar[bool] = True
+
+    def describe(self) -> str:
+        return f"goto {self.target}"
+
+
+@dataclass(frozen=True)
+class Condition:
+    test: Predicate
+    terminal: ClassVar[bool] = False
+    instant: ClassVar[bool] = True
+
+    def describe(self) -> str:
+        return f"if {self.test.describe()}"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Play the supervisor's notice for `key` (e.g. "line:+302101234567"), if any."""
+
+    key: Template
+    terminal: ClassVar[bool] = False
+    instant: ClassVar[bool] = True
+
+    def describe(self) -> str:
+        return f"notice {self.key}"
+
+
+@dataclass(frozen=True)
+class Transfer:
+    extension: str
+    context: str
+    dialplan: str
+    terminal: ClassVar[bool] = True
+    instant: ClassVar[bool] = False
+
+    def describe(self) -> str:
+        return f"transfer {self.extension} {self.dialplan} {self.context}"
+
+
+@dataclass(frozen=True)
+class Hangup:
+    cause: str
+    terminal: ClassVar[bool] = True
+    instant: ClassVar[bool] = False
+
+    def describe(self) -> str:
+        return f"hangup {self.cause}"
+
+
+@dataclass(frozen=True)
+class Enqueue:
+    """Hand the call to the ACD for queue `queue`; the flow ends here."""
+
+    queue: str
+    terminal: ClassVar[bool] = True
+    instant: ClassVar[bool] = False
+
+    def describe(self) -> str:
+        return f"queue {self.queue}"
+
+
+Step = Play | Menu | SetVars | Goto | Condition | Notice | Transfer | Hangup | Enqueue
+
+
+@dataclass(frozen=True)
+class Node:
+    """One state of a flow.  `edges[outcome]` is the next node id.
+
+    `flow` is the flow the step was written in (or "queue:NAME" for a
+    queue's destinations).  An edge is None only in a plan the checker has
+    rejected (a dead end); a plan returned by the compiler has none.
+    """
+
+    id: str
+    flow: str
+    step: Step
+    edges: Mapping[str, str | None]
+    pos: Position
+
+
+@dataclass(frozen=True)
+class Settings:
+    timezone: str
+    tz: tzinfo
+    language: str
+    holidays: Mapping[str, frozenset[date]]
+
+
+@dataclass(frozen=True)
+class Line:
+    """A dialled number: who answers (brand), in what language, with which flow."""
+
+    number: str
+    brand: str | None
+    language: str | None
+    flow: str | None
+    values: Mapping[str, Template]
+    pos: Position
+
+
+@dataclass(frozen=True)
+class Route:
+    """`match` is None for the default route."""
+
+    name: str
+    match: Predicate | None
+    flow: str
+    values: Mapping[str, Template]
+    pos: Position
+
+
+@dataclass(frozen=True)
+class Queue:
+    """A queue as far as the rules define it.
+
+    `max_wait_then` and `no_agents` are entry node ids of compiled
+    destinations.  `options` keeps the remaining keys (require, relax,
+    strategy, announce, callback, whisper, priority) as frozen plain data
+    for the ACD.
+    """
+
+    name: str
+    title: str
+    max_wait: float
+    max_wait_then: str
+    no_agents: str | None
+    options: Mapping[str, object]
+    pos: Position
+
+
+@dataclass(frozen=True)
+class Agent:
+    id: str
+    name: str
+    dial: str
+    skills: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class RouteDecision:
+    """Where a new call goes.
+
+    `variables` are all the call's variables (channel ones plus those the
+    rules set); `exported` only those the rules set.  `flow` is None when no
+    line, route or default route applies: the call is refused.
+    """
+
+    flow: str | None
+    variables: Mapping[str, str]
+    exported: Mapping[str, str]
+    line: str | None
+    route: str | None
+
+
+@dataclass(frozen=True)
+class Plan:
+    settings: Settings
+    lines: Mapping[str, Line]
+    routes: tuple[Route, ...]
+    default_route: Route | None
+    flows: Mapping[str, str]
+    """Flow name -> id of its first node."""
+    nodes: Mapping[str, Node]
+    queues: Mapping[str, Queue]
+    agents: Mapping[str, Agent]
+    warnings: tuple[Problem, ...] = ()
+
+    def context(self, variables: Mapping[str, str], now: float) -> Context:
+        return Context(variables, Moment.at(now, self.settings.tz), self.settings.holidays)
+
+    def route(self, call_vars: Mapping[str, str], now: float) -> RouteDecision:
+        """Choose the entry flow: first matching route, else the line's flow,
+        else the default route."""
+        variables = {"language": self.settings.language, **call_vars}
+        exported: dict[str, str] = {}
+        line = self.lines.get(call_vars.get("destination_number", ""))
+        flow = chosen = None
+        if line is not None:
+            for name, value in (("brand", line.brand), ("language", line.language)):
+                if value is not None:
+                    variables[name] = exported[name] = value
+            _assign(line.values, variables, exported)
+            flow, chosen = line.flow, "line"
+        ctx = self.context(variables, now)
+        matched = next((r for r in self.routes if r.match and r.match.test(ctx)), None)
+        if matched is None and flow is None:
+            matched = self.default_route
+        if matched is not None:
+            _assign(matched.values, variables, exported)
+            flow, chosen = matched.flow, matched.name
+        return RouteDecision(
+            flow,
+            frozen_map(variables),
+            frozen_map(exported),
+            line.number if line else None,
+            chosen if flow else None,
+        )
+
+
+def _assign(values: Mapping[str, Template], variables: dict, exported: dict) -> None:
+    for name, template in values.items():
+        variables[name] = exported[name] = template.render(variables)

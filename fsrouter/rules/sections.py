@@ -1,0 +1,313 @@
+"""Compile the top-level sections other than flows: settings, lines,
+routes, queues and agents.  Rules may be split over several files; their
+sections are merged here, and a name defined twice is an error that cites
+both places.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from . import plan
+from .conditions import TestCompiler
+from .flows import FlowCompiler
+from .problems import Position
+from .shapes import NAME, Shapes
+from .templates import Template
+from .tree import Map, Node, Scalar, Seq, plain
+
+SECTIONS = ("settings", "lines", "routes", "flows", "queues", "agents")
+SETTINGS_KEYS = ("timezone", "language", "holidays")
+LINE_KEYS = ("brand", "language", "flow", "set")
+ROUTE_KEYS = ("name", "match", "flow", "set")
+QUEUE_KEYS = (
+    "name", "max_wait", "no_agents", "require", "relax", "strategy", "announce", "callback",
+    "whisper", "priority",
+)
+RELAX_KEYS = ("after", "require", "add_queue")
+AGENT_KEYS = ("name", "dial", "skills")
+DEFAULT_TIMEZONE = "UTC"
+DEFAULT_LANGUAGE = "en"
+DEFAULT_CALENDAR = "holidays"
+_TZ_HINT = "a time zone name like Europe/Athens"
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_SINGULAR = {"settings": "setting", "lines": "line", "flows": "flow", "queues": "queue", "agents": "agent"}
+
+Entries = dict[str, tuple[Scalar, Node]]
+
+
+@dataclass
+class Sections:
+    """The sections of all files, merged; each entry keeps its key node."""
+
+    settings: Entries = field(default_factory=dict)
+    lines: Entries = field(default_factory=dict)
+    flows: Entries = field(default_factory=dict)
+    queues: Entries = field(default_factory=dict)
+    agents: Entries = field(default_factory=dict)
+    routes: list[Node] = field(default_factory=list)
+
+
+def merge(roots: list[Node], shapes: Shapes) -> Sections:
+    merged = Sections()
+    for root in roots:
+        fields = shapes.fields(root, "the top level", SECTIONS)
+        for name, node in (fields or {}).items():
+            if isinstance(node, Scalar) and node.value is None:
+                continue
+            if name == "routes":
+                merged.routes.extend(shapes.sequence(node, "routes", "a list of routes") or ())
+                continue
+            section = shapes.mapping(node, name, f"a mapping of {_SINGULAR[name]} names to definitions")
+            entries: Entries = getattr(merged, name)
+            for key, value in section.entries if section else ():
+                if key.text in entries:
+                    shapes.report.error(
+                        key.pos,
+                        f'duplicate {_SINGULAR[name]} "{key.text}" '
+                        f"(first defined at {entries[key.text][0].pos})",
+                    )
+                else:
+                    entries[key.text] = (key, value)
+    return merged
+
+
+def settings(entries: Entries, shapes: Shapes) -> plan.Settings:
+    """Settings, with defaults standing in for missing or bad values."""
+    merged = Map(tuple(entries.values()), Position("settings"))
+    fields = shapes.fields(merged, "settings", SETTINGS_KEYS) or {}
+    timezone, tz = DEFAULT_TIMEZONE, ZoneInfo(DEFAULT_TIMEZONE)
+    if "timezone" in fields:
+        name = shapes.text(fields["timezone"], "timezone", _TZ_HINT)
+        try:
+            if name is not None:
+                timezone, tz = name, ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            shapes.report.error(fields["timezone"].pos, f'unknown time zone "{name}"', _TZ_HINT)
+            timezone = DEFAULT_TIMEZONE
+    language = DEFAULT_LANGUAGE
+    if "language" in fields:
+        language = shapes.name(fields["language"], "language") or DEFAULT_LANGUAGE
+    holidays = _calendars(fields["holidays"], shapes) if "holidays" in fields else {}
+    return plan.Settings(timezone, tz, language, plan.frozen_map(holidays))
+
+
+def _calendars(node: Node, shapes: Shapes) -> dict[str, frozenset[date]]:
+    """`holidays: [dates]` is one calendar; `holidays: {name: [dates]}` several."""
+    if not isinstance(node, Map):
+        return {DEFAULT_CALENDAR: _dates(node, shapes)}
+    calendars = {}
+    for key, value in node.entries:
+        if NAME.fullmatch(key.text):
+            calendars[key.text] = _dates(value, shapes)
+        else:
+            shapes.report.error(key.pos, f'bad calendar name "{key.text}"', "letters, digits, _ and -")
+    return calendars
+
+
+def _dates(node: Node, shapes: Shapes) -> frozenset[date]:
+    days = set()
+    for item in shapes.sequence(node, "holidays", "a list of dates YYYY-MM-DD") or ():
+        text = shapes.text(item, "holiday date", "a date YYYY-MM-DD")
+        try:
+            if text is not None:
+                if not _DATE.fullmatch(text):
+                    raise ValueError(text)
+                days.add(date.fromisoformat(text))
+        except ValueError:
+            shapes.report.error(item.pos, f'bad holiday date "{text}"', "a date YYYY-MM-DD")
+    return frozenset(days)
+
+
+@dataclass
+class SectionCompiler:
+    shapes: Shapes
+    flows: FlowCompiler
+    tests: TestCompiler
+    flow_names: Mapping[str, object]
+    queue_entries: list[str] = field(default_factory=list)
+    """Entry ids of queue destinations (max_wait, no_agents): roots of the graph."""
+
+    def flow_ref(self, node: Node) -> str | None:
+        name = self.shapes.text(node, "flow", "a flow name")
+        if name is not None and name not in self.flow_names:
+            expected = "one of: " + ", ".join(sorted(self.flow_names)) if self.flow_names else "a flow under flows"
+            self.shapes.report.error(node.pos, f'undefined flow "{name}"', expected)
+            return None
+        return name
+
+    def values(self, fields: Mapping[str, Node]) -> Mapping[str, Template]:
+        """The `set:` of a line or route."""
+        if "set" not in fields:
+            return plan.frozen_map({})
+        m = self.shapes.mapping(fields["set"], "set", "a mapping of variable name to value")
+        values = self.flows.assignments(m) if m is not None else None
+        return plan.frozen_map(values or {})
+
+    def lines(self, entries: Entries, default: plan.Route | None) -> dict[str, plan.Line]:
+        lines = {}
+        for number, (key, node) in entries.items():
+            fields = self.shapes.fields(node, f'line "{number}"', LINE_KEYS)
+            if fields is None:
+                continue
+            brand = self.shapes.name(fields["brand"], "brand") if "brand" in fields else None
+            language = self.shapes.name(fields["language"], "language") if "language" in fields else None
+            flow = self.flow_ref(fields["flow"]) if "flow" in fields else None
+            for var, value in (("brand", brand), ("language", language)):
+                if value is not None:
+                    self.flows.known.setdefault(var, set()).add(value)
+            lines[number] = plan.Line(number, brand, language, flow, self.values(fields), key.pos)
+            if "flow" not in fields and default is None:
+                self.shapes.report.warning(
+                    key.pos, f'line "{number}" has no flow and there is no default route',
+                    "flow: NAME, or a route without match",
+                )
+        return lines
+
+    def routes(self, nodes: list[Node]) -> tuple[list[plan.Route], plan.Route | None]:
+        """Routes in order, and the default route (the one without `match`)."""
+        routes, default = [], None
+        for index, node in enumerate(nodes, 1):
+            fields = self.shapes.fields(node, "route", ROUTE_KEYS, required=("flow",))
+            if not fields or "flow" not in fields:
+                continue
+            name = self.shapes.text(fields["name"], "route name") if "name" in fields else None
+            match = self.tests.mapping(fields["match"], "match") if "match" in fields else None
+            flow = self.flow_ref(fields["flow"])
+            if flow is None or ("match" in fields and match is None):
+                continue
+            name = name or (f"route {index}" if match else "default")
+            route = plan.Route(name, match, flow, self.values(fields), node.pos)
+            if match is not None:
+                routes.append(route)
+            elif default is not None:
+                self.shapes.report.error(
+                    node.pos, f"a second default route (the first is at {default.pos})",
+                    "one route without match",
+                )
+            else:
+                default = route
+        return routes, default
+
+    def agents(self, entries: Entries) -> dict[str, plan.Agent]:
+        agents = {}
+        for agent_id, (key, node) in entries.items():
+            fields = self.shapes.fields(node, f'agent "{agent_id}"', AGENT_KEYS, required=("dial",))
+            if fields is None or "dial" not in fields:
+                continue
+            name = self.shapes.text(fields["name"], "agent name") if "name" in fields else agent_id
+            dial = self.shapes.text(fields["dial"], "dial", "a FreeSWITCH dial string like user/1001")
+            skills = self.skills(fields["skills"], "skills") if "skills" in fields else {}
+            if name is not None and dial is not None and skills is not None:
+                agents[agent_id] = plan.Agent(agent_id, name, dial, plan.frozen_map(skills))
+        return agents
+
+    def skills(self, node: Node, what: str) -> dict[str, int] | None:
+        m = self.shapes.mapping(node, what, "a mapping of skill name to level 1-10")
+        if m is None:
+            return None
+        skills = {}
+        for key, value in m.entries:
+            level = self.shapes.integer(value, f'level of skill "{key.text}"', 1, 10)
+            try:
+                Template.parse(key.text)
+            except ValueError:
+                self.shapes.report.error(key.pos, f'bad skill name "{key.text}"', "letters, digits, _ and {variables}")
+                level = None
+            if level is None:
+                return None
+            skills[key.text] = level
+        return skills
+
+    def queues(self, entries: Entries, agents: Mapping[str, plan.Agent]) -> dict[str, plan.Queue]:
+        queues = {}
+        held = {skill for agent in agents.values() for skill in agent.skills}
+        for name, (key, node) in entries.items():
+            if not NAME.fullmatch(name):
+                self.shapes.report.error(key.pos, f'bad queue name "{name}"', "letters, digits, _ and -")
+                continue
+            fields = self.shapes.fields(node, f'queue "{name}"', QUEUE_KEYS, required=("max_wait",))
+            if fields is None or "max_wait" not in fields:
+                continue
+            queue = self.queue(name, fields, key)
+            if queue is not None:
+                queues[name] = queue
+            for skill_node in _required_skill_keys(fields):
+                self.warn_unheld(skill_node, held)
+        return queues
+
+    def queue(self, name: str, fields: Mapping[str, Node], key: Scalar) -> plan.Queue | None:
+        flow = f"queue:{name}"
+        title = self.shapes.text(fields["name"], "queue name") if "name" in fields else name
+        max_wait = self.shapes.fields(fields["max_wait"], "max_wait", ("after", "then"), ("after", "then"))
+        if not max_wait or len(max_wait) < 2:
+            return None
+        after = self.shapes.duration(max_wait["after"], "max_wait after")
+        then = self.flows.action(max_wait["then"], f"{flow}/max_wait", flow, None, "max_wait then")
+        self.queue_entries.append(then)
+        no_agents = None
+        if "no_agents" in fields:
+            no_agents = self.flows.action(fields["no_agents"], f"{flow}/no_agents", flow, None, "no_agents")
+            self.queue_entries.append(no_agents)
+        checks = {
+            "require": lambda n: self.skills(n, "require"),
+            "relax": self.relax,
+            "strategy": lambda n: self.shapes.name(n, "strategy"),
+            "announce": lambda n: self.shapes.mapping(n, "announce", "a mapping"),
+            "callback": lambda n: self.shapes.mapping(n, "callback", "a mapping"),
+            "whisper": lambda n: self.shapes.template(n, "whisper"),
+            "priority": lambda n: self.shapes.integer(n, "priority", 0, 100),
+        }
+        options = {}
+        for option, check in checks.items():
+            if option in fields:
+                if check(fields[option]) is None:
+                    return None
+                options[option] = plain(fields[option])
+        if title is None or after is None:
+            return None
+        return plan.Queue(name, title, after, then, no_agents, plan.frozen_map(options), key.pos)
+
+    def relax(self, node: Node) -> bool | None:
+        items = self.shapes.sequence(node, "relax", "a list of {after: 60s, require: {...}}")
+        if items is None:
+            return None
+        return True if all([self.relax_step(item) for item in items]) else None
+
+    def relax_step(self, node: Node) -> bool:
+        fields = self.shapes.fields(node, "relax step", RELAX_KEYS, required=("after",))
+        if not fields or "after" not in fields:
+            return False
+        checks = [self.shapes.duration(fields["after"], "relax after")]
+        if "require" in fields:
+            checks.append(self.skills(fields["require"], "require"))
+        if "add_queue" in fields:
+            checks.append(self.flows.queue_name(fields["add_queue"]))
+        return all(c is not None for c in checks)
+
+    def warn_unheld(self, skill: Scalar, held: set[str]) -> None:
+        """Warn about a required skill no agent has (expanding {variables})."""
+        try:
+            template = Template.parse(skill.text)
+        except ValueError:
+            return
+        if any(f not in self.flows.known for f in template.fields):
+            return
+        for name in template.expand(self.flows.known):
+            if name not in held:
+                self.shapes.report.warning(
+                    skill.pos, f'no agent has the skill "{name}"', f"an agent with skills: {{{name}: N}}"
+                )
+
+
+def _required_skill_keys(fields: Mapping[str, Node]) -> list[Scalar]:
+    """Skill name nodes under `require` and `relax[].require`."""
+    maps = [fields.get("require")]
+    relax = fields.get("relax")
+    if isinstance(relax, Seq):
+        maps += [item.get("require") for item in relax.items if isinstance(item, Map)]
+    return [key for m in maps if isinstance(m, Map) for key, _ in m.entries]

@@ -1,0 +1,110 @@
+"""Typed reads of the intermediate tree that report, rather than raise.
+
+Each helper checks one node against the shape the rules language expects
+and returns the value, or None after recording an error that says where,
+what was found and what was expected.  Callers carry on with the rest of
+the file, so one run reports every problem.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from .problems import Report
+from .templates import Template, TemplateSyntaxError
+from .tree import Map, Node, Scalar, Seq, describe
+
+NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
+"""Flow, step id, queue and variable names: safe in ids, graphs and paths."""
+
+_DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?")
+DURATION_HINT = "seconds or a duration like 45s, 3m, 1h30m"
+
+
+class Shapes:
+    def __init__(self, report: Report) -> None:
+        self.report = report
+
+    def bad(self, node: Node, what: str, expected: str) -> None:
+        self.report.error(node.pos, f"bad value for {what}: {describe(node)}", expected)
+
+    def fields(
+        self, node: Node, what: str, allowed: Sequence[str], required: Sequence[str] = ()
+    ) -> dict[str, Node] | None:
+        """The entries of a mapping, refusing keys outside `allowed`."""
+        if not isinstance(node, Map):
+            self.bad(node, what, "a mapping with keys " + ", ".join(allowed))
+            return None
+        found: dict[str, Node] = {}
+        for key, value in node.entries:
+            if key.text in allowed:
+                found[key.text] = value
+            else:
+                self.report.error(
+                    key.pos, f'unknown key "{key.text}" in {what}', "one of: " + ", ".join(allowed)
+                )
+        for name in required:
+            if name not in found:
+                self.report.error(node.pos, f'{what} has no "{name}"')
+        return found
+
+    def mapping(self, node: Node, what: str, expected: str) -> Map | None:
+        if isinstance(node, Map):
+            return node
+        self.bad(node, what, expected)
+        return None
+
+    def text(self, node: Node, what: str, expected: str = "text") -> str | None:
+        if isinstance(node, Scalar) and node.value is not None and not isinstance(node.value, bool):
+            return node.text
+        self.bad(node, what, expected)
+        return None
+
+    def name(self, node: Node, what: str) -> str | None:
+        value = self.text(node, what, "a name of letters, digits, _ and -")
+        if value is not None and not NAME.fullmatch(value):
+            self.bad(node, what, "a name of letters, digits, _ and -")
+            return None
+        return value
+
+    def integer(self, node: Node, what: str, low: int, high: int) -> int | None:
+        value = node.value if isinstance(node, Scalar) else None
+        if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
+            return value
+        self.bad(node, what, f"an integer from {low} to {high}")
+        return None
+
+    def duration(self, node: Node, what: str) -> float | None:
+        """Seconds from `90`, `45s`, `3m`, `1h30m`; must be positive."""
+        value = node.value if isinstance(node, Scalar) else None
+        seconds: float | None = None
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            seconds = float(value)
+        elif isinstance(value, str) and (m := _DURATION.fullmatch(value)) and any(m.groups()):
+            h, mi, s = m.groups()
+            seconds = int(h or 0) * 3600 + int(mi or 0) * 60 + float(s or 0)
+        if seconds is None or seconds <= 0:
+            self.bad(node, what, DURATION_HINT)
+            return None
+        return seconds
+
+    def template(self, node: Node, what: str, expected: str = "text") -> Template | None:
+        value = self.text(node, what, expected)
+        if value is None:
+            return None
+        try:
+            return Template.parse(value)
+        except TemplateSyntaxError:
+            self.bad(node, what, expected + ", with {variable} placeholders")
+            return None
+
+    def items(self, node: Node) -> tuple[Node, ...]:
+        """A list's items, or a single value as a one-item list."""
+        return node.items if isinstance(node, Seq) else (node,)
+
+    def sequence(self, node: Node, what: str, expected: str) -> tuple[Node, ...] | None:
+        if isinstance(node, Seq):
+            return node.items
+        self.bad(node, what, expected)
+        return None

@@ -1,0 +1,50 @@
+"""Check that every prompt the rules can play exists as a sound file.
+
+A prompt id `menu/main` in language `en` is played as `en/menu/main.wav`;
+FreeSWITCH inserts the sample-rate directory, so on disk it must exist as
+`<sounds>/en/menu/8000/main.wav` and `<sounds>/en/menu/16000/main.wav`.
+A prompt with `{variables}` is checked for every value those variables are
+known to take (from lines and `set`), in every known language.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .compiler import Compilation
+from .problems import Position, Report
+
+RATES = (8000, 16000)
+_SHOWN = 4
+
+
+def sound_paths(sounds: Path, language: str, sound_id: str) -> list[Path]:
+    folder, _, name = sound_id.rpartition("/")
+    return [sounds / language / folder / str(rate) / f"{name}.wav" for rate in RATES]
+
+
+def check_sounds(result: Compilation, sounds: Path, report: Report) -> None:
+    if not sounds.is_dir():
+        report.warning(Position(str(sounds)), "no sounds directory here; prompts not checked", "--sounds DIR")
+        return
+    known = dict(result.known)
+    languages = sorted(known.get("language", ()))
+    wanted = f"a WAV file at {' and '.join(map(str, RATES))} Hz for each language ({', '.join(languages)})"
+    for use in result.prompts:
+        unknown = [f for f in use.template.fields if not known.get(f)]
+        if unknown:
+            report.warning(
+                use.pos, f'cannot check prompt "{use.template}": the values of {{{unknown[0]}}} are not known',
+                f"{unknown[0]} set to literal values under lines, routes or set steps",
+            )
+            continue
+        missing = [
+            str(path)
+            for sound_id in use.template.expand(known)
+            for language in languages
+            for path in sound_paths(sounds, language, sound_id)
+            if not path.is_file()
+        ]
+        if missing:
+            shown = ", ".join(missing[:_SHOWN]) + (f" and {len(missing) - _SHOWN} more" if len(missing) > _SHOWN else "")
+            report.error(use.pos, f'missing sound files for prompt "{use.template}": {shown}', wanted)

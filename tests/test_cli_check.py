@@ -1,0 +1,221 @@
+"""`fsrouter check` and `fsrouter graph` through click's CliRunner: one bad
+file per class of problem, each with the exact lines a sysadmin would see."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from fsrouter.cli import main
+
+HERE = Path(__file__).parent
+BAD = HERE / "rules" / "bad"
+E2E = HERE / "rules" / "good" / "e2e.yaml"
+CONFIG = HERE.parent / "config"
+
+PROMPTS = [
+    *(f"greeting/{b}" for b in ("acme", "globex")),
+    *(f"menu/{m}" for m in ("main", "tech")),
+    *(f"ivr/{n}" for n in ("invalid", "no_input", "transfer", "goodbye", "closed", "holiday")),
+    *(f"queue/{n}" for n in (
+        "hold_music", "you_are_caller", "estimated_wait", "minute", "minutes",
+        "less_than_a_minute", "more_than", "thank_you", "max_wait", "no_agents",
+    )),
+    *(f"numbers/{n}" for n in range(1, 61)),
+    *(f"callback/{n}" for n in (
+        "offer", "confirm_number", "confirm_keys", "enter_number", "invalid_number",
+        "refused", "booked", "intro",
+    )),
+    "recording/notice",
+]
+
+
+@pytest.fixture(scope="session")
+def sounds(tmp_path_factory) -> Path:
+    """A sounds tree with every prompt the project provides, in en and el."""
+    root = tmp_path_factory.mktemp("sounds")
+    for language in ("en", "el"):
+        for prompt in PROMPTS:
+            folder, name = prompt.split("/")
+            for rate in ("8000", "16000"):
+                path = root / language / folder / rate / f"{name}.wav"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(b"")
+    return root
+
+
+def run(*args: str):
+    return CliRunner().invoke(main, [str(a) for a in args])
+
+
+def check(path: Path, sounds: Path):
+    result = run("check", path, "--sounds", sounds)
+    return result.exit_code, result.output.splitlines()
+
+
+CASES = {
+    "unknown_key.yaml": (1, [
+        '6:9: error: unknown key "promt" in menu (expected one of: prompt, options, on_invalid, '
+        "on_timeout, timeout, digits, default)",
+        '6:9: error: menu has no "prompt"',
+    ]),
+    "unknown_step.yaml": (1, [
+        '5:7: error: unknown step "plya" (expected one of: play, menu, set, goto, condition, if, '
+        "transfer, hangup, notice, queue)",
+    ]),
+    "wrong_type.yaml": (1, [
+        '9:11: error: bad menu key "on" (expected DTMF keys: digits 0-9, "*" and "#", quoted)',
+        '10:31: error: bad value for on_invalid retries: "two" (expected an integer from 0 to 9)',
+        '11:18: error: bad value for timeout: "soon" (expected seconds or a duration like 45s, 3m, 1h30m)',
+    ]),
+    "undefined.yaml": (1, [
+        '2:17: error: undefined flow "mian" (expected one of: main)',
+        '10:24: error: undefined queue "biling" (expected one of: billing)',
+        '11:23: error: undefined goto target "tehc" (expected a flow or step id: main)',
+    ]),
+    "dead_end.yaml": (1, [
+        "6:7: error: dead end: the call has nowhere to go after too many timeouts "
+        "(expected on_timeout: {then: ...} or default: ...)",
+        "9:17: error: dead end: the call has nowhere to go after this step "
+        "(expected hangup, transfer, queue or goto at the end of the path)",
+    ]),
+    "unreachable.yaml": (1, [
+        '7:7: error: unreachable step "main.3": no path leads here',
+        '9:3: warning: flow "spare" is never used (expected a line, route or goto that leads to it)',
+    ]),
+    "loop.yaml": (1, [
+        "6:7: error: loop with no exit: top -> top/1 -> top/0 -> top/default -> tech.1 -> tech.1/* "
+        "-> tech.1/default never reaches hangup, transfer or queue "
+        "(expected an option, then or else that leads out of the loop)",
+        "6:7: warning: menu has no option that leads to a person (queue or transfer) "
+        '(expected an option such as "0": {transfer: operator})',
+        "13:7: warning: menu has no option that leads to a person (queue or transfer) "
+        '(expected an option such as "0": {transfer: operator})',
+    ]),
+    "spin.yaml": (1, [
+        "6:7: error: loop without a pause: again -> main.2 -> main.3 would repeat forever without "
+        "playing or asking (expected a play or menu inside the loop)",
+    ]),
+    "no_human.yaml": (0, [
+        "5:7: warning: menu has no option that leads to a person (queue or transfer) "
+        '(expected an option such as "0": {transfer: operator})',
+    ]),
+    "deep_menu.yaml": (0, [
+        "20:7: warning: menu nested 4 levels deep: one.1 > two.1 > three.1 > four.1 "
+        "(expected at most 3 levels of menus)",
+    ]),
+    "bad_time.yaml": (1, [
+        '2:13: error: unknown time zone "Europe/Atlantis" (expected a time zone name like Europe/Athens)',
+        '3:14: error: bad holiday date "2026-02-30" (expected a date YYYY-MM-DD)',
+        '3:26: error: bad holiday date "christmas" (expected a date YYYY-MM-DD)',
+        '7:20: error: bad time range "18:00-08:00" (expected HH:MM-HH:MM with the start before the end, '
+        'e.g. "08:00-18:00"; split ranges over midnight)',
+        '9:36: error: bad time range "25:00-26:00" (expected HH:MM-HH:MM with the start before the end, '
+        'e.g. "08:00-18:00"; split ranges over midnight)',
+        '9:58: error: bad day or day range "fri-mon" (expected day names mon..sun or a range like mon-fri)',
+    ]),
+    "syntax_error.yaml": (1, [
+        "3:6: error: invalid YAML: while parsing a flow mapping, expected ',' or '}', but got ':'",
+    ]),
+    "duplicate_key.yaml": (1, [
+        '6:3: error: duplicate key "main" (first defined at {path}:4:3)',
+    ]),
+    "bad_cause.yaml": (1, [
+        '5:15: error: unknown hangup cause "NORMAL_CLEAR" (expected a Q.850 cause name such as NORMAL_CLEARING)',
+    ]),
+    "prompts.yaml": (1, [
+        '5:34: warning: cannot check prompt "ivr/{mood}": the values of {mood} are not known '
+        "(expected mood set to literal values under lines, routes or set steps)",
+        '6:13: error: missing sound files for prompt "menu/mian": {sounds}/en/menu/8000/mian.wav, '
+        "{sounds}/en/menu/16000/mian.wav (expected a WAV file at 8000 and 16000 Hz for each language (en))",
+    ]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_each_problem_class_is_one_exact_line(name, sounds):
+    status, lines = CASES[name]
+    path = BAD / name
+    expected = [
+        f"{path}:" + line.replace("{path}", str(path)).replace("{sounds}", str(sounds)) for line in lines
+    ]
+    assert check(path, sounds) == (status, expected)
+
+
+def test_a_name_defined_in_two_files_cites_both(sounds):
+    folder = BAD / "split"
+    assert check(folder, sounds) == (1, [
+        f'{folder}/b.yaml:2:3: error: duplicate flow "main" (first defined at {folder}/a.yaml:4:3)',
+    ])
+
+
+def test_placeholders_in_a_flow_list_need_quotes(tmp_path, sounds):
+    rules = tmp_path / "r.yaml"
+    rules.write_text("flows:\n  main:\n    - play: [greeting/{brand}]\n")
+    assert check(rules, sounds) == (1, [
+        f"{rules}:3:23: error: invalid YAML: while parsing a flow sequence, expected ',' or ']', "
+        "but got '{' (expected quotes around a value with {placeholders} inside [...] or {...}, "
+        'e.g. ["greeting/{brand}"])',
+    ])
+
+
+def test_example_rules_check_clean(sounds):
+    assert check(CONFIG, sounds) == (0, [])
+    assert check(E2E, sounds) == (0, [])
+
+
+def test_directory_uses_rules_subdirectory_and_skips_service_config(tmp_path, sounds):
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "main.yaml").write_text(E2E.read_text())
+    (tmp_path / "rules" / "fsrouter.yaml").write_text("listen: {port: 8084}\n")
+    (tmp_path / "fsrouter.yaml").write_text("listen: {port: 8084}\n")
+    assert check(tmp_path, sounds) == (0, [])
+
+
+def test_missing_default_sounds_directory_is_a_warning(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "main.yaml").write_text(E2E.read_text())
+    result = run("check", "rules")
+    assert (result.exit_code, result.output) == (
+        0, "sounds: warning: no sounds directory here; prompts not checked (expected --sounds DIR)\n"
+    )
+
+
+def test_empty_directory_is_an_error(tmp_path):
+    result = run("check", tmp_path, "--sounds", tmp_path)
+    assert (result.exit_code, result.output) == (
+        1, f"{tmp_path}: error: no rules files here (expected *.yaml or *.yml files)\n"
+    )
+
+
+def test_usage_errors_exit_2(tmp_path):
+    assert run("check", tmp_path / "nope.yaml").exit_code == 2
+    assert run("check").exit_code == 2
+    assert run("graph", "main", "--rules", E2E, "--format", "png").exit_code == 2
+
+
+def test_graph_dot_snapshot():
+    result = run("graph", "main", "--rules", E2E)
+    assert result.exit_code == 0
+    assert result.output == (HERE / "rules" / "good" / "e2e_main.dot").read_text()
+
+
+def test_graph_mermaid_snapshot():
+    result = run("graph", "main", "--rules", E2E, "--format", "mermaid")
+    assert result.exit_code == 0
+    assert result.output == (HERE / "rules" / "good" / "e2e_main.mmd").read_text()
+
+
+def test_graph_of_unknown_flow_is_a_usage_error():
+    result = run("graph", "nope", "--rules", E2E)
+    assert result.exit_code == 2
+    assert 'no flow "nope" (expected one of: main, support, queue:support)' in result.output
+
+
+def test_graph_of_bad_rules_prints_the_errors(sounds):
+    result = run("graph", "main", "--rules", BAD / "unknown_step.yaml")
+    assert result.exit_code == 1
+    assert 'unknown step "plya"' in result.output
