@@ -1,0 +1,132 @@
+"""API commands of the simulated switch: what ``api`` and ``bgapi`` run.
+
+Each command returns the body FreeSWITCH's mod_commands writes, byte for
+byte where fsrouter could depend on it -- including the surprising ones:
+``uuid_break`` writes nothing, so ``api uuid_break`` is answered ``-ERR no
+reply`` even when it worked.  `run` fires the ``API`` event every command
+produces (its sequence number taken before the command runs, the event fired
+after, which is why it reaches a socket after the ``api/response``).
+
+Adding a command (``originate``, ``uuid_bridge``, ``uuid_broadcast`` when agent
+legs are simulated) is one decorated function.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from fsrouter.sim.fsutil import hangup_cause
+
+if TYPE_CHECKING:
+    from fsrouter.sim.switch import Switch
+
+ApiCommand = Callable[["Switch", str], str]
+COMMANDS: dict[str, ApiCommand] = {}
+
+
+def command(name: str) -> Callable[[ApiCommand], ApiCommand]:
+    def register(function: ApiCommand) -> ApiCommand:
+        COMMANDS[name] = function
+        return function
+    return register
+
+
+def run(switch: Switch, name: str, arg: str) -> str | None:
+    """The command's output, or None when the switch has no such command."""
+    function = COMMANDS.get(name)
+    if function is None:
+        return None
+    event = switch.events.create("API", [("API-Command", name), ("API-Command-Argument", arg or None)])
+    output = function(switch, arg)
+    switch.fire(event)
+    return output
+
+
+def run_background(switch: Switch, job_uuid: str, name: str, arg: str) -> None:
+    """A ``bgapi`` job: the command runs, then BACKGROUND_JOB carries its output as body."""
+    output = run(switch, name, arg)
+    if output is None:
+        output = f"-ERR {name} Command not found!\n"
+    event = switch.events.create(
+        "BACKGROUND_JOB", [("Job-UUID", job_uuid), ("Job-Command", name), ("Job-Command-Arg", arg or None)],
+        output.encode("utf-8"))
+    switch.fire(event)
+
+
+@command("status")
+def status(switch: Switch, arg: str) -> str:
+    up = int(switch.clock.now() * 1_000_000)
+    seconds, micro = divmod(up, 1_000_000)
+    minutes, seconds = divmod(seconds, 60)
+    hours, minutes = divmod(minutes, 60)
+    days, hours = divmod(hours, 24)
+    return (
+        f"UP 0 years, {days} days, {hours} hours, {minutes} minutes, {seconds} seconds, "
+        f"{micro // 1000} milliseconds, {micro % 1000} microseconds\n"
+        "FreeSWITCH (Version 1.10.12 -release 64bit) is ready\n"
+        f"{switch.sessions_since_startup} session(s) since startup\n"
+        f"{len(switch.channels)} session(s) - peak {switch.peak_sessions}, last 5min {switch.peak_sessions} \n"
+        "0 session(s) per Sec out of max 30, peak 1, last 5min 1 \n"
+        "1000 session(s) max\n"
+        "min idle cpu 0.00/100.00\n"
+        "Current Stack Size/Max 240K/8192K\n"
+    )
+
+
+@command("show")
+def show(switch: Switch, arg: str) -> str:
+    what = arg.split()
+    if what in (["calls", "count"], ["channels", "count"]):
+        return f"\n{len(switch.channels)} total.\n"
+    return "-ERR the simulator only answers 'show calls count' and 'show channels count'\n"
+
+
+@command("uuid_exists")
+def uuid_exists(switch: Switch, arg: str) -> str:
+    return "true" if switch.channel(arg.strip()) is not None else "false"
+
+
+@command("uuid_break")
+def uuid_break(switch: Switch, arg: str) -> str:
+    uuid, _, flag = arg.partition(" ")
+    if not uuid:
+        return "-USAGE: <uuid> [all]\n"
+    channel = switch.channel(uuid)
+    if channel is None:
+        return "-ERR No Such Channel!\n"
+    channel.break_media(flush="all" in flag)
+    return ""
+
+
+@command("uuid_kill")
+def uuid_kill(switch: Switch, arg: str) -> str:
+    uuid, _, cause = arg.partition(" ")
+    channel = switch.channel(uuid)
+    if channel is None:
+        return "-ERR No such channel!\n"
+    channel.hangup(hangup_cause(cause or "NORMAL_CLEARING"), by="fsrouter")
+    return "+OK\n"
+
+
+@command("uuid_getvar")
+def uuid_getvar(switch: Switch, arg: str) -> str:
+    argv = arg.split()
+    if len(argv) < 2:
+        return "-USAGE: <uuid> <var>\n"
+    channel = switch.channel(argv[0])
+    if channel is None:
+        return "-ERR No Such Channel!\n"
+    return channel.variables.get(argv[1], "_undef_")
+
+
+@command("uuid_setvar")
+def uuid_setvar(switch: Switch, arg: str) -> str:
+    argv = arg.split(" ", 2)
+    if len(argv) < 2 or not argv[0]:
+        return "-USAGE: <uuid> <var> [value]\n"
+    channel = switch.channel(argv[0])
+    if channel is None:
+        return "-ERR No Such Channel!\n"
+    channel.set_variable(argv[1], argv[2] if len(argv) > 2 else None)
+    return "+OK\n"
