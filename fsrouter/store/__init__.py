@@ -1,0 +1,44 @@
+"""Persistence: callbacks, queue statistics and agent state.
+
+`open_store(url)` returns a `Store` (SQLite by default, PostgreSQL for
+several processes); wrap it in `fsrouter.store.gevent_wrapper.GeventStore`
+inside the gevent process.  See docs/store.md.
+"""
+
+from fsrouter.store.errors import (
+    CallbackNotFound,
+    InvalidTransition,
+    LeaseLost,
+    SchemaTooNew,
+    StoreError,
+    UnsupportedURL,
+)
+from fsrouter.store.interface import Store
+from fsrouter.store.records import (
+    AgentState,
+    AttemptOutcome,
+    CallbackAttempt,
+    CallbackRecord,
+    CallbackStatus,
+    QueueEvent,
+    QueueEventKind,
+)
+from fsrouter.store.url import open_store
+
+__all__ = [
+    "AgentState",
+    "AttemptOutcome",
+    "CallbackAttempt",
+    "CallbackNotFound",
+    "CallbackRecord",
+    "CallbackStatus",
+    "InvalidTransition",
+    "LeaseLost",
+    "QueueEvent",
+    "QueueEventKind",
+    "SchemaTooNew",
+    "Store",
+    "StoreError",
+    "UnsupportedURL",
+    "open_store",
+]

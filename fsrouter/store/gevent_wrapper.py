@@ -1,0 +1,84 @@
+"""Keep the gevent hub running while the database works.
+
+Every call sharing the hub with the ESL connections must yield while it
+waits; a blocked hub stalls every caller's prompts and every timer.  How a
+store call waits decides how to run it (figures in
+docs/decisions/0002-store-gevent.md):
+
+- SQLite blocks in C (fsync, busy waits) and never yields: its calls run
+  on a dedicated worker thread, one at a time (one connection).
+- psycopg, imported after `gevent.monkey.patch_all()`, waits through the
+  patched `select`, and psycopg_pool's locks and workers are greenlets: its
+  calls run directly in the calling greenlet, no thread hop.
+- psycopg in a process that is not monkey-patched blocks in C: its calls
+  run on a pool of worker threads (the connection pool is thread-safe).
+- A patched process where psycopg was imported before patching would mix
+  C waits with green locks; that is refused with instructions.
+
+`GeventStore` forwards every `Store` method through the chosen runner; the
+wrapped store stays plain and synchronous.
+"""
+
+from __future__ import annotations
+
+import functools
+from abc import update_abstractmethods
+from collections.abc import Callable
+from typing import Any
+
+from gevent import monkey
+from gevent.threadpool import ThreadPool
+
+from fsrouter.store.errors import StoreError
+from fsrouter.store.interface import Store
+
+
+class GeventStore(Store):
+    """A `Store` whose calls yield to the gevent hub instead of blocking it.
+
+    `mode` says which runner was chosen: "direct", "worker thread" or
+    "thread pool".
+    """
+
+    def __init__(self, store: Store, *, threads: int = 10):
+        self._store = store
+        self._pool: ThreadPool | None = None
+        if not store.thread_safe:
+            self.mode = "worker thread"
+            self._pool = ThreadPool(1)
+        elif not monkey.is_module_patched("threading"):
+            self.mode = "thread pool"
+            self._pool = ThreadPool(threads)
+        elif store.waits_cooperatively:
+            self.mode = "direct"
+        else:
+            raise StoreError(
+                f"{type(store).__name__} would block the gevent hub: the process is"
+                " monkey-patched but the driver was imported before patching; call"
+                " gevent.monkey.patch_all() before importing psycopg"
+            )
+
+    def _run(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if self._pool is None:
+            return method(*args, **kwargs)
+        return self._pool.apply(method, args, kwargs)
+
+    def close(self) -> None:
+        try:
+            self._run(self._store.close)
+        finally:
+            if self._pool is not None:
+                self._pool.kill()
+
+
+def _forward(name: str) -> Callable[..., Any]:
+    @functools.wraps(getattr(Store, name), updated=())  # not its abstract mark
+    def method(self: GeventStore, *args: Any, **kwargs: Any) -> Any:
+        return self._run(getattr(self._store, name), *args, **kwargs)
+
+    return method
+
+
+for _name in Store.__abstractmethods__ - {"close"}:
+    setattr(GeventStore, _name, _forward(_name))
+update_abstractmethods(GeventStore)

@@ -1,0 +1,230 @@
+"""The one interface every store backend implements.
+
+The ACD, the API and the CLI talk to `Store` only; which database sits
+behind it is decided by the URL given to `open_store`.  Methods are plain
+synchronous calls so the store logic is testable without gevent; a gevent
+process wraps the store in `GeventStore`, which keeps the hub running while
+the database works.
+
+Every mutating method is one transaction, committed before it returns: when
+`book_callback` returns, the callback survives a crash of this process (and,
+with the default settings, a power loss), so the caller may be told it is
+booked.  Times are injected (seconds since the epoch) like everywhere else.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+from fsrouter.store.records import (
+    AgentState,
+    AttemptOutcome,
+    CallbackAttempt,
+    CallbackRecord,
+    CallbackStatus,
+    QueueEvent,
+    QueueEventKind,
+)
+
+
+class Store(ABC):
+    """Durable state of fsrouter: callbacks, queue statistics, agent state."""
+
+    #: True when one instance may be called from several threads at once
+    #: (a connection pool); False when calls must come one at a time.
+    thread_safe: ClassVar[bool] = False
+
+    @property
+    def waits_cooperatively(self) -> bool:
+        """True when the driver waits for the database through Python's
+        `select`/`socket` modules (so a gevent-monkey-patched process yields
+        instead of blocking); False when it blocks inside C."""
+        return False
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release connections; the store is unusable afterwards."""
+
+    @abstractmethod
+    def schema_version(self) -> int:
+        """The highest migration applied to the database."""
+
+    # -- callbacks ---------------------------------------------------------
+
+    @abstractmethod
+    def book_callback(
+        self,
+        queue: str,
+        number: str,
+        caller_id: str,
+        arrival_time: float,
+        priority: int,
+        variables: Mapping[str, Any],
+        *,
+        line: str | None = None,
+        brand: str | None = None,
+        order_key: float | None = None,
+        not_before: float | None = None,
+        window: tuple[float, float] | None = None,
+        idempotency_key: str | None = None,
+        booked_at: float | None = None,
+    ) -> CallbackRecord:
+        """Book a callback, committed before returning.
+
+        `order_key` is the ACD's place-in-line key (arrival time adjusted by
+        priority credit); it defaults to `arrival_time`.  The callback is
+        first due at the latest of `arrival_time`, `not_before` and the
+        start of `window` (absolute start, end), and never claimed after the
+        window ends.  With `idempotency_key` (the call's UUID) a retried
+        booking returns the callback already booked under that key instead
+        of creating a second one.  `booked_at` defaults to the wall clock.
+        """
+
+    @abstractmethod
+    def claim_due(
+        self,
+        owner: str,
+        lease_seconds: float,
+        now: float,
+        limit: int = 1,
+        queue: str | None = None,
+    ) -> list[CallbackRecord]:
+        """Atomically claim up to `limit` due callbacks for `owner`.
+
+        Due means pending with `next_attempt_at <= now` inside its window,
+        or dialing under a lease that expired (its dialer died: the lost
+        attempt is recorded as `lease_expired`).  Claimed callbacks become
+        dialing under a lease until `now + lease_seconds`, in `order_key`
+        order.  Two claimers never get the same callback.
+        """
+
+    def claim_next(
+        self, owner: str, lease_seconds: float, now: float, queue: str | None = None
+    ) -> CallbackRecord | None:
+        """Claim the first due callback, or None when none is due."""
+        claimed = self.claim_due(owner, lease_seconds, now, limit=1, queue=queue)
+        return claimed[0] if claimed else None
+
+    @abstractmethod
+    def renew_lease(
+        self, callback_id: int, owner: str, lease_seconds: float, now: float
+    ) -> CallbackRecord:
+        """Extend `owner`'s lease to `now + lease_seconds` (a long dial).
+
+        Raises `LeaseLost` when `owner` no longer holds the callback.
+        """
+
+    @abstractmethod
+    def record_attempt(
+        self,
+        callback_id: int,
+        owner: str,
+        outcome: AttemptOutcome | str,
+        now: float,
+        next_attempt_at: float | None = None,
+        give_up: bool = False,
+    ) -> CallbackRecord:
+        """Record how a dial attempt ended and release the lease.
+
+        `answered` completes the callback; otherwise `give_up` fails it or
+        `next_attempt_at` puts it back to pending for another attempt (one
+        of the two is required: the retry schedule is the ACD's).  Only the
+        lease owner may record (`LeaseLost` otherwise), but an owner whose
+        lease ran out may still record as long as nobody took over: its
+        report is true and prevents a needless redial.  On a callback
+        cancelled while being dialled the attempt is recorded and the
+        status stays cancelled.
+        """
+
+    @abstractmethod
+    def cancel(self, callback_id: int, now: float | None = None) -> CallbackRecord:
+        """Cancel a pending or dialing callback (`InvalidTransition` otherwise).
+
+        A dialer holding the lease can still record its attempt.  `now`
+        defaults to the wall clock (supervisor actions have no injected time).
+        """
+
+    @abstractmethod
+    def retry(self, callback_id: int, now: float) -> CallbackRecord:
+        """Make a pending, failed or cancelled callback due again at `now`.
+
+        Refused (`InvalidTransition`) while it is being dialled or once it
+        completed.  The caller's window still applies.
+        """
+
+    @abstractmethod
+    def expire_overdue(self, now: float) -> list[CallbackRecord]:
+        """Fail pending callbacks whose window ended at or before `now`."""
+
+    @abstractmethod
+    def get(self, callback_id: int) -> CallbackRecord:
+        """The callback with that id (`CallbackNotFound` otherwise)."""
+
+    @abstractmethod
+    def list_callbacks(
+        self, status: CallbackStatus | str | None = None, queue: str | None = None
+    ) -> list[CallbackRecord]:
+        """Callbacks filtered by status and queue, in `order_key` order."""
+
+    @abstractmethod
+    def pending_for_queue(self, queue: str) -> list[CallbackRecord]:
+        """Callbacks still holding a place in `queue`'s line (pending or
+        dialing), in `order_key` order: they count in every live caller's
+        announced position."""
+
+    @abstractmethod
+    def attempts(self, callback_id: int) -> list[CallbackAttempt]:
+        """The callback's attempt history, oldest first."""
+
+    # -- queue statistics --------------------------------------------------
+
+    @abstractmethod
+    def record_queue_event(
+        self,
+        kind: QueueEventKind | str,
+        queue: str,
+        entry_id: str,
+        at: float,
+        **fields: Any,
+    ) -> QueueEvent:
+        """Append one statistics event; `fields` (JSON-serialisable) carry
+        the kind's details, e.g. `wait=` for answered, `wait=, position=`
+        for abandoned."""
+
+    @abstractmethod
+    def queue_events(
+        self,
+        since: float | None = None,
+        queue: str | None = None,
+        kind: QueueEventKind | str | None = None,
+    ) -> list[QueueEvent]:
+        """Events at or after `since`, oldest first, for reporting."""
+
+    # -- agents -------------------------------------------------------------
+
+    @abstractmethod
+    def save_agent_state(
+        self,
+        agent_id: str,
+        state: str,
+        reason: str | None,
+        skills_override: Mapping[str, int] | None,
+        updated_at: float,
+    ) -> AgentState:
+        """Store an agent's runtime state; returns what is stored.
+
+        An update older than the stored one is ignored (last writer by
+        `updated_at` wins), so two processes cannot roll an agent back.
+        """
+
+    @abstractmethod
+    def load_agent_states(self) -> dict[str, AgentState]:
+        """Every saved agent state, by agent id."""

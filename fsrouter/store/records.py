@@ -1,0 +1,145 @@
+"""What the store hands back: frozen values, never live rows or cursors.
+
+The ACD and the API read these and never mutate them; a change goes back
+through a `Store` method, so every change is one transaction.  Times are
+seconds since the epoch, as floats, injected by the caller like everywhere
+else in fsrouter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class CallbackStatus(StrEnum):
+    """Life of a callback.
+
+    pending -> dialing (claimed under a lease) -> completed | failed, or back
+    to pending for another attempt; pending/dialing -> cancelled by a
+    supervisor; failed/cancelled -> pending again by `retry`.
+    """
+
+    PENDING = "pending"
+    DIALING = "dialing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class AttemptOutcome(StrEnum):
+    """How one dial attempt ended, as reported by the lease owner.
+
+    `LEASE_EXPIRED` is never reported by a dialer: the store writes it when
+    another owner takes over a callback whose lease ran out (its dialer
+    crashed or hung), so the history shows the lost attempt.
+    """
+
+    ANSWERED = "answered"
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+    FAILED = "failed"
+    INVALID = "invalid"
+    LEASE_EXPIRED = "lease_expired"
+
+
+class QueueEventKind(StrEnum):
+    """The vocabulary of queue statistics.
+
+    Closed on purpose: reports group by kind, so a misspelt kind would be a
+    silently missing figure.  Add a member here when the ACD needs a new one.
+    """
+
+    OFFERED = "offered"
+    ANSWERED = "answered"
+    ABANDONED = "abandoned"
+    TIMED_OUT = "timed_out"
+    TRANSFERRED = "transferred"
+    OVERFLOWED = "overflowed"
+    AGENT_MISSED = "agent_missed"
+    CALLBACK_OFFERED = "callback_offered"
+    CALLBACK_BOOKED = "callback_booked"
+    CALLBACK_ATTEMPTED = "callback_attempted"
+    CALLBACK_COMPLETED = "callback_completed"
+    CALLBACK_FAILED = "callback_failed"
+    CALLBACK_CANCELLED = "callback_cancelled"
+    SURVEY = "survey"
+
+
+@dataclass(frozen=True)
+class CallbackRecord:
+    """A booked callback and where it stands.
+
+    `order_key` is the ACD's sort key (arrival time minus priority credit),
+    stored rather than recomputed so that claims follow exactly the order the
+    ACD uses for live callers.  `attempts` counts attempts reported by
+    dialers (not lease expiries).  `window_start`/`window_end` bound when the
+    caller agreed to be called; outside it the callback is not claimed.
+    """
+
+    id: int
+    queue: str
+    number: str
+    caller_id: str
+    line: str | None
+    brand: str | None
+    arrival_time: float
+    priority: int
+    order_key: float
+    variables: dict[str, Any]
+    status: CallbackStatus
+    idempotency_key: str | None
+    booked_at: float
+    updated_at: float
+    not_before: float | None
+    window_start: float | None
+    window_end: float | None
+    next_attempt_at: float
+    attempts: int
+    last_outcome: AttemptOutcome | None
+    lease_owner: str | None
+    lease_expires_at: float | None
+    finished_at: float | None
+
+
+@dataclass(frozen=True)
+class CallbackAttempt:
+    """One dial attempt (or lost lease) in a callback's history."""
+
+    id: int
+    callback_id: int
+    owner: str
+    outcome: AttemptOutcome
+    at: float
+    next_attempt_at: float | None
+    gave_up: bool
+
+
+@dataclass(frozen=True)
+class QueueEvent:
+    """One queue statistics event; `fields` holds kind-specific details
+    (wait, position, agent, target…) as stored in the JSON column."""
+
+    id: int
+    kind: QueueEventKind
+    queue: str
+    entry_id: str
+    at: float
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AgentState:
+    """An agent's runtime state (login, pause and why), kept across restarts.
+
+    `skills_override` replaces the configured skills while set (a supervisor
+    moving an agent to another queue for the afternoon); None means "use the
+    configuration".
+    """
+
+    agent_id: str
+    state: str
+    reason: str | None
+    skills_override: dict[str, int] | None
+    updated_at: float

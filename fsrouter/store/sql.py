@@ -1,0 +1,470 @@
+"""The store logic, written once for every SQL backend.
+
+`SqlStore` implements the whole `Store` interface with SQL both SQLite and
+PostgreSQL accept (`:name` parameters, `ON CONFLICT`, `RETURNING`).  A
+backend supplies only what genuinely differs, as a `Dialect` and a
+`_transaction()`: how to open a connection, begin a transaction that may
+write, lock rows, and carry JSON.  Status rules live in `lifecycle`.
+
+Row-level races are settled by locking: a claim selects its rows with
+`Dialect.skip_locked` (PostgreSQL: `FOR UPDATE SKIP LOCKED`, so concurrent
+claimers take different rows without waiting) and every other change reads
+its row with `Dialect.for_update`.  SQLite needs neither: its write
+transactions (`BEGIN IMMEDIATE`) are already serial.
+"""
+
+from __future__ import annotations
+
+import time
+from abc import abstractmethod
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import Any
+
+from fsrouter.store import lifecycle, migrations
+from fsrouter.store.errors import CallbackNotFound
+from fsrouter.store.interface import Store
+from fsrouter.store.records import (
+    AgentState,
+    AttemptOutcome,
+    CallbackAttempt,
+    CallbackRecord,
+    CallbackStatus,
+    QueueEvent,
+    QueueEventKind,
+)
+
+Row = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """What one SQL backend does differently from the shared SQL."""
+
+    name: str
+    #: Substitutions for migration DDL (see `migrations`).
+    ddl: Mapping[str, str]
+    #: Rewrites shared SQL (`:name` parameters) into the driver's style.
+    translate: Callable[[str], str]
+    #: Suffix locking a row read before it is changed.
+    for_update: str
+    #: Suffix of the claim query so that concurrent claimers skip each other.
+    skip_locked: str
+    #: Statement taken before migrating, serialising concurrent starters.
+    migration_lock: str | None
+    #: Python value -> JSON column parameter, and back.
+    json_param: Callable[[Any], Any]
+    json_value: Callable[[Any], Any]
+
+
+class Tx:
+    """An open transaction: runs shared SQL through a DB-API cursor."""
+
+    def __init__(self, cursor: Any, dialect: Dialect):
+        self._cursor = cursor
+        self._dialect = dialect
+
+    def run(self, sql: str, **params: Any) -> None:
+        self._cursor.execute(self._dialect.translate(sql), params)
+
+    def rows(self, sql: str, **params: Any) -> list[Row]:
+        self.run(sql, **params)
+        return self._cursor.fetchall()
+
+    def row(self, sql: str, **params: Any) -> Row | None:
+        rows = self.rows(sql, **params)
+        return rows[0] if rows else None
+
+
+# The columns of `callbacks`, in the order RETURNING/SELECT lists them.
+_CALLBACK_COLUMNS = (
+    "id, idempotency_key, queue, number, caller_id, line, brand, arrival_time,"
+    " priority, order_key, variables, status, booked_at, updated_at, not_before,"
+    " window_start, window_end, next_attempt_at, attempts, last_outcome,"
+    " lease_owner, lease_expires_at, finished_at"
+)
+_ACTIVE = "status IN ('pending', 'dialing')"
+
+
+def _time(value: float | None) -> float | None:
+    # SQLite's RETURNING hands back an int written to a REAL column as int.
+    return None if value is None else float(value)
+
+
+class SqlStore(Store):
+    """`Store` over a SQL database; subclasses supply the connection.
+
+    Method contracts (and parameter types) are documented on `Store`.
+    """
+
+    dialect: Dialect
+
+    @abstractmethod
+    def _transaction(self, write: bool = True) -> AbstractContextManager[Tx]:
+        """A transaction committed on normal exit, rolled back on error.
+
+        `write=False` promises only reads, letting SQLite skip the write lock.
+        """
+
+    def _migrate(self) -> None:
+        with self._transaction() as tx:
+            migrations.migrate(tx, self.dialect, time.time())
+
+    def schema_version(self) -> int:
+        with self._transaction(write=False) as tx:
+            return migrations.current_version(tx)
+
+    # -- callbacks ---------------------------------------------------------
+
+    def book_callback(
+        self,
+        queue,
+        number,
+        caller_id,
+        arrival_time,
+        priority,
+        variables,
+        *,
+        line=None,
+        brand=None,
+        order_key=None,
+        not_before=None,
+        window=None,
+        idempotency_key=None,
+        booked_at=None,
+    ):
+        booked_at = time.time() if booked_at is None else booked_at
+        params = dict(
+            idempotency_key=idempotency_key,
+            queue=queue,
+            number=number,
+            caller_id=caller_id,
+            line=line,
+            brand=brand,
+            arrival_time=arrival_time,
+            priority=priority,
+            order_key=arrival_time if order_key is None else order_key,
+            variables=self.dialect.json_param(dict(variables)),
+            booked_at=booked_at,
+            not_before=not_before,
+            window_start=window[0] if window else None,
+            window_end=window[1] if window else None,
+            next_attempt_at=lifecycle.first_due(arrival_time, not_before, window),
+        )
+        columns = ", ".join(params)
+        values = ", ".join(f":{name}" for name in params)
+        with self._transaction() as tx:
+            row = tx.row(
+                f"INSERT INTO callbacks ({columns}, status, updated_at)"
+                f" VALUES ({values}, 'pending', :booked_at)"
+                " ON CONFLICT (idempotency_key) DO NOTHING"
+                f" RETURNING {_CALLBACK_COLUMNS}",
+                **params,
+            )
+            if row is None:  # booked before under this key: the retry gets it
+                row = tx.row(
+                    f"SELECT {_CALLBACK_COLUMNS} FROM callbacks WHERE idempotency_key = :key",
+                    key=idempotency_key,
+                )
+        return self._callback(row)
+
+    def claim_due(self, owner, lease_seconds, now, limit=1, queue=None):
+        if lease_seconds <= 0 or limit < 1:
+            raise ValueError("lease_seconds must be positive and limit at least 1")
+        queue_filter = "AND queue = :queue" if queue is not None else ""
+        claimed = []
+        with self._transaction() as tx:
+            candidates = tx.rows(
+                "SELECT id, status, lease_owner, lease_expires_at FROM callbacks"
+                " WHERE ((status = 'pending' AND next_attempt_at <= :now"
+                "         AND (window_start IS NULL OR window_start <= :now)"
+                "         AND (window_end IS NULL OR window_end > :now))"
+                "     OR (status = 'dialing' AND lease_expires_at <= :now))"
+                f" {queue_filter}"
+                " ORDER BY order_key, id LIMIT :limit"
+                f"{self.dialect.skip_locked}",
+                now=now,
+                queue=queue,
+                limit=limit,
+            )
+            for candidate in candidates:
+                if candidate["status"] == CallbackStatus.DIALING:
+                    self._insert_attempt(
+                        tx,
+                        candidate["id"],
+                        candidate["lease_owner"],
+                        AttemptOutcome.LEASE_EXPIRED,
+                        candidate["lease_expires_at"],
+                        next_attempt_at=None,
+                        gave_up=False,
+                    )
+                claimed.append(
+                    tx.row(
+                        "UPDATE callbacks SET status = 'dialing', lease_owner = :owner,"
+                        " lease_expires_at = :expires, updated_at = :now"
+                        f" WHERE id = :id RETURNING {_CALLBACK_COLUMNS}",
+                        owner=owner,
+                        expires=now + lease_seconds,
+                        now=now,
+                        id=candidate["id"],
+                    )
+                )
+        return [self._callback(row) for row in claimed]
+
+    def renew_lease(self, callback_id, owner, lease_seconds, now):
+        with self._transaction() as tx:
+            lifecycle.check_renewable(self._locked(tx, callback_id), owner)
+            row = tx.row(
+                "UPDATE callbacks SET lease_expires_at = :expires, updated_at = :now"
+                f" WHERE id = :id RETURNING {_CALLBACK_COLUMNS}",
+                expires=now + lease_seconds,
+                now=now,
+                id=callback_id,
+            )
+        return self._callback(row)
+
+    def record_attempt(self, callback_id, owner, outcome, now, next_attempt_at=None, give_up=False):
+        outcome = AttemptOutcome(outcome)
+        with self._transaction() as tx:
+            record = self._locked(tx, callback_id)
+            lifecycle.check_lease(record, owner)
+            status = lifecycle.status_after_attempt(record, outcome, next_attempt_at, give_up)
+            self._insert_attempt(tx, callback_id, owner, outcome, now, next_attempt_at, give_up)
+            row = tx.row(
+                "UPDATE callbacks SET status = :status, attempts = attempts + 1,"
+                " last_outcome = :outcome, next_attempt_at = :next_attempt_at,"
+                " lease_owner = NULL, lease_expires_at = NULL,"
+                " finished_at = :finished_at, updated_at = :now"
+                f" WHERE id = :id RETURNING {_CALLBACK_COLUMNS}",
+                status=status.value,
+                outcome=outcome.value,
+                next_attempt_at=(
+                    record.next_attempt_at if next_attempt_at is None else next_attempt_at
+                ),
+                finished_at=None if status is CallbackStatus.PENDING else record.finished_at or now,
+                now=now,
+                id=callback_id,
+            )
+        return self._callback(row)
+
+    def cancel(self, callback_id, now=None):
+        now = time.time() if now is None else now
+        with self._transaction() as tx:
+            lifecycle.check_cancellable(self._locked(tx, callback_id))
+            # The lease is kept: the dialer of a cancelled call may still report.
+            row = tx.row(
+                "UPDATE callbacks SET status = 'cancelled', finished_at = :now,"
+                f" updated_at = :now WHERE id = :id RETURNING {_CALLBACK_COLUMNS}",
+                now=now,
+                id=callback_id,
+            )
+        return self._callback(row)
+
+    def retry(self, callback_id, now):
+        with self._transaction() as tx:
+            lifecycle.check_retryable(self._locked(tx, callback_id))
+            row = tx.row(
+                "UPDATE callbacks SET status = 'pending', next_attempt_at = :now,"
+                " lease_owner = NULL, lease_expires_at = NULL, finished_at = NULL,"
+                f" updated_at = :now WHERE id = :id RETURNING {_CALLBACK_COLUMNS}",
+                now=now,
+                id=callback_id,
+            )
+        return self._callback(row)
+
+    def expire_overdue(self, now):
+        with self._transaction() as tx:
+            rows = tx.rows(
+                "UPDATE callbacks SET status = 'failed', finished_at = :now, updated_at = :now"
+                " WHERE status = 'pending' AND window_end <= :now"
+                f" RETURNING {_CALLBACK_COLUMNS}",
+                now=now,
+            )
+        return sorted(map(self._callback, rows), key=lambda r: (r.order_key, r.id))
+
+    def get(self, callback_id):
+        with self._transaction(write=False) as tx:
+            return self._get(tx, callback_id, lock="")
+
+    def list_callbacks(self, status=None, queue=None):
+        where = ["1 = 1"]
+        if status is not None:
+            status = CallbackStatus(status).value
+            where.append("status = :status")
+        if queue is not None:
+            where.append("queue = :queue")
+        return self._select_callbacks(" AND ".join(where), status=status, queue=queue)
+
+    def pending_for_queue(self, queue):
+        return self._select_callbacks(f"queue = :queue AND {_ACTIVE}", queue=queue)
+
+    def attempts(self, callback_id):
+        with self._transaction(write=False) as tx:
+            rows = tx.rows(
+                "SELECT id, callback_id, owner, outcome, at, next_attempt_at, gave_up"
+                " FROM callback_attempts WHERE callback_id = :id ORDER BY id",
+                id=callback_id,
+            )
+        return [
+            CallbackAttempt(
+                id=r["id"],
+                callback_id=r["callback_id"],
+                owner=r["owner"],
+                outcome=AttemptOutcome(r["outcome"]),
+                at=float(r["at"]),
+                next_attempt_at=_time(r["next_attempt_at"]),
+                gave_up=bool(r["gave_up"]),
+            )
+            for r in rows
+        ]
+
+    # -- queue statistics --------------------------------------------------
+
+    def record_queue_event(self, kind, queue, entry_id, at, **fields):
+        kind = QueueEventKind(kind)
+        with self._transaction() as tx:
+            row = tx.row(
+                "INSERT INTO queue_events (kind, queue, entry_id, at, fields)"
+                " VALUES (:kind, :queue, :entry_id, :at, :fields) RETURNING id",
+                kind=kind.value,
+                queue=queue,
+                entry_id=entry_id,
+                at=at,
+                fields=self.dialect.json_param(fields),
+            )
+        return QueueEvent(row["id"], kind, queue, entry_id, float(at), fields)
+
+    def queue_events(self, since=None, queue=None, kind=None):
+        where = ["1 = 1"]
+        if since is not None:
+            where.append("at >= :since")
+        if queue is not None:
+            where.append("queue = :queue")
+        if kind is not None:
+            kind = QueueEventKind(kind).value
+            where.append("kind = :kind")
+        with self._transaction(write=False) as tx:
+            rows = tx.rows(
+                "SELECT id, kind, queue, entry_id, at, fields FROM queue_events"
+                f" WHERE {' AND '.join(where)} ORDER BY at, id",
+                since=since,
+                queue=queue,
+                kind=kind,
+            )
+        return [
+            QueueEvent(
+                id=r["id"],
+                kind=QueueEventKind(r["kind"]),
+                queue=r["queue"],
+                entry_id=r["entry_id"],
+                at=float(r["at"]),
+                fields=self.dialect.json_value(r["fields"]),
+            )
+            for r in rows
+        ]
+
+    # -- agents -------------------------------------------------------------
+
+    def save_agent_state(self, agent_id, state, reason, skills_override, updated_at):
+        skills = None if skills_override is None else self.dialect.json_param(dict(skills_override))
+        with self._transaction() as tx:
+            row = tx.row(
+                "INSERT INTO agent_states (agent_id, state, reason, skills_override, updated_at)"
+                " VALUES (:agent_id, :state, :reason, :skills, :updated_at)"
+                " ON CONFLICT (agent_id) DO UPDATE SET state = excluded.state,"
+                " reason = excluded.reason, skills_override = excluded.skills_override,"
+                " updated_at = excluded.updated_at"
+                " WHERE agent_states.updated_at <= excluded.updated_at"
+                " RETURNING agent_id, state, reason, skills_override, updated_at",
+                agent_id=agent_id,
+                state=state,
+                reason=reason,
+                skills=skills,
+                updated_at=updated_at,
+            ) or tx.row(  # a newer state was already stored: it stands
+                "SELECT agent_id, state, reason, skills_override, updated_at"
+                " FROM agent_states WHERE agent_id = :agent_id",
+                agent_id=agent_id,
+            )
+        return self._agent(row)
+
+    def load_agent_states(self):
+        with self._transaction(write=False) as tx:
+            rows = tx.rows(
+                "SELECT agent_id, state, reason, skills_override, updated_at FROM agent_states"
+            )
+        return {r["agent_id"]: self._agent(r) for r in rows}
+
+    # -- helpers ------------------------------------------------------------
+
+    def _select_callbacks(self, where: str, **params: Any) -> list[CallbackRecord]:
+        with self._transaction(write=False) as tx:
+            rows = tx.rows(
+                f"SELECT {_CALLBACK_COLUMNS} FROM callbacks WHERE {where} ORDER BY order_key, id",
+                **params,
+            )
+        return [self._callback(r) for r in rows]
+
+    def _locked(self, tx: Tx, callback_id: int) -> CallbackRecord:
+        """The callback's row, locked against concurrent changes until commit."""
+        return self._get(tx, callback_id, lock=self.dialect.for_update)
+
+    def _get(self, tx: Tx, callback_id: int, lock: str) -> CallbackRecord:
+        row = tx.row(
+            f"SELECT {_CALLBACK_COLUMNS} FROM callbacks WHERE id = :id{lock}", id=callback_id
+        )
+        if row is None:
+            raise CallbackNotFound(f"no callback with id {callback_id}")
+        return self._callback(row)
+
+    @staticmethod
+    def _insert_attempt(tx, callback_id, owner, outcome, at, next_attempt_at, gave_up) -> None:
+        tx.run(
+            "INSERT INTO callback_attempts"
+            " (callback_id, owner, outcome, at, next_attempt_at, gave_up)"
+            " VALUES (:callback_id, :owner, :outcome, :at, :next_attempt_at, :gave_up)",
+            callback_id=callback_id,
+            owner=owner,
+            outcome=outcome.value,
+            at=at,
+            next_attempt_at=next_attempt_at,
+            gave_up=gave_up,
+        )
+
+    def _callback(self, r: Row) -> CallbackRecord:
+        return CallbackRecord(
+            id=r["id"],
+            queue=r["queue"],
+            number=r["number"],
+            caller_id=r["caller_id"],
+            line=r["line"],
+            brand=r["brand"],
+            arrival_time=float(r["arrival_time"]),
+            priority=r["priority"],
+            order_key=float(r["order_key"]),
+            variables=self.dialect.json_value(r["variables"]),
+            status=CallbackStatus(r["status"]),
+            idempotency_key=r["idempotency_key"],
+            booked_at=float(r["booked_at"]),
+            updated_at=float(r["updated_at"]),
+            not_before=_time(r["not_before"]),
+            window_start=_time(r["window_start"]),
+            window_end=_time(r["window_end"]),
+            next_attempt_at=float(r["next_attempt_at"]),
+            attempts=r["attempts"],
+            last_outcome=AttemptOutcome(r["last_outcome"]) if r["last_outcome"] else None,
+            lease_owner=r["lease_owner"],
+            lease_expires_at=_time(r["lease_expires_at"]),
+            finished_at=_time(r["finished_at"]),
+        )
+
+    def _agent(self, r: Row) -> AgentState:
+        skills = r["skills_override"]
+        return AgentState(
+            agent_id=r["agent_id"],
+            state=r["state"],
+            reason=r["reason"],
+            skills_override=None if skills is None else self.dialect.json_value(skills),
+            updated_at=float(r["updated_at"]),
+        )

@@ -1,0 +1,57 @@
+"""Choose and open a backend from a URL, the one setting a sysadmin writes.
+
+- `sqlite:///var/lib/fsrouter/fsrouter.db`: everything after `sqlite://` is
+  the path, so three slashes mean an absolute path; `sqlite:relative.db` is
+  relative to the working directory; `sqlite:///:memory:` is a private
+  in-memory database (tests).
+- `postgresql://user@host/db` (or `postgres://`): handed to libpq as is, so
+  every libpq parameter works, e.g. `postgresql:///fsrouter?host=/run/postgresql`.
+
+The PostgreSQL backend is imported only when asked for, so that importing
+`fsrouter.store` before `gevent.monkey.patch_all()` cannot make psycopg
+choose blocking waits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from fsrouter.store.errors import UnsupportedURL
+from fsrouter.store.interface import Store
+
+
+def open_store(url: str, **options: Any) -> Store:
+    """Open (and migrate) the store at `url`.
+
+    `options` go to the backend's constructor: `synchronous=`, `busy_timeout=`
+    for SQLite; `min_size=`, `max_size=`, `timeout=` for PostgreSQL.
+    """
+    scheme = url.partition(":")[0].lower()
+    if scheme == "sqlite":
+        from fsrouter.store.sqlite import SqliteStore
+
+        return SqliteStore(sqlite_path(url), **options)
+    if scheme in ("postgresql", "postgres"):
+        from fsrouter.store.postgres import PostgresStore
+
+        return PostgresStore(url, **options)
+    raise UnsupportedURL(
+        f"unsupported store URL {url!r}: use sqlite:///path/to/file.db or postgresql://…"
+    )
+
+
+def sqlite_path(url: str) -> str:
+    """The file path a `sqlite:` URL names."""
+    parts = urlsplit(url)
+    if parts.netloc or parts.query or parts.fragment:
+        raise UnsupportedURL(
+            f"bad SQLite URL {url!r}: expected sqlite:///absolute/path.db,"
+            " sqlite:relative.db or sqlite:///:memory:"
+        )
+    path = unquote(parts.path)
+    if path == "/:memory:":
+        return ":memory:"
+    if not path:
+        raise UnsupportedURL(f"SQLite URL {url!r} names no file")
+    return path

@@ -1,0 +1,297 @@
+"""Callbacks: booking, ordering, leases, attempts and status rules."""
+
+from __future__ import annotations
+
+import pytest
+
+from fsrouter.store import (
+    AttemptOutcome,
+    CallbackNotFound,
+    CallbackStatus,
+    InvalidTransition,
+    LeaseLost,
+)
+
+LEASE = 30.0
+
+
+def book(store, queue="billing", arrival_time=100.0, **kwargs):
+    defaults = dict(
+        number="+302101234567",
+        caller_id="+302101234567",
+        priority=0,
+        variables={},
+        booked_at=arrival_time,
+    )
+    return store.book_callback(queue, arrival_time=arrival_time, **(defaults | kwargs))
+
+
+def test_booking_survives_reopening(backend, store):
+    booked = store.book_callback(
+        "billing",
+        "+302101234567",
+        "+302107654321",
+        arrival_time=1000.5,
+        priority=2,
+        variables={"topic": "τιμολόγιο", "choices": [1, 2]},
+        line="+302100000000",
+        brand="acme",
+        order_key=940.5,
+        idempotency_key="call-uuid-1",
+        booked_at=1200.0,
+    )
+    store.close()
+    found = backend.open().get(booked.id)
+    assert found == booked
+    assert found.status is CallbackStatus.PENDING
+    assert found.variables == {"topic": "τιμολόγιο", "choices": [1, 2]}
+    assert (found.line, found.brand, found.order_key) == ("+302100000000", "acme", 940.5)
+    assert found.next_attempt_at == 1000.5 and found.attempts == 0
+
+
+def test_order_key_defaults_to_arrival_time(store):
+    assert book(store, arrival_time=123.0).order_key == 123.0
+
+
+def test_same_idempotency_key_books_once(store):
+    first = book(store, idempotency_key="call-uuid-1")
+    again = book(store, idempotency_key="call-uuid-1", arrival_time=999.0)
+    other = book(store, idempotency_key="call-uuid-2")
+    keyless = [book(store), book(store)]
+    assert again == first
+    assert len({first.id, other.id, *(r.id for r in keyless)}) == 4
+    assert len(store.list_callbacks()) == 4
+
+
+def test_claims_follow_order_key_then_booking_order(store):
+    late = book(store, arrival_time=300.0, order_key=300.0)
+    vip = book(store, arrival_time=400.0, order_key=100.0)  # priority credit
+    tie_first = book(store, arrival_time=200.0, order_key=200.0)
+    tie_second = book(store, arrival_time=200.0, order_key=200.0)
+    claimed = [store.claim_next("a", LEASE, now=1000.0) for _ in range(4)]
+    assert [c.id for c in claimed] == [vip.id, tie_first.id, tie_second.id, late.id]
+    assert store.claim_next("a", LEASE, now=1000.0) is None
+
+
+def test_claim_due_takes_a_batch_of_one_queue(store):
+    billing = [book(store, arrival_time=t) for t in (1.0, 2.0, 3.0)]
+    book(store, queue="tech", arrival_time=0.5)
+    claimed = store.claim_due("a", LEASE, now=10.0, limit=2, queue="billing")
+    assert [c.id for c in claimed] == [billing[0].id, billing[1].id]
+    assert all(c.status is CallbackStatus.DIALING and c.lease_owner == "a" for c in claimed)
+    assert all(c.lease_expires_at == 10.0 + LEASE for c in claimed)
+
+
+def test_nothing_is_claimed_before_it_is_due(store):
+    book(store, arrival_time=100.0, not_before=500.0)
+    book(store, arrival_time=100.0, window=(600.0, 700.0))
+    assert store.claim_due("a", LEASE, now=499.0, limit=5) == []
+    assert [c.next_attempt_at for c in store.claim_due("a", LEASE, now=650.0, limit=5)] == [
+        500.0,
+        600.0,
+    ]
+
+
+def test_closed_window_is_not_claimed_and_expires(store):
+    open_ = book(store, window=(100.0, 200.0))
+    other = book(store)
+    assert [c.id for c in store.claim_due("a", LEASE, now=200.0, limit=5)] == [other.id]
+    [expired] = store.expire_overdue(now=200.0)
+    assert expired.id == open_.id and expired.status is CallbackStatus.FAILED
+    assert expired.finished_at == 200.0
+    assert store.expire_overdue(now=300.0) == []
+
+
+def test_bad_window_is_refused(store):
+    with pytest.raises(ValueError, match="window"):
+        book(store, window=(200.0, 100.0))
+
+
+def test_expired_lease_lets_another_owner_claim(store):
+    booked = book(store)
+    store.claim_next("crashed", LEASE, now=100.0)
+    assert store.claim_next("b", LEASE, now=100.0 + LEASE - 1) is None
+    taken = store.claim_next("b", LEASE, now=100.0 + LEASE)
+    assert taken.id == booked.id and taken.lease_owner == "b"
+    [lost] = store.attempts(booked.id)
+    assert (lost.owner, lost.outcome, lost.at) == (
+        "crashed",
+        AttemptOutcome.LEASE_EXPIRED,
+        100.0 + LEASE,
+    )
+    assert taken.attempts == 0  # a lost lease is not a dial attempt
+
+
+def test_stale_owner_cannot_record_after_losing_the_lease(store):
+    booked = book(store)
+    store.claim_next("a", LEASE, now=100.0)
+    store.claim_next("b", LEASE, now=200.0)
+    with pytest.raises(LeaseLost, match="'b'"):
+        store.record_attempt(booked.id, "a", "answered", now=201.0)
+    with pytest.raises(LeaseLost):
+        store.renew_lease(booked.id, "a", LEASE, now=201.0)
+    done = store.record_attempt(booked.id, "b", "answered", now=202.0)
+    assert done.status is CallbackStatus.COMPLETED
+
+
+def test_owner_may_still_report_when_nobody_took_over(store):
+    booked = book(store)
+    store.claim_next("slow", LEASE, now=100.0)
+    done = store.record_attempt(booked.id, "slow", "answered", now=100.0 + 2 * LEASE)
+    assert done.status is CallbackStatus.COMPLETED
+
+
+def test_renewed_lease_is_not_taken_over(store):
+    booked = book(store)
+    store.claim_next("a", LEASE, now=100.0)
+    renewed = store.renew_lease(booked.id, "a", LEASE, now=125.0)
+    assert renewed.lease_expires_at == 125.0 + LEASE
+    assert store.claim_next("b", LEASE, now=140.0) is None
+
+
+def test_retry_schedule_then_give_up(store):
+    booked = book(store)
+    now = 100.0
+    for attempt in (1, 2):
+        claimed = store.claim_next("a", LEASE, now=now)
+        assert claimed.id == booked.id
+        after = store.record_attempt(booked.id, "a", "no_answer", now=now + 20, next_attempt_at=now + 300)
+        assert (after.status, after.attempts, after.lease_owner) == (
+            CallbackStatus.PENDING,
+            attempt,
+            None,
+        )
+        assert store.claim_next("a", LEASE, now=now + 299) is None
+        now += 300
+    store.claim_next("a", LEASE, now=now)
+    failed = store.record_attempt(booked.id, "a", "busy", now=now + 5, give_up=True)
+    assert failed.status is CallbackStatus.FAILED and failed.finished_at == now + 5
+    assert failed.last_outcome is AttemptOutcome.BUSY and failed.attempts == 3
+    history = store.attempts(booked.id)
+    assert [(a.outcome, a.gave_up) for a in history] == [
+        (AttemptOutcome.NO_ANSWER, False),
+        (AttemptOutcome.NO_ANSWER, False),
+        (AttemptOutcome.BUSY, True),
+    ]
+    assert [a.next_attempt_at for a in history] == [400.0, 700.0, None]
+    assert store.claim_next("a", LEASE, now=now + 10_000) is None
+
+
+def test_answered_completes(store):
+    booked = book(store)
+    store.claim_next("a", LEASE, now=100.0)
+    done = store.record_attempt(booked.id, "a", AttemptOutcome.ANSWERED, now=130.0)
+    assert done.status is CallbackStatus.COMPLETED and done.finished_at == 130.0
+    assert store.claim_next("a", LEASE, now=10_000.0) is None
+
+
+@pytest.mark.parametrize(
+    "outcome, options, message",
+    [
+        ("answered", {"next_attempt_at": 500.0}, "answered"),
+        ("answered", {"give_up": True}, "answered"),
+        ("no_answer", {}, "next_attempt_at or give_up"),
+        ("busy", {"give_up": True, "next_attempt_at": 500.0}, "exclusive"),
+        ("lease_expired", {"give_up": True}, "recorded by the store"),
+        ("hung_up_on_us", {"give_up": True}, "hung_up_on_us"),
+    ],
+)
+def test_inconsistent_reports_are_refused(store, outcome, options, message):
+    booked = book(store)
+    store.claim_next("a", LEASE, now=100.0)
+    with pytest.raises(ValueError, match=message):
+        store.record_attempt(booked.id, "a", outcome, now=110.0, **options)
+    assert store.get(booked.id).status is CallbackStatus.DIALING
+    assert store.attempts(booked.id) == []
+
+
+def test_recording_without_a_claim_is_refused(store):
+    booked = book(store)
+    with pytest.raises(LeaseLost, match="pending and not leased"):
+        store.record_attempt(booked.id, "a", "answered", now=110.0)
+
+
+def test_cancel_pending(store):
+    booked = book(store)
+    cancelled = store.cancel(booked.id, now=150.0)
+    assert cancelled.status is CallbackStatus.CANCELLED and cancelled.finished_at == 150.0
+    assert store.claim_next("a", LEASE, now=1000.0) is None
+    with pytest.raises(InvalidTransition, match="is cancelled"):
+        store.cancel(booked.id)
+
+
+def test_cancel_while_dialing_keeps_the_dialers_report(store):
+    booked = book(store)
+    store.claim_next("a", LEASE, now=100.0)
+    store.cancel(booked.id, now=105.0)
+    with pytest.raises(InvalidTransition, match="cancelled"):
+        store.renew_lease(booked.id, "a", LEASE, now=106.0)
+    after = store.record_attempt(booked.id, "a", "no_answer", now=110.0, next_attempt_at=400.0)
+    assert after.status is CallbackStatus.CANCELLED and after.lease_owner is None
+    assert [a.outcome for a in store.attempts(booked.id)] == [AttemptOutcome.NO_ANSWER]
+    assert store.claim_next("b", LEASE, now=10_000.0) is None
+
+
+def test_cancel_finished_is_refused(store):
+    booked = book(store)
+    store.claim_next("a", LEASE, now=100.0)
+    store.record_attempt(booked.id, "a", "answered", now=110.0)
+    with pytest.raises(InvalidTransition, match="completed; only pending or dialing"):
+        store.cancel(booked.id)
+
+
+def test_retry_makes_failed_or_cancelled_due_now(store):
+    failed, cancelled = book(store), book(store, arrival_time=101.0)
+    store.claim_next("a", LEASE, now=100.0)
+    store.record_attempt(failed.id, "a", "invalid", now=101.0, give_up=True)
+    store.cancel(cancelled.id, now=102.0)
+    for booked in (failed, cancelled):
+        again = store.retry(booked.id, now=500.0)
+        assert (again.status, again.next_attempt_at, again.finished_at) == (
+            CallbackStatus.PENDING,
+            500.0,
+            None,
+        )
+    assert store.claim_next("b", LEASE, now=499.0) is None
+    assert len(store.claim_due("b", LEASE, now=500.0, limit=5)) == 2
+
+
+def test_retry_refused_while_dialing_or_completed(store):
+    booked = book(store)
+    store.claim_next("a", LEASE, now=100.0)
+    with pytest.raises(InvalidTransition, match="being dialled by 'a'"):
+        store.retry(booked.id, now=110.0)
+    store.record_attempt(booked.id, "a", "answered", now=120.0)
+    with pytest.raises(InvalidTransition, match="completed"):
+        store.retry(booked.id, now=130.0)
+
+
+def test_unknown_callback(store):
+    with pytest.raises(CallbackNotFound, match="42"):
+        store.get(42)
+    with pytest.raises(CallbackNotFound):
+        store.cancel(42)
+    with pytest.raises(CallbackNotFound):
+        store.record_attempt(42, "a", "answered", now=1.0)
+
+
+def test_list_and_pending_for_queue(store):
+    first = book(store, arrival_time=10.0)
+    dialing = book(store, arrival_time=20.0)
+    done = book(store, arrival_time=30.0)
+    later = book(store, arrival_time=40.0)
+    tech = book(store, queue="tech", arrival_time=5.0)
+    for _ in range(3):
+        store.claim_next("a", LEASE, now=100.0, queue="billing")
+    store.record_attempt(first.id, "a", "no_answer", now=101.0, next_attempt_at=200.0)
+    store.record_attempt(done.id, "a", "answered", now=101.0)
+    assert [c.id for c in store.pending_for_queue("billing")] == [first.id, dialing.id, later.id]
+    assert [c.id for c in store.list_callbacks(status="completed")] == [done.id]
+    assert [c.id for c in store.list_callbacks(queue="tech")] == [tech.id]
+    assert [c.id for c in store.list_callbacks(CallbackStatus.PENDING, "billing")] == [
+        first.id,
+        later.id,
+    ]
+    assert len(store.list_callbacks()) == 5
+    with pytest.raises(ValueError, match="'ringing'"):
+        store.list_callbacks(status="ringing")
