@@ -9,7 +9,8 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .rules import analyse_path
+from .config import load_config
+from .rules import RulesError, analyse_path
 from .rules import check as check_rules
 from .rules.graph import FORMATS, graph_names, render
 
@@ -32,7 +33,7 @@ def check(path: Path, sounds: Path | None) -> None:
 
     Prints one line per problem, file:line:col first; exits 1 on errors.
     """
-    problems = check_rules(path, sounds)
+    problems = list(_service_config_problems(path)) + list(check_rules(path, sounds))
     for problem in problems:
         click.echo(str(problem))
     if any(p.severity == "error" for p in problems):
@@ -57,3 +58,88 @@ def graph(flow: str, rules: Path, fmt: str) -> None:
     if flow not in names:
         raise click.BadParameter(f'no flow "{flow}" (expected one of: {", ".join(names)})', param_hint="FLOW")
     click.echo(render(result.plan, flow, fmt), nl=False)
+
+
+@main.command()
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
+              default="config/fsrouter.yaml", show_default=True, help="Service configuration.")
+@click.option("--simulator", type=click.Choice(["auto", "always", "never"]), default=None,
+              help="Stand in for FreeSWITCH (default: the configuration's simulator.mode).")
+def run(config_path: str, simulator: str | None) -> None:
+    """Run the service until SIGTERM/SIGINT; SIGHUP reloads the rules."""
+    import logging
+
+    from .service import Service
+    from .sim.standin import StandIn, freeswitch_answers
+
+    config = _load_or_exit(config_path)
+    logging.basicConfig(level=config.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        service = Service(config)
+    except RulesError as exc:
+        _print_problems(exc)
+        raise SystemExit(1) from None
+    service.start()
+    mode = simulator or config.simulator_mode
+    standin = None
+    if mode == "always" or (mode == "auto" and not freeswitch_answers(config.inbound_host,
+                                                                      config.inbound_port)):
+        if config.simulator_scenario is None:
+            raise click.UsageError("simulator.scenario is not set in the configuration")
+        standin = StandIn(service.outbound.address, (config.inbound_host, config.inbound_port),
+                          config.inbound_password, config.simulator_scenario,
+                          time_scale=config.simulator_time_scale, every=config.simulator_every,
+                          sounds_dir=config.sounds_dir)
+        standin.start()
+    try:
+        service.serve_forever()
+    finally:
+        if standin is not None:
+            standin.stop()
+
+
+@main.command()
+@click.argument("scenario", type=click.Path(exists=True, dir_okay=False))
+@click.option("--target", default="127.0.0.1:8084", show_default=True,
+              help="fsrouter's outbound listener, HOST:PORT.")
+@click.option("--time-scale", type=float, default=1.0, show_default=True,
+              help="Shrink every media duration (0.1 = ten times faster).")
+def simulate(scenario: str, target: str, time_scale: float) -> None:
+    """Place SCENARIO's simulated calls against a running fsrouter and report."""
+    from .sim.scenario import ScenarioError, load_scenario, run_scenario
+
+    host, _, port = target.rpartition(":")
+    if not host or not port.isdigit():
+        raise click.BadParameter("expected HOST:PORT", param_hint="--target")
+    try:
+        spec = load_scenario(scenario)
+    except ScenarioError as exc:
+        raise click.UsageError(str(exc)) from None
+    report = run_scenario(spec, (host, int(port)), time_scale)
+    click.echo(report.format())
+
+
+def _service_config_problems(path: Path):
+    """Problems in PATH/fsrouter.yaml, the service configuration, if there is one."""
+    config = path / "fsrouter.yaml" if path.is_dir() else None
+    if config is None or not config.is_file():
+        return ()
+    try:
+        load_config(config)
+    except RulesError as exc:
+        return exc.problems
+    return ()
+
+
+def _load_or_exit(path: str):
+    try:
+        return load_config(path)
+    except RulesError as exc:
+        _print_problems(exc)
+        raise SystemExit(1) from None
+
+
+def _print_problems(exc: RulesError) -> None:
+    for problem in exc.problems:
+        click.echo(str(problem), err=True)

@@ -1,0 +1,145 @@
+"""The service configuration file (`fsrouter.yaml`).
+
+It says where fsrouter listens, how to reach FreeSWITCH, where the rules and
+the database are.  It is read with the same positioned loader as the rules,
+so a mistake is reported as `file:line:col: error: …` like any rules error,
+and relative paths are taken relative to the file itself (so the service
+behaves the same whatever directory systemd or a shell starts it from).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from fsrouter.rules.loader import load_text
+from fsrouter.rules.problems import Position, Report, RulesError
+from fsrouter.rules.shapes import Shapes
+from fsrouter.rules.tree import Node, Scalar
+
+SIMULATOR_MODES = ("auto", "always", "never")
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    path: str
+    rules_path: str
+    sounds_dir: str
+    listen_host: str = "127.0.0.1"
+    listen_port: int = 8084
+    max_sessions: int = 500
+    inbound_host: str = "127.0.0.1"
+    inbound_port: int = 8021
+    inbound_password: str = "ClueCon"
+    #: The sounds root as FreeSWITCH sees it (it may run on another box).
+    freeswitch_sounds_dir: str = ""
+    api_host: str = "127.0.0.1"
+    api_port: int | None = 8090
+    database_url: str = "sqlite:///var/lib/fsrouter/fsrouter.db"
+    simulator_mode: str = "auto"
+    simulator_scenario: str | None = None
+    simulator_time_scale: float = 1.0
+    simulator_every: float = 30.0
+    log_level: str = "info"
+
+
+_SECTIONS = ("listen", "max_sessions", "rules", "sounds", "freeswitch", "api", "database",
+             "simulator", "log_level")
+
+
+def load_config(path: str | Path) -> ServiceConfig:
+    """Read and check `fsrouter.yaml`; raises `RulesError` listing every problem."""
+    path = Path(path)
+    report = Report()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        report.error(Position(str(path)), f"cannot read the service configuration: {exc.strerror}")
+        raise RulesError(tuple(report.problems)) from None
+    root = load_text(text, str(path), report)
+    values = _read(root, Shapes(report), path) if root is not None else {}
+    if any(p.severity == "error" for p in report.problems):
+        raise RulesError(tuple(report.problems))
+    return ServiceConfig(path=str(path), **values)
+
+
+def _read(root: Node, shapes: Shapes, path: Path) -> dict:
+    here = path.resolve().parent
+    top = shapes.fields(root, "the service configuration", _SECTIONS) or {}
+    values: dict = {}
+
+    def resolve(node: Node, what: str) -> str | None:
+        text = shapes.text(node, what, "a path")
+        return None if text is None else str((here / text).resolve())
+
+    def section(name: str, allowed: tuple[str, ...]) -> dict[str, Node]:
+        node = top.get(name)
+        return (shapes.fields(node, name, allowed) or {}) if node is not None else {}
+
+    listen = section("listen", ("host", "port"))
+    _put(values, "listen_host", listen.get("host"), lambda n: shapes.text(n, "listen.host"))
+    _put(values, "listen_port", listen.get("port"), lambda n: shapes.integer(n, "listen.port", 0, 65535))
+    _put(values, "max_sessions", top.get("max_sessions"),
+         lambda n: shapes.integer(n, "max_sessions", 1, 100_000))
+
+    values["rules_path"] = str(here / "rules")
+    _put(values, "rules_path", top.get("rules"), lambda n: resolve(n, "rules"))
+    values["sounds_dir"] = str((here.parent / "sounds").resolve())
+    _put(values, "sounds_dir", top.get("sounds"), lambda n: resolve(n, "sounds"))
+
+    freeswitch = section("freeswitch", ("inbound", "sounds_dir"))
+    inbound_node = freeswitch.get("inbound")
+    inbound = (shapes.fields(inbound_node, "freeswitch.inbound", ("host", "port", "password")) or {}
+               ) if inbound_node is not None else {}
+    _put(values, "inbound_host", inbound.get("host"), lambda n: shapes.text(n, "freeswitch.inbound.host"))
+    _put(values, "inbound_port", inbound.get("port"),
+         lambda n: shapes.integer(n, "freeswitch.inbound.port", 1, 65535))
+    _put(values, "inbound_password", inbound.get("password"),
+         lambda n: shapes.text(n, "freeswitch.inbound.password"))
+    values["freeswitch_sounds_dir"] = values["sounds_dir"]
+    _put(values, "freeswitch_sounds_dir", freeswitch.get("sounds_dir"),
+         lambda n: shapes.text(n, "freeswitch.sounds_dir", "an absolute path on the FreeSWITCH host"))
+
+    api = section("api", ("host", "port"))
+    _put(values, "api_host", api.get("host"), lambda n: shapes.text(n, "api.host"))
+    if "port" in api:
+        port = api["port"]
+        values["api_port"] = (None if getattr(port, "value", 0) is None
+                              else shapes.integer(port, "api.port", 0, 65535))
+
+    database = section("database", ("url",))
+    _put(values, "database_url", database.get("url"), lambda n: shapes.text(n, "database.url"))
+
+    sim = section("simulator", ("mode", "scenario", "time_scale", "every"))
+    _put(values, "simulator_mode", sim.get("mode"), lambda n: _choice(shapes, n, "simulator.mode"))
+    _put(values, "simulator_scenario", sim.get("scenario"), lambda n: resolve(n, "simulator.scenario"))
+    _put(values, "simulator_time_scale", sim.get("time_scale"),
+         lambda n: _factor(shapes, n, "simulator.time_scale"))
+    _put(values, "simulator_every", sim.get("every"), lambda n: shapes.duration(n, "simulator.every"))
+    _put(values, "log_level", top.get("log_level"), lambda n: shapes.text(n, "log_level"))
+    return values
+
+
+def _put(values: dict, key: str, node: Node | None, read) -> None:
+    """Store `read(node)` under `key` when the node is present and valid."""
+    if node is None:
+        return
+    value = read(node)
+    if value is not None:
+        values[key] = value
+
+
+def _factor(shapes: Shapes, node: Node, what: str) -> float | None:
+    value = node.value if isinstance(node, Scalar) else None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and 0 < value <= 100:
+        return float(value)
+    shapes.bad(node, what, "a number above 0 (1 = real time, 0.1 = ten times faster)")
+    return None
+
+
+def _choice(shapes: Shapes, node: Node, what: str) -> str | None:
+    value = shapes.text(node, what, " or ".join(SIMULATOR_MODES))
+    if value is not None and value not in SIMULATOR_MODES:
+        shapes.bad(node, what, " or ".join(SIMULATOR_MODES))
+        return None
+    return value

@@ -1,0 +1,266 @@
+"""Drive one call: ESL events in, flow commands out.
+
+This is the thin IO shell around the sans-IO `CallMachine` (the httpcore
+pattern): it reads the outbound socket until the machine has something to
+react to, feeds it a normalized event, and carries out the commands the
+machine returns.  It holds no routing logic of its own.
+
+Completions are matched on `Application-UUID` (the `Event-UUID` we put on each
+`sendmsg`), never on the application's name or on arrival order, so nested or
+back-to-back applications cannot be confused.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import time
+import uuid as uuidlib
+from dataclasses import dataclass, field
+from typing import Callable
+
+from fsrouter.esl.codec import Event, Frame
+from fsrouter.esl.errors import ESLCommandError, ESLConnectionClosed, ESLError
+from fsrouter.esl.outbound import OutboundCall
+from fsrouter.flow import commands as cmd
+from fsrouter.flow import events as ev
+
+log = logging.getLogger(__name__)
+
+#: Events the runner reacts to.  `myevents` subscribes to a fixed list of
+#: channel events; everything else on that list is nixed so FreeSWITCH does not
+#: serialize (and we do not parse) 4-9 KB events nobody reads.
+WANTED_EVENTS = frozenset({
+    "CHANNEL_EXECUTE_COMPLETE", "CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE",
+    "DTMF", "CHANNEL_ANSWER", "CHANNEL_BRIDGE", "CHANNEL_UNBRIDGE",
+})
+UNWANTED_MYEVENTS = (
+    "CHANNEL_CREATE CHANNEL_DATA CHANNEL_STATE CHANNEL_CALLSTATE CHANNEL_APPLICATION "
+    "CHANNEL_EXECUTE CHANNEL_PARK CHANNEL_UNPARK CHANNEL_PROGRESS CHANNEL_PROGRESS_MEDIA "
+    "CHANNEL_ORIGINATE CHANNEL_OUTGOING CHANNEL_DESTROY DETECTED_SPEECH TALK NOTALK CALL_UPDATE"
+)
+
+#: FreeSWITCH's `Application-Response` for a playback that could not start.
+_PLAYBACK_FAILURES = frozenset({"FILE NOT FOUND", "PLAYBACK ERROR", "FILE_NOT_FOUND"})
+_HANGUP_EVENTS = frozenset({"CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE"})
+
+
+@dataclass(frozen=True)
+class RunnerSettings:
+    """How a call is driven; all waits are bounded."""
+
+    #: Absolute path of the sounds root as FreeSWITCH sees it.
+    sounds_root: str
+    #: Longest silence on the socket while nothing is expected before giving up.
+    idle_timeout: float = 600.0
+    #: How long to wait for FreeSWITCH to confirm a transfer or a hangup.
+    settle_timeout: float = 5.0
+    command_timeout: float = 5.0
+
+
+@dataclass
+class _Timers:
+    """Named one-shot timers on a heap; restarting a name replaces it."""
+
+    _heap: list = field(default_factory=list)
+    _live: dict = field(default_factory=dict)
+    _seq: itertools.count = field(default_factory=itertools.count)
+
+    def start(self, name: str, at: float) -> None:
+        token = next(self._seq)
+        self._live[name] = token
+        heapq.heappush(self._heap, (at, token, name))
+
+    def cancel(self, name: str) -> None:
+        self._live.pop(name, None)
+
+    def next_deadline(self) -> float | None:
+        while self._heap and self._live.get(self._heap[0][2]) != self._heap[0][1]:
+            heapq.heappop(self._heap)
+        return self._heap[0][0] if self._heap else None
+
+    def pop_due(self, now: float) -> list[str]:
+        due = []
+        while (deadline := self.next_deadline()) is not None and deadline <= now:
+            _, _, name = heapq.heappop(self._heap)
+            del self._live[name]
+            due.append(name)
+        return due
+
+
+class CallRunner:
+    """Runs one `CallMachine` over one `OutboundCall` until the call is gone."""
+
+    def __init__(self, call: OutboundCall, machine, settings: RunnerSettings,
+                 clock: Callable[[], float] = time.time):
+        self.call = call
+        self.machine = machine
+        self.settings = settings
+        self.clock = clock
+        self._timers = _Timers()
+        #: Application-UUID -> (command, variable holding collected digits)
+        self._pending: dict[str, tuple[object, str | None]] = {}
+        self._hung_up = False
+        #: Set once the machine handed the call back (transfer/hangup): from
+        #: then on we only wait for FreeSWITCH to confirm, then close.
+        self._leaving_uuid: str | None = None
+
+    # -- main loop ---------------------------------------------------------
+
+    def run(self) -> None:
+        try:
+            self._subscribe()
+            self._perform(self.machine.start(self.clock()))
+            self._loop()
+        except ESLConnectionClosed:
+            log.info("call %s: FreeSWITCH closed the socket", self.call.uuid)
+        except ESLError as exc:
+            log.warning("call %s: ESL failure, dropping the session: %s", self.call.uuid, exc)
+        finally:
+            # With `linger`, FreeSWITCH keeps the channel in memory until we
+            # close: closing is never optional.
+            self.call.close()
+
+    def _subscribe(self) -> None:
+        timeout = self.settings.command_timeout
+        self.call.command("linger", timeout)
+        self.call.command("myevents", timeout)
+        self.call.command("nixevent " + UNWANTED_MYEVENTS, timeout)
+
+    def _loop(self) -> None:
+        settle_deadline: float | None = None
+        while True:
+            now = self.clock()
+            for name in self._timers.pop_due(now):
+                self._feed(ev.TimerFired(name))
+            if (self._leaving_uuid or self._hung_up) and settle_deadline is None:
+                settle_deadline = now + self.settings.settle_timeout
+            wait = self._wait_budget(now, settle_deadline)
+            if wait <= 0 and settle_deadline is not None:
+                log.info("call %s: no confirmation from FreeSWITCH; closing", self.call.uuid)
+                return
+            item = self.call.next_event(timeout=wait)
+            if item is None:
+                if settle_deadline is None and self._timers.next_deadline() is None:
+                    log.warning("call %s: idle for %.0f s, hanging up", self.call.uuid, wait)
+                    self._perform([cmd.Hangup("RECOVERY_ON_TIMER_EXPIRE")])
+                continue
+            if isinstance(item, Frame):  # text/disconnect-notice
+                self._caller_gone("NORMAL_CLEARING")
+                return
+            if self._on_event(item):
+                return
+
+    def _wait_budget(self, now: float, settle_deadline: float | None) -> float:
+        deadlines = [d for d in (self._timers.next_deadline(), settle_deadline) if d is not None]
+        if not deadlines:
+            return self.settings.idle_timeout
+        return max(0.0, min(deadlines) - now)
+
+    # -- events in ---------------------------------------------------------
+
+    def _on_event(self, event: Event) -> bool:
+        """Translate one ESL event; True when the runner is done with the call."""
+        name = event.name
+        if name == "CHANNEL_EXECUTE_COMPLETE":
+            app_uuid = event.get("Application-UUID")
+            if app_uuid and app_uuid == self._leaving_uuid and not self._hung_up:
+                return True  # the transfer ran: the dialplan owns the call now
+            pending = self._pending.pop(app_uuid, None) if app_uuid else None
+            if pending is not None:
+                self._feed(self._completion(event, *pending))
+        elif name in _HANGUP_EVENTS:
+            self._caller_gone(event.get("Hangup-Cause") or "NORMAL_CLEARING")
+        return False
+
+    def _completion(self, event: Event, command, digits_var: str | None):
+        response = event.get("Application-Response") or ""
+        if isinstance(command, cmd.Play) and response in _PLAYBACK_FAILURES:
+            return ev.CommandFailed(command.command_id, response)
+        digits = (event.get("variable_" + digits_var) or "") if digits_var else ""
+        interrupted = response not in ("FILE PLAYED", "") if isinstance(command, cmd.Play) else False
+        return ev.MediaDone(command.command_id, digits=digits, interrupted=interrupted)
+
+    def _caller_gone(self, cause: str) -> None:
+        if self._hung_up:
+            return
+        self._hung_up = True
+        self._pending.clear()
+        if not self.machine.finished:
+            self._feed(ev.CallerHungUp(cause))
+
+    def _feed(self, event) -> None:
+        if not self.machine.finished:
+            self._perform(self.machine.feed(event, self.clock()))
+
+    # -- commands out ------------------------------------------------------
+
+    def _perform(self, commands) -> None:
+        for command in commands:
+            if self._hung_up and not isinstance(command, (cmd.StartTimer, cmd.CancelTimer)):
+                continue  # the channel is gone; media would only get -ERR
+            self._perform_one(command)
+
+    def _perform_one(self, command) -> None:
+        timeout = self.settings.command_timeout
+        if isinstance(command, cmd.StartTimer):
+            self._timers.start(command.name, self.clock() + command.seconds)
+        elif isinstance(command, cmd.CancelTimer):
+            self._timers.cancel(command.name)
+        elif isinstance(command, cmd.StopMedia):
+            self._break_media(timeout)
+        elif isinstance(command, cmd.Answer):
+            self._execute("answer")
+        elif isinstance(command, cmd.SetVariable):
+            self._execute("set", f"{command.name}={command.value}")
+        elif isinstance(command, cmd.Play):
+            self._execute("playback", self._file_string(command.sounds), pending=(command, None))
+        elif isinstance(command, cmd.Collect):
+            self._collect(command)
+        elif isinstance(command, cmd.Transfer):
+            self._leaving_uuid = self._execute(
+                "transfer", f"{command.extension} {command.dialplan} {command.context}")
+        elif isinstance(command, cmd.Hangup):
+            self._leaving_uuid = self._execute("hangup", command.cause)
+        else:
+            raise TypeError(f"unknown command {command!r}")
+
+    def _break_media(self, timeout: float) -> None:
+        # uuid_break writes no output, so FreeSWITCH answers a successful break
+        # with "-ERR no reply"; only other -ERR replies are failures.
+        try:
+            self.call.api(f"uuid_break {self.call.uuid} all", timeout)
+        except ESLCommandError as exc:
+            if exc.reply != "-ERR no reply":
+                raise
+
+    def _execute(self, app: str, arg: str | None = None, *, pending=None) -> str:
+        event_uuid = str(uuidlib.uuid4())
+        if pending is not None:
+            self._pending[event_uuid] = pending
+        self.call.execute(app, arg, event_uuid=event_uuid, event_lock=True,
+                          timeout=self.settings.command_timeout)
+        return event_uuid
+
+    def _collect(self, command: cmd.Collect) -> None:
+        # One attempt only: retries, invalid and timeout prompts belong to the
+        # machine.  The regexp admits every DTMF key so the machine, not
+        # FreeSWITCH, decides what is valid.  A variable per command means a
+        # timeout can never return the digits of an earlier menu.
+        var = f"fsrouter_digits_{command.command_id}"
+        arg = " ".join(str(a) for a in (
+            command.min_digits, command.max_digits, 1, command.timeout_ms,
+            command.terminators or "none", self._path(command.sound),
+            "silence_stream://250", var, r"[0-9*#A-D]+", command.digit_timeout_ms,
+        ))
+        self._execute("play_and_get_digits", arg, pending=(command, var))
+
+    def _file_string(self, sounds: tuple[str, ...]) -> str:
+        paths = [self._path(s) for s in sounds]
+        return paths[0] if len(paths) == 1 else "file_string://" + "!".join(paths)
+
+    def _path(self, sound: str) -> str:
+        if "://" in sound or sound.startswith("/"):
+            return sound
+        return f"{self.settings.sounds_root.rstrip('/')}/{sound}"

@@ -1,0 +1,127 @@
+"""The running service: wires the compiled plan to FreeSWITCH.
+
+`fsrouter run` builds one `Service`: an outbound ESL server (one greenlet per
+call), an inbound ESL client (one per FreeSWITCH, for agent legs and global
+commands), the admin status API, and the rules plan, which is reloaded on
+SIGHUP.  A reload that fails keeps the running plan; calls in progress always
+finish on the plan they started with.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+
+import gevent
+import gevent.event
+
+from fsrouter import rules
+from fsrouter.api.status import StatusAPI, count_greenlets
+from fsrouter.config import ServiceConfig
+from fsrouter.esl.call_runner import CallRunner, RunnerSettings
+from fsrouter.esl.inbound import InboundClient
+from fsrouter.esl.outbound import OutboundCall, OutboundServer
+from fsrouter.flow import CallMachine
+
+log = logging.getLogger(__name__)
+
+
+class PlanHolder:
+    """The current compiled plan; swapped whole, never edited in place."""
+
+    def __init__(self, rules_path: str, sounds_dir: str | None):
+        self._rules_path = rules_path
+        self._sounds_dir = sounds_dir
+        self.current = self._compile()
+        self.loaded_at = time.time()
+
+    def _compile(self):
+        """Compile the rules or raise `rules.RulesError` with every problem."""
+        return rules.load_plan(self._rules_path, sounds_dir=self._sounds_dir)
+
+    def reload(self) -> bool:
+        """Swap in a freshly compiled plan; on any error keep the running one."""
+        try:
+            plan = self._compile()
+        except rules.RulesError as exc:
+            for problem in exc.problems:
+                log.error("reload refused: %s", problem)
+            log.error("reload refused: the running plan stays in force")
+            return False
+        self.current = plan
+        self.loaded_at = time.time()
+        log.info("rules reloaded from %s", self._rules_path)
+        return True
+
+
+def channel_variables(call: OutboundCall) -> dict[str, str]:
+    """The normalized call variables the machine routes on."""
+    channel = call.channel
+    return {
+        "uuid": call.uuid,
+        "destination_number": channel.get("Caller-Destination-Number") or "",
+        "caller_id_number": channel.get("Caller-Caller-ID-Number") or "",
+        "caller_id_name": channel.get("Caller-Caller-ID-Name") or "",
+    }
+
+
+class Service:
+    def __init__(self, config: ServiceConfig):
+        self.config = config
+        self.plans = PlanHolder(config.rules_path, config.sounds_dir)
+        self.notices: dict[str, str] = {}
+        self.calls_started = 0
+        self._runner_settings = RunnerSettings(sounds_root=config.freeswitch_sounds_dir)
+        self.outbound = OutboundServer(config.listen_host, config.listen_port, self._handle_call,
+                                       max_sessions=config.max_sessions)
+        self.inbound = InboundClient(config.inbound_host, config.inbound_port,
+                                     config.inbound_password)
+        self.status_api = (StatusAPI(config.api_host, config.api_port, self.snapshot)
+                           if config.api_port is not None else None)
+        self._stopped = gevent.event.Event()
+
+    def start(self) -> None:
+        self.outbound.start()
+        host, port = self.outbound.address
+        # Tests and supervisors parse this line to find an ephemeral port.
+        log.info("listening for FreeSWITCH outbound sockets on %s:%d", host, port)
+        self.inbound.start()
+        if self.status_api is not None:
+            self.status_api.start()
+            log.info("status API on http://%s:%d/status", *self.status_api.address)
+        gevent.signal_handler(signal.SIGHUP, self.plans.reload)
+        gevent.signal_handler(signal.SIGTERM, self.stop)
+        gevent.signal_handler(signal.SIGINT, self.stop)
+
+    def serve_forever(self) -> None:
+        self._stopped.wait()
+
+    def stop(self) -> None:
+        if self._stopped.is_set():
+            return
+        log.info("stopping: no new calls; waiting for calls in progress")
+        self.outbound.stop(timeout=10)
+        self.inbound.stop()
+        if self.status_api is not None:
+            self.status_api.stop()
+        self._stopped.set()
+
+    def snapshot(self) -> dict:
+        return {
+            "active_calls": self.outbound.active_sessions,
+            "calls_started": self.calls_started,
+            "freeswitch_inbound_connected": self.inbound.connected,
+            "greenlets": count_greenlets(),
+            "rules_loaded_at": self.plans.loaded_at,
+        }
+
+    def _handle_call(self, call: OutboundCall) -> None:
+        self.calls_started += 1
+        plan = self.plans.current  # this call keeps this plan to the end
+        variables = channel_variables(call)
+        machine = CallMachine(plan, variables, now=time.time(), notices=dict(self.notices))
+        log.info("call %s from %s to %s", call.uuid, variables["caller_id_number"],
+                 variables["destination_number"])
+        CallRunner(call, machine, self._runner_settings).run()
+        log.info("call %s ended in state %s, outcome %s", call.uuid, machine.state, machine.outcome)

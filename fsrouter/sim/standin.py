@@ -1,0 +1,59 @@
+"""The simulator standing in for FreeSWITCH inside `fsrouter run`.
+
+When no FreeSWITCH answers on the configured inbound address, `fsrouter run`
+(in `simulator: auto` mode) starts a simulated switch there and replays a
+demo scenario against its own outbound listener, so a fresh machine shows
+fsrouter routing calls end to end over real sockets.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+import gevent
+
+from fsrouter.sim.inbound import InboundListener
+from fsrouter.sim.scenario import load_scenario, run_scenario
+from fsrouter.sim.switch import Switch
+
+log = logging.getLogger(__name__)
+
+
+def freeswitch_answers(host: str, port: int, timeout: float = 1.0) -> bool:
+    """True when something accepts TCP connections on FreeSWITCH's inbound port."""
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+class StandIn:
+    """A simulated switch: inbound listener plus a demo loop of scripted calls."""
+
+    def __init__(self, outbound: tuple[str, int], inbound: tuple[str, int], password: str,
+                 scenario_path: str, *, time_scale: float, every: float, sounds_dir: str):
+        self.switch = Switch(outbound, time_scale=time_scale, sounds_dir=sounds_dir)
+        self.listener = InboundListener(self.switch, inbound[0], inbound[1], password)
+        self.spec = load_scenario(scenario_path)
+        self.every = every
+        self._loop: gevent.Greenlet | None = None
+
+    def start(self) -> None:
+        self.listener.start()
+        log.info("simulator: standing in for FreeSWITCH on %s:%d", *self.listener.address)
+        self._loop = gevent.spawn(self._demo_loop)
+
+    def stop(self) -> None:
+        if self._loop is not None:
+            self._loop.kill()
+        self.listener.stop()
+        self.switch.close()
+
+    def _demo_loop(self) -> None:
+        while True:
+            report = run_scenario(self.spec, switch=self.switch)
+            for line in report.format().splitlines():
+                log.info("simulator: %s", line)
+            gevent.sleep(self.every)
