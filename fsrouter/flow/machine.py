@@ -22,8 +22,10 @@ from types import MappingProxyType
 
 from ..rules import plan as p
 from ..rules.templates import Template
-from .commands import Answer, Collect, Command, Hangup, Play, SetVariable, Transfer
-from .events import CallerHungUp, CommandFailed, Event, MediaDone
+from .commands import (
+    Answer, Collect, Command, Hangup, Play, SetVariable, StartTimer, StopMedia, Transfer,
+)
+from .events import CallerHungUp, CommandFailed, Event, MediaDone, TimerFired
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,10 @@ EXPORT_PREFIX = "fsrouter_"
 _SOUND_ID = re.compile(r"[A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*")
 _LANGUAGE = re.compile(r"[A-Za-z0-9_-]+")
 _DTMF = re.compile(r"[0-9*#]+")
+
+HOLD_MUSIC = Template.parse("queue/hold_music")
+"""Played in a loop while a caller waits in a queue."""
+MAX_WAIT_TIMER = "queue_max_wait"
 
 
 class FlowError(Exception):
@@ -66,6 +72,7 @@ class CallMachine:
         self._notices = MappingProxyType(dict(notices or {}))
         self._ids = count(1)
         self._phase = "new"  # new, running, queued, finished
+        self._queue: p.Queue | None = None
         self._node: p.Node | None = None
         self._waiting: int | None = None
         self._menu: str | None = None
@@ -110,6 +117,8 @@ class CallMachine:
                 self.outcome = ("caller_hangup", event.cause)
             self._phase = "finished"
             return []
+        if self._phase == "queued":
+            return self._while_queued(event, now)
         if self._phase != "running" or not isinstance(event, (MediaDone, CommandFailed)):
             return []
         if event.command_id != self._waiting:
@@ -200,7 +209,30 @@ class CallMachine:
         self._end(commands, ("hangup", step.cause))
 
     def _enter_queue(self, step: p.Enqueue, now: float, commands: list[Command]) -> None:
+        """Wait on hold music until the queue's maximum wait, then go to its
+        declared destination: no caller waits without end.  Offering the
+        call to agents is the ACD's part, driven from outside the machine."""
+        self._queue = self._plan.queues[step.queue]
+        commands.append(StartTimer(MAX_WAIT_TIMER, self._queue.max_wait))
+        self._hold(commands)
         self._end(commands, ("queue", step.queue), phase="queued")
+
+    def _hold(self, commands: list[Command]) -> None:
+        sound = self._sound(HOLD_MUSIC)
+        if sound is not None:
+            self._wait(lambda i: Play(i, (sound,)), commands)
+
+    def _while_queued(self, event: Event, now: float) -> list[Command]:
+        commands: list[Command] = []
+        if isinstance(event, TimerFired) and event.name == MAX_WAIT_TIMER:
+            log.info("call %s: maximum wait in queue %s reached", self._uuid, self._queue.name)
+            self._waiting = None  # the broken-off hold music reports nothing we need
+            self._phase = "running"
+            self.outcome = None
+            return [StopMedia()] + self._go(self._queue.max_wait_then, now)
+        if isinstance(event, MediaDone) and event.command_id == self._waiting:
+            self._hold(commands)  # loop the hold music
+        return commands
 
     # -- what a finished command means -------------------------------------
 

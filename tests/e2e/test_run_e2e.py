@@ -78,3 +78,12 @@ def test_unknown_number_is_hung_up_with_a_cause(fsrouter):
     call = place(fsrouter, destination="9999")
     assert call.hung_up_by == "fsrouter"
     assert call.hangup_cause == "UNALLOCATED_NUMBER"
+
+
+def test_queued_caller_holds_until_max_wait_then_goes_to_its_destination(fsrouter):
+    call = place(fsrouter, destination="5001")
+    prompts = heard(call)
+    assert prompts[0] == "greeting/acme"
+    assert prompts.count("queue/hold_music") >= 2  # looped while waiting (2 s at 20x speed)
+    assert prompts[-1] == "queue/max_wait"
+    assert call.transferred_to is not None and call.transferred_to.startswith("operator")

@@ -12,7 +12,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fsrouter.flow import CallMachine, FlowError
-from fsrouter.flow.commands import Answer, Collect, Hangup, Play, SetVariable, Transfer
+from fsrouter.flow.commands import (
+    Answer, Collect, Hangup, Play, SetVariable, StartTimer, StopMedia, Transfer,
+)
 from fsrouter.flow.events import CallerHungUp, CommandFailed, MediaDone, TimerFired
 from fsrouter.rules import compile_rules, compile_source
 
@@ -132,14 +134,28 @@ def test_stale_and_unrelated_events_are_ignored(e2e):
     assert m.state == "main.2"
 
 
-def test_queue_step_hands_the_call_over(e2e):
+def test_queued_caller_hears_hold_music_until_max_wait_then_its_destination(e2e):
     m = call(e2e, "5001")
     m.start(T0)
-    assert m.feed(MediaDone(1), T0) == []
+    assert m.feed(MediaDone(1), T0) == [StartTimer("queue_max_wait", 2.0),
+                                        Play(2, ("en/queue/hold_music.wav",))]
     assert (m.finished, m.state, m.outcome) == (False, "queued", ("queue", "support"))
-    assert m.feed(MediaDone(1), T0) == []
+    assert m.feed(MediaDone(2), T0 + 1) == [Play(3, ("en/queue/hold_music.wav",))]  # looped
+    assert m.feed(MediaDone(2), T0 + 1) == []  # a stale completion changes nothing
+    assert m.feed(TimerFired("queue_max_wait"), T0 + 2) == [
+        StopMedia(), Play(4, ("en/queue/max_wait.wav",))]
+    assert m.feed(MediaDone(3, interrupted=True), T0 + 2) == []  # the broken-off hold music
+    assert m.feed(MediaDone(4), T0 + 3) == [Transfer("operator")]
+    assert (m.finished, m.outcome) == (True, ("transfer", "operator"))
+
+
+def test_caller_hanging_up_in_the_queue_ends_the_machine(e2e):
+    m = call(e2e, "5001")
+    m.start(T0)
+    m.feed(MediaDone(1), T0)
     assert m.feed(CallerHungUp("ORIGINATOR_CANCEL"), T0) == []
     assert (m.finished, m.outcome) == (True, ("queue", "support"))
+    assert m.feed(TimerFired("queue_max_wait"), T0 + 2) == []
 
 
 def test_a_call_nothing_routes_is_refused(e2e):
@@ -160,7 +176,7 @@ def test_misuse_is_a_local_error(e2e):
 def test_variables_are_read_only_and_set_steps_export(example):
     m = call(example)
     answered(m)
-    assert m.feed(MediaDone(2, digits="1"), T0) == [SetVariable("fsrouter_topic", "billing")]
+    assert m.feed(MediaDone(2, digits="1"), T0)[0] == SetVariable("fsrouter_topic", "billing")
     assert m.outcome == ("queue", "billing")
     assert m.variables["topic"] == "billing"
     assert m.variables["caller_id_name"] == "Maria"
