@@ -26,14 +26,28 @@ def main() -> None:
 @click.option(
     "--sounds",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
-    help="Sounds directory (default: ./sounds, else PATH/../sounds).",
+    help="Sounds directory (default: the service configuration's, else ./sounds, else PATH/../sounds).",
 )
 def check(path: Path, sounds: Path | None) -> None:
-    """Check routing rules (a file, or a directory of *.yaml) and their prompts.
+    """Check the service configuration and routing rules, and their prompts.
 
-    Prints one line per problem, file:line:col first; exits 1 on errors.
+    PATH is a rules file, a directory of *.yaml, or the service configuration
+    (fsrouter.yaml, or a directory holding it), whose rules and sounds are
+    then the ones checked.  Prints one line per problem, file:line:col
+    first; exits 1 on errors.
     """
-    problems = list(_service_config_problems(path)) + list(check_rules(path, sounds))
+    problems: list = []
+    config_path = path / "fsrouter.yaml" if path.is_dir() else path
+    if config_path.name == "fsrouter.yaml" and config_path.is_file():
+        try:
+            config = load_config(config_path)
+        except RulesError as exc:
+            problems.extend(exc.problems)  # its rules path is unknown: nothing more to check
+        else:
+            path = Path(config.rules_path)
+            sounds = sounds or Path(config.sounds_dir)
+    if not problems:
+        problems.extend(check_rules(path, sounds))
     for problem in problems:
         click.echo(str(problem))
     if any(p.severity == "error" for p in problems):
@@ -118,18 +132,6 @@ def simulate(scenario: str, target: str, time_scale: float) -> None:
         raise click.UsageError(str(exc)) from None
     report = run_scenario(spec, (host, int(port)), time_scale)
     click.echo(report.format())
-
-
-def _service_config_problems(path: Path):
-    """Problems in PATH/fsrouter.yaml, the service configuration, if there is one."""
-    config = path / "fsrouter.yaml" if path.is_dir() else None
-    if config is None or not config.is_file():
-        return ()
-    try:
-        load_config(config)
-    except RulesError as exc:
-        return exc.problems
-    return ()
 
 
 def _load_or_exit(path: str):

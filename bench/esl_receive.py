@@ -1,0 +1,92 @@
+"""ESL receive-path throughput: fsrouter's codec against greenswitch 0.0.19.
+
+    .venv/bin/python bench/esl_receive.py [--events 100000]
+
+Replays the real `text/event-plain` frames recorded from FreeSWITCH 1.10.12
+(../shared/esl-transcripts/inbound_bridge.txt, 4-7 KB channel events) as one
+byte stream, in 64 KiB reads as a socket would deliver them, and does what a
+call runner does with each event: read its name, Unique-ID and
+Application-UUID.  Both paths parse the same bytes in memory, so the figure is
+the cost of framing and decoding, not of the network.  greenswitch's path is
+its own code: `ESLEvent` on the envelope, `_read_socket`-style body slicing
+after a UTF-8 decode, then `ESLEvent.parse_data` on the body.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from greenswitch.esl import ESLEvent
+
+from fsrouter.esl.codec import Parser, parse_event
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "tests"))
+from fixtures.transcripts import load_transcript  # noqa: E402
+
+CHUNK = 65536
+
+
+def recorded_events() -> list[bytes]:
+    """The event frames of the recorded inbound session, as raw bytes."""
+    transcript = load_transcript("inbound_bridge.txt")
+    return [m.data for m in transcript.messages
+            if m.direction == "FS->APP" and b"text/event-plain" in m.data[:80]]
+
+
+def stream_of(frames: list[bytes], count: int) -> bytes:
+    return b"".join(frames[i % len(frames)] for i in range(count))
+
+
+def fsrouter_path(data: bytes) -> int:
+    parser, seen = Parser(), 0
+    for start in range(0, len(data), CHUNK):
+        parser.feed(data[start:start + CHUNK])
+        for frame in parser.frames():
+            event = parse_event(frame)
+            event.name, event.get("Unique-ID"), event.get("Application-UUID")
+            seen += 1
+    return seen
+
+
+def greenswitch_path(data: bytes) -> int:
+    """greenswitch's per-event work, minus its socket reads."""
+    seen, pos = 0, 0
+    while pos < len(data):
+        end = data.index(b"\n\n", pos)
+        envelope = ESLEvent(data[pos:end].decode("utf-8"))
+        length = int(envelope.headers["Content-Length"])
+        body = data[end + 2:end + 2 + length].decode("utf-8")
+        envelope.parse_data(body)
+        h = envelope.headers
+        h.get("Event-Name"), h.get("Unique-ID"), h.get("Application-UUID")
+        pos = end + 2 + length
+        seen += 1
+    return seen
+
+
+def measure(name: str, path, data: bytes, count: int) -> None:
+    started = time.perf_counter()
+    seen = path(data)
+    elapsed = time.perf_counter() - started
+    assert seen == count, (name, seen, count)
+    print(f"{name:<12} {count / elapsed:>10,.0f} events/s  ({elapsed:.2f} s)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=100_000)
+    args = parser.parse_args()
+    frames = recorded_events()
+    data = stream_of(frames, args.events)
+    print(f"{args.events:,} events, mean {len(data) / args.events / 1024:.1f} KiB "
+          f"({len(frames)} distinct recorded frames)")
+    measure("fsrouter", fsrouter_path, data, args.events)
+    measure("greenswitch", greenswitch_path, data, args.events)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,60 @@
+"""The CLI's service commands in-process: configuration errors are reported
+with file:line:col and an exit status, never a traceback."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from fsrouter.cli import main
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def invoke(*args: str):
+    return CliRunner().invoke(main, list(args))
+
+
+def test_check_accepts_the_service_configuration_and_checks_its_rules():
+    for target in (REPO / "config", REPO / "config" / "fsrouter.yaml"):
+        result = invoke("check", str(target))
+        assert (result.exit_code, result.output) == (0, "")
+
+
+def test_check_reports_every_service_configuration_error(tmp_path):
+    config = tmp_path / "fsrouter.yaml"
+    config.write_text("listen: {port: 99999}\nrulez: x\nsimulator: {mode: sometimes}\n")
+    result = invoke("check", str(config))
+    assert result.exit_code == 1
+    assert result.output.splitlines() == [
+        f'{config}:2:1: error: unknown key "rulez" in the service configuration (expected one of: '
+        "listen, max_sessions, rules, sounds, freeswitch, api, database, simulator, log_level)",
+        f"{config}:1:16: error: bad value for listen.port: 99999 (expected an integer from 0 to 65535)",
+        f'{config}:3:19: error: bad value for simulator.mode: "sometimes" (expected auto or always or never)',
+    ]
+
+
+def test_check_follows_the_configuration_to_broken_rules(tmp_path):
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "main.yaml").write_text("flowz: {}\n")
+    (tmp_path / "fsrouter.yaml").write_text("rules: rules\nsounds: " + str(REPO / "sounds") + "\n")
+    result = invoke("check", str(tmp_path))
+    assert result.exit_code == 1
+    assert f"{tmp_path / 'rules' / 'main.yaml'}:1:1: error: unknown key \"flowz\"" in result.output
+
+
+def test_run_refuses_a_broken_configuration_without_starting(tmp_path):
+    config = tmp_path / "fsrouter.yaml"
+    config.write_text("listen: [1, 2]\n")
+    result = invoke("run", "--config", str(config))
+    assert result.exit_code == 1
+    assert f"{config}:1:9: error: bad value for listen" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_simulate_rejects_a_bad_target():
+    scenario = REPO / "fsrouter" / "sim" / "scenarios" / "demo.yaml"
+    result = invoke("simulate", str(scenario), "--target", "nowhere")
+    assert result.exit_code == 2
+    assert "expected HOST:PORT" in result.output
