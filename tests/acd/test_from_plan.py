@@ -1,0 +1,147 @@
+"""Compiled rules -> ACD specs (pure)."""
+
+from dataclasses import replace
+from types import MappingProxyType
+
+import pytest
+
+from fsrouter.acd import InMemoryAcd, Strategy
+from fsrouter.acd.from_plan import PlanMappingError, from_plan
+from fsrouter.rules.compiler import compile_source
+
+RULES = """
+settings: {timezone: UTC, language: en}
+lines:
+  "5000": {brand: acme, language: en, flow: main}
+flows:
+  main:
+    - queue: billing
+queues:
+  billing:
+    require: {billing: 5, "lang_{language}": 3}
+    relax:
+      - {after: 60s, require: {billing: 2}}
+      - {after: 3m, add_queue: general}
+    strategy: most_skilled
+    whisper: "{brand}, {queue}"
+    announce: {position: {first: 15s}}
+    priority: 3
+    max_wait: {after: 15m, then: {queue: general}}
+    no_agents: {queue: general}
+  general:
+    require: {general: 1}
+    max_wait: {after: 10m, then: {hangup: NORMAL_CLEARING}}
+agents:
+  "1001": {name: Becky, dial: user/1001, skills: {billing: 8, general: 5, lang_el: 10, lang_en: 7}}
+  "1002": {name: Sam, dial: user/1002, skills: {general: 5, lang_fr: 10}}
+"""
+
+
+@pytest.fixture(scope="module")
+def plan():
+    return compile_source(RULES)
+
+
+def test_agents_are_mapped_with_their_dial_string_and_skills(plan):
+    agents = {a.id: a for a in from_plan(plan).agents}
+    assert agents["1001"].dial == "user/1001"
+    assert agents["1001"].name == "Becky"
+    assert dict(agents["1002"].skills) == {"general": 5, "lang_fr": 10}
+
+
+def test_plain_queue_maps_to_itself(plan):
+    acd = from_plan(plan)
+    general = {q.name: q for q in acd.queues}["general"]
+    assert dict(general.require) == {"general": 1}
+    assert general.max_wait == 600.0
+    assert general.max_wait_destination == "general"
+    assert general.strategy is Strategy.LONGEST_IDLE
+    assert general.join_empty and not general.leave_when_empty
+    assert acd.queue_for("general", {"language": "el"}) == "general"
+
+
+def test_templated_skills_become_one_queue_per_binding_agents_can_meet(plan):
+    acd = from_plan(plan)
+    specs = {q.name: q for q in acd.queues}
+    assert set(specs) == {
+        "general", "billing", "billing[language=el]", "billing[language=en]", "billing[language=fr]",
+    }
+    el = specs["billing[language=el]"]
+    assert dict(el.require) == {"billing": 5, "lang_el": 3}
+    assert el.strategy is Strategy.MOST_SKILLED
+    assert el.max_wait == 900.0 and el.max_wait_destination == "billing"
+    assert [(s.after, dict(s.require), s.add_queue) for s in el.relax] == [
+        (60.0, {"billing": 2}, None),
+        (180.0, {}, "general"),
+    ]
+    assert acd.queue_for("billing", {"language": "el"}) == "billing[language=el]"
+    # a language no agent speaks waits in the bare queue nobody can serve
+    assert acd.queue_for("billing", {"language": "de"}) == "billing"
+    assert dict(specs["billing"].require) == {"billing": 5, "lang_{language}": 3}
+
+
+def test_no_agents_makes_the_queue_refuse_and_leave_when_empty(plan):
+    spec = {q.name: q for q in from_plan(plan).queues}["billing[language=en]"]
+    assert not spec.join_empty and spec.leave_when_empty
+
+
+def test_priority_is_the_queues_unless_the_call_sets_one(plan):
+    acd = from_plan(plan)
+    assert acd.priority_for("billing", {}) == 3
+    assert acd.priority_for("billing", {"priority": "10"}) == 10
+    assert acd.priority_for("billing", {"priority": "high"}) == 3
+    assert acd.priority_for("general", {}) == 0
+
+
+def test_the_specs_build_an_acd(plan):
+    acd = from_plan(plan)
+    InMemoryAcd(acd.queues, acd.agents)
+
+
+def test_unknown_queue_is_an_error(plan):
+    with pytest.raises(PlanMappingError, match="no queue 'nope'"):
+        from_plan(plan).queue_for("nope", {})
+
+
+def _with_options(plan, name, **options):
+    queue = plan.queues[name]
+    merged = MappingProxyType({**queue.options, **options})
+    queues = MappingProxyType({**plan.queues, name: replace(queue, options=merged)})
+    return replace(plan, queues=queues)
+
+
+def test_relax_that_raises_a_level_is_refused(plan):
+    bad = _with_options(plan, "general", relax=({"after": "1m", "require": {"general": 4}},))
+    with pytest.raises(PlanMappingError, match="'general'.*raises 'general' from 1 to 4"):
+        from_plan(bad)
+
+
+def test_relax_of_a_skill_not_required_is_refused(plan):
+    bad = _with_options(plan, "general", relax=({"after": 30, "require": {"billing": 1}},))
+    with pytest.raises(PlanMappingError, match="does not require"):
+        from_plan(bad)
+
+
+def test_relax_naming_the_current_level_is_a_no_op(plan):
+    same = _with_options(plan, "general", relax=({"after": 30, "require": {"general": 1}},))
+    assert {q.name: q for q in from_plan(same).queues}["general"].relax == ()
+
+
+def test_unknown_strategy_is_refused(plan):
+    with pytest.raises(PlanMappingError, match="unknown strategy 'ring_all'"):
+        from_plan(_with_options(plan, "general", strategy="ring_all"))
+
+
+def test_unknown_option_is_refused(plan):
+    with pytest.raises(PlanMappingError, match="cannot map penalty"):
+        from_plan(_with_options(plan, "general", penalty=3))
+
+
+def test_bad_duration_is_refused(plan):
+    with pytest.raises(PlanMappingError, match="positive duration"):
+        from_plan(_with_options(plan, "billing", relax=({"after": "soon", "require": {"billing": 2}},)))
+
+
+def test_adding_a_templated_queue_is_refused(plan):
+    with pytest.raises(PlanMappingError, match="add_queue 'billing' has skills that depend on the call"):
+        from_plan(_with_options(plan, "general", relax=({"after": 30, "add_queue": "billing"},)))

@@ -1,0 +1,241 @@
+"""QueueRuntime over a fake inbound client: commands sent, reports made, callers told.
+
+Offer greenlets run inline (`spawn`) and the clock is a fake one, so every
+test is deterministic; one test runs the real dispatcher greenlet.
+"""
+
+import gevent
+import pytest
+
+from fsrouter.acd import AgentState
+from fsrouter.acd.model import MissReason
+from fsrouter.esl.codec import Event
+from fsrouter.esl.errors import ESLCommandError, ESLTimeout
+from fsrouter.esl.queue_runtime import QueueRuntime, miss_reason
+from fsrouter.rules.compiler import compile_source
+
+RULES = """
+settings: {timezone: UTC, language: en}
+lines:
+  "5000": {brand: acme, language: en, flow: main}
+flows:
+  main:
+    - queue: support
+queues:
+  support:
+    require: {support: 1}
+    max_wait: {after: 2m, then: {hangup: NORMAL_CLEARING}}
+  sales:
+    require: {sales: 1}
+    max_wait: {after: 1m, then: {hangup: NORMAL_CLEARING}}
+    no_agents: {hangup: NORMAL_CLEARING}
+agents:
+  "1001": {name: Alice, dial: user/1001, skills: {support: 5}}
+  "1002": {name: Bob, dial: user/1002, skills: {support: 5}}
+"""
+CALLER = "caller-uuid-1"
+VARS = {"caller_id_number": "+306971234567", "language": "en"}
+
+
+class FakeInbound:
+    """Records commands; `originates` scripts each bgapi result (text, exception
+    or callable run at that moment and returning one of those)."""
+
+    def __init__(self, *originates):
+        self.originates = list(originates)
+        self.commands = []
+        self.api_errors = {}
+
+    def bgapi(self, cmd, timeout=60.0):
+        self.commands.append(("bgapi", cmd, timeout))
+        result = self.originates.pop(0)
+        if callable(result):
+            result = result()
+        if isinstance(result, Exception):
+            raise result
+        return Event({"Event-Name": "BACKGROUND_JOB"}, result.encode())
+
+    def api(self, cmd, timeout=5.0):
+        self.commands.append(("api", cmd, timeout))
+        error = self.api_errors.get(cmd.split()[0])
+        if error:
+            raise ESLCommandError(f"api {cmd}", error)
+        return "+OK"
+
+    def apis(self):
+        return [c[1] for c in self.commands if c[0] == "api"]
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def plan():
+    return compile_source(RULES)
+
+
+def runtime(plan, inbound, clock=None, login=("1001",)):
+    rt = QueueRuntime(plan, inbound, clock=clock or Clock(), spawn=lambda f, *a: f(*a))
+    for agent in login:
+        rt.set_agent_state(agent, AgentState.AVAILABLE)
+    return rt
+
+
+def agent_uuid(inbound, n=0):
+    cmd = [c[1] for c in inbound.commands if c[0] == "bgapi"][n]
+    return cmd.split("origination_uuid=")[1].split(",")[0]
+
+
+def test_answered_agent_is_bridged_and_the_caller_told(plan):
+    inbound = FakeInbound("+OK agent-leg\n")
+    told = []
+    rt = runtime(plan, inbound)
+    assert rt.join(CALLER, "support", VARS, told.append)
+    offers = rt.step()
+    assert [o.agent_id for o in offers] == ["1001"]
+    kind, cmd, timeout = inbound.commands[0]
+    leg = agent_uuid(inbound)
+    assert kind == "bgapi"
+    assert cmd == (
+        f"originate {{origination_uuid={leg},origination_caller_id_number=+306971234567,"
+        f"fsrouter_queue=support,fsrouter_caller_uuid={CALLER},originate_timeout=20}}user/1001 &park()"
+    )
+    assert timeout == 30.0  # ring timeout + margin: bounded
+    assert inbound.apis() == [f"uuid_bridge {CALLER} {leg}"]
+    assert told == [("bridged", "1001")]
+    assert rt.acd.agent_status("1001").state is AgentState.ON_CALL
+
+
+def test_hangup_after_the_bridge_ends_the_call_and_the_agent_wraps_up(plan):
+    rt = runtime(plan, FakeInbound("+OK\n"))
+    rt.join(CALLER, "support", VARS, lambda m: None)
+    rt.step()
+    rt.leave(CALLER, "hangup")
+    assert rt.acd.agent_status("1001").state is AgentState.WRAP_UP
+
+
+@pytest.mark.parametrize(
+    "result, reason",
+    [
+        ("-ERR NO_ANSWER\n", MissReason.NO_ANSWER),
+        ("-ERR USER_BUSY\n", MissReason.BUSY),
+        ("-ERR CALL_REJECTED\n", MissReason.REJECTED),
+        ("-ERR USER_NOT_REGISTERED\n", MissReason.FAILED),
+        ("-ERR\n", MissReason.FAILED),
+    ],
+)
+def test_miss_reasons(result, reason):
+    assert miss_reason(result) is reason
+
+
+def test_a_miss_tries_the_next_agent_and_the_caller_keeps_waiting(plan):
+    inbound = FakeInbound("-ERR USER_BUSY\n", "+OK\n")
+    told = []
+    rt = runtime(plan, inbound, login=("1001", "1002"))
+    rt.join(CALLER, "support", VARS, told.append)
+    first = rt.step()
+    second = rt.step()
+    assert [o.agent_id for o in first + second] == ["1001", "1002"]
+    assert rt.acd.agent_status("1001").state is AgentState.AVAILABLE  # with a busy delay
+    assert told == [("bridged", "1002")]
+    assert inbound.apis() == [f"uuid_bridge {CALLER} {agent_uuid(inbound, 1)}"]
+
+
+def test_caller_hanging_up_while_the_agent_rings_cancels_the_agent_leg(plan):
+    rt = None
+
+    def caller_leaves_then_agent_answers():
+        rt.leave(CALLER, "hangup")
+        return "+OK\n"
+
+    inbound = FakeInbound(caller_leaves_then_agent_answers)
+    rt = runtime(plan, inbound)
+    told = []
+    rt.join(CALLER, "support", VARS, told.append)
+    rt.step()
+    leg = agent_uuid(inbound)
+    # once when the entry left (the leg may not exist yet), once when the originate came back
+    assert inbound.apis() == [f"uuid_kill {leg} ORIGINATOR_CANCEL"] * 2
+    assert told == []
+    assert rt.acd.agent_status("1001").state is AgentState.AVAILABLE
+
+
+def test_originate_that_times_out_counts_as_failed_and_kills_the_leg(plan):
+    inbound = FakeInbound(ESLTimeout("no result"))
+    rt = runtime(plan, inbound)
+    rt.join(CALLER, "support", VARS, lambda m: None)
+    rt.step()
+    assert inbound.apis() == [f"uuid_kill {agent_uuid(inbound)} ORIGINATOR_CANCEL"]
+    status = rt.acd.agent_status("1001")
+    assert status.state is AgentState.AVAILABLE
+
+
+def test_failed_bridge_hangs_up_the_agent_and_frees_them_after_wrap_up(plan):
+    inbound = FakeInbound("+OK\n")
+    inbound.api_errors["uuid_bridge"] = "-ERR No such channel!"
+    told = []
+    rt = runtime(plan, inbound)
+    rt.join(CALLER, "support", VARS, told.append)
+    rt.step()
+    leg = agent_uuid(inbound)
+    assert inbound.apis() == [f"uuid_bridge {CALLER} {leg}", f"uuid_kill {leg} ORIGINATOR_CANCEL"]
+    assert told == []
+    assert rt.acd.agent_status("1001").state is AgentState.WRAP_UP
+
+
+def test_max_wait_in_the_acd_tells_the_caller(plan):
+    clock = Clock()
+    told = []
+    rt = runtime(plan, FakeInbound(), clock, login=())
+    rt.join(CALLER, "support", VARS, told.append)
+    clock.now += 121
+    assert rt.step() == []
+    assert told == [("max_wait", "support")]
+    rt.leave(CALLER, "hangup")  # already gone: nothing happens
+
+
+def test_refused_when_nobody_serves_a_queue_with_no_agents(plan):
+    rt = runtime(plan, FakeInbound())
+    assert rt.join(CALLER, "sales", VARS, lambda m: None) is False
+
+
+def test_leave_before_any_offer_removes_the_entry(plan):
+    rt = runtime(plan, FakeInbound(), login=())
+    rt.join(CALLER, "support", VARS, lambda m: None)
+    rt.leave(CALLER, "max_wait")
+    assert rt.acd.queue_status("support", 2000.0).waiting == 0
+
+
+def test_unsafe_caller_id_is_not_passed_into_the_dial_string(plan):
+    inbound = FakeInbound("+OK\n")
+    rt = runtime(plan, inbound)
+    rt.join(CALLER, "support", {"caller_id_number": "123,x=}{evil"}, lambda m: None)
+    rt.step()
+    assert "origination_caller_id_number=123xevil," in inbound.commands[0][1]
+
+
+def test_dispatcher_greenlet_offers_without_being_stepped(plan):
+    inbound = FakeInbound("+OK\n")
+    told = []
+    rt = QueueRuntime(plan, inbound, login_all=True, max_sleep=0.05)
+    rt.start()
+    try:
+        rt.join(CALLER, "support", VARS, told.append)
+        with gevent.Timeout(2):
+            while not told:
+                gevent.sleep(0.01)
+    finally:
+        rt.stop()
+    assert told == [("bridged", "1001")]
+
+
+def test_joining_again_leaves_the_previous_queue_first(plan):
+    rt = runtime(plan, FakeInbound(), login=())
+    rt.join(CALLER, "support", VARS, lambda m: None)
+    assert rt.join(CALLER, "sales", VARS, lambda m: None) is False  # refused: nobody sells
+    assert rt.acd.queue_status("support", 2000.0).waiting == 0
