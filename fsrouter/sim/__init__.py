@@ -8,6 +8,7 @@ transcripts (../shared/esl-transcripts).  Used by tests, ``fsrouter
 simulate`` and benchmarks.
 """
 
+from fsrouter.sim.agent import AgentScript
 from fsrouter.sim.call import AppRun, SimCall, WireMessage
 from fsrouter.sim.caller import CallerScript, HangUp, Press
 from fsrouter.sim.inbound import InboundListener
@@ -15,6 +16,7 @@ from fsrouter.sim.scenario import Report, ScenarioError, load_scenario, run_scen
 from fsrouter.sim.switch import Switch
 
 __all__ = [
+    "AgentScript",
     "AppRun",
     "CallerScript",
     "HangUp",

@@ -23,11 +23,13 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import gevent
 import gevent.event
 
+from fsrouter.sim import template
 from fsrouter.sim.call import SimCall
 from fsrouter.sim.caller import CallerScript, Press
-from fsrouter.sim.channel import Channel
+from fsrouter.sim.channel import Channel, Outcome
 from fsrouter.sim.fsutil import atoi
 
 #: A handle time: fixed sim seconds, or drawn from the switch's seeded rng.
@@ -130,6 +132,7 @@ class AgentChannel(Channel):
         self.set_variable("call_uuid", uuid)
         for name, value in variables.items():
             self.set_variable(name, value)
+        self.bridge_in_park = False
         self.result: gevent.event.AsyncResult = gevent.event.AsyncResult()
 
     def channel_headers(self) -> list[tuple[str, str | None]]:
@@ -147,6 +150,7 @@ class AgentChannel(Channel):
             self._originate()
             if self.ready:
                 self.result.set(None)
+                gevent.sleep(0)  # originate's BACKGROUND_JOB goes out before the application starts
                 self._set_state("CS_EXECUTE", 4)
                 self._run_target()
         finally:
@@ -156,6 +160,7 @@ class AgentChannel(Channel):
         self._destroy()
 
     def _originate(self) -> None:
+        self.driver.start()  # the agent's key presses, timed from the answer
         self.fire("CHANNEL_OUTGOING")
         self._set_state("CS_INIT", 1)
         self.fire("CHANNEL_CREATE")
@@ -171,12 +176,16 @@ class AgentChannel(Channel):
             self.hangup("USER_BUSY" if agent.busy else "CALL_REJECTED", by="agent")
             return
         ring = agent.answer_after if agent.answer_after is not None else math.inf
-        if self.media_wait(min(ring, timeout), breakable=False).name == "HANGUP":
+        if self.media_wait(min(ring, timeout), breakable=False) is Outcome.HANGUP:
             return
         if ring > timeout:
             self.hangup("NO_ANSWER", by="switch")
             return
+        # SIP 200 OK with SDP: media and answer at once, no CHANNEL_PROGRESS_MEDIA (as recorded)
+        self.media_up = True
+        self.set_variables(template.MEDIA_VARIABLES)
         self.answer()
+        self.fire("CHANNEL_OUTGOING")  # sent again once answered, as recorded
         self.fire("CALL_UPDATE", pre=[("Direction", "SEND")])
         handle = agent.handle_time(self.switch.rng)
         self.call.handle_time = handle
@@ -198,9 +207,11 @@ class AgentChannel(Channel):
         else:
             self.call.transferred_to = target.split()[0] if target else None
             self.park()
-        # Once the application is over, FreeSWITCH hangs the originated leg up;
-        # a pending bridge is honoured first.
+        # uuid_bridge ended the application (park, playback): the bridge runs in
+        # the leg's state machine; park_after_bridge parks it again afterwards.
         while self.ready and self.bridge_pending is not None:
-            self.park()
+            if self._bridge():
+                self.park()
+        # Once the application is over, FreeSWITCH hangs the originated leg up.
         if self.ready:
             self.hangup("NORMAL_CLEARING", by="switch")

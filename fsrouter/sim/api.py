@@ -7,8 +7,7 @@ reply`` even when it worked.  `run` fires the ``API`` event every command
 produces (its sequence number taken before the command runs, the event fired
 after, which is why it reaches a socket after the ``api/response``).
 
-Adding a command (``originate``, ``uuid_bridge``, ``uuid_broadcast`` when agent
-legs are simulated) is one decorated function.
+Adding a command is one decorated function.
 """
 
 from __future__ import annotations
@@ -130,3 +129,52 @@ def uuid_setvar(switch: Switch, arg: str) -> str:
         return "-ERR No Such Channel!\n"
     channel.set_variable(argv[1], argv[2] if len(argv) > 2 else None)
     return "+OK\n"
+
+
+@command("originate")
+def originate(switch: Switch, arg: str) -> str:
+    return switch.originate(arg)
+
+
+@command("uuid_bridge")
+def uuid_bridge(switch: Switch, arg: str) -> str:
+    argv = arg.split()
+    if len(argv) != 2:
+        return "-USAGE: <uuid> <other_uuid>\n"
+    a, b = switch.channel(argv[0]), switch.channel(argv[1])
+    if a is None or b is None or a is b or not (a.ready and b.ready) \
+            or not (a.answered.is_set() and b.answered.is_set()):
+        return "-ERR Invalid uuid\n"
+    a.request_bridge(b, True)
+    b.request_bridge(a, False)
+    return f"+OK {b.uuid}\n"
+
+
+@command("uuid_broadcast")
+def uuid_broadcast(switch: Switch, arg: str) -> str:
+    argv = arg.split()
+    if len(argv) < 2:
+        return "-USAGE: <uuid> <path> [aleg|bleg|both]\n"
+    channel = switch.channel(argv[0])
+    if channel is None or not channel.ready:
+        return "-ERR Operation Failed\n"
+    leg = argv[2].lower() if len(argv) > 2 else "aleg"
+    targets = [channel] if leg != "bleg" else []
+    if leg in ("bleg", "both") and channel.bridged_with is not None:
+        targets.append(channel.bridged_with)
+    for target in targets:
+        target.broadcast(argv[1])
+    return "+OK Message sent\n"
+
+
+@command("uuid_send_dtmf")
+def uuid_send_dtmf(switch: Switch, arg: str) -> str:
+    """Digits sent *to* the endpoint: no DTMF event on the channel (README fact 9)."""
+    argv = arg.split()
+    if len(argv) < 2:
+        return "-USAGE: <uuid> <dtmf_data>\n"
+    channel = switch.channel(argv[0])
+    if channel is None:
+        return "-ERR no such channel\n"
+    channel.call.sent_dtmf.append(argv[1])
+    return f"+OK {channel.uuid} sent DTMF {argv[1]}.\n"

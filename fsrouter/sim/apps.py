@@ -31,7 +31,7 @@ MEDIA_APPLICATIONS = frozenset({"playback", "play_and_get_digits", "speak"})
 
 #: Real FreeSWITCH applications the simulator does not have yet, and why.
 UNSUPPORTED = {
-    "bridge": "not simulated yet: agent legs (originate, bridge) come in a later issue",
+    "bridge": "not simulated yet: agent legs are bridged with the originate and uuid_bridge API commands",
 }
 
 RESPONSE = "current_application_response"

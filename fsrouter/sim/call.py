@@ -60,7 +60,8 @@ class SimCall:
     ended_at: float | None = None
     transferred_to: str | None = None
     hangup_cause: str | None = None
-    #: "caller", "fsrouter" (sendmsg hangup, hangup app or uuid_kill) or "switch"
+    #: "caller", "agent" (an agent leg hung up), "fsrouter" (sendmsg hangup, hangup app or
+    #: uuid_kill) or "switch"
     #: (the dialplan after fsrouter let go, or FreeSWITCH itself).
     hung_up_by: str | None = None
     socket_closed_by_client: bool = False
@@ -71,6 +72,15 @@ class SimCall:
     #: Things FreeSWITCH would only have logged (invalid application, ...).
     errors: list[str] = field(default_factory=list)
     wire: list[WireMessage] = field(default_factory=list)
+    #: Agent legs (``originate``): the endpoint dialled and the handle time drawn.
+    endpoint: str | None = None
+    handle_time: float | None = None
+    #: uuid_bridge: the other leg's UUID, and when the bridge began and ended.
+    bridged_with: str | None = None
+    #: uuid_send_dtmf: digit strings sent out to this leg's endpoint (no DTMF event).
+    sent_dtmf: list[str] = field(default_factory=list)
+    bridged_at: float | None = None
+    unbridged_at: float | None = None
     _done: gevent.event.Event = field(default_factory=gevent.event.Event, repr=False)
 
     def wait(self, timeout: float | None = None) -> bool:

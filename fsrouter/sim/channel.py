@@ -24,6 +24,7 @@ fsrouter observes are FreeSWITCH's (switch_ivr.c, switch_core_session.c):
 from __future__ import annotations
 
 import enum
+import math
 import logging
 import re
 import uuid as uuidlib
@@ -99,6 +100,12 @@ class Channel:
         self.parked = False
         self.transfer_target: tuple[str, str, str] | None = None
         self.session: EslSession | None = None
+        #: uuid_bridge asked for: (other channel, this one is the bridge's A leg).
+        self.bridge_pending: tuple[Channel, bool] | None = None
+        self.bridged_with: Channel | None = None
+        #: A socket-controlled caller stays in its park while bridged (fsrouter keeps
+        #: control); an originated leg's park application ends first, as recorded.
+        self.bridge_in_park = True
         self._dtmf: deque[tuple[str, int]] = deque()
         self._dialed: list[str] = []
         self._commands: deque[Frame] = deque()
@@ -297,6 +304,8 @@ class Channel:
         self.call.hung_up_by = by
         self.fire("CHANNEL_HANGUP")
         self.poke()
+        if self.bridged_with is not None:
+            self.bridged_with.poke()
 
     def transfer(self, extension: str, dialplan: str, context: str) -> None:
         """switch_ivr_session_transfer: a new caller profile; the channel leaves the park."""
@@ -350,7 +359,63 @@ class Channel:
     def run_commands(self) -> None:
         """switch_ivr_parse_all_events: queued sendmsg commands run here unless event-locked."""
         while self._commands and not self._event_lock:
-            self._parse_command(self._commands.popleft())
+            item = self._commands.popleft()
+            if callable(item):
+                item()  # a broadcast (uuid_broadcast): not a sendmsg
+            else:
+                self._parse_command(item)
+
+    def broadcast(self, path: str) -> None:
+        """uuid_broadcast on this leg: a playback queued like a sendmsg execute."""
+        self._commands.append(lambda: self.execute("playback", path, source="broadcast"))
+        self.poke()
+
+    def request_bridge(self, other: Channel, originator: bool) -> None:
+        """uuid_bridge: whatever runs (park, a playback) is left for the bridge."""
+        self.bridge_pending = (other, originator)
+        self.poke()
+
+    def _bridge(self) -> bool:
+        """Stay bridged until a leg hangs up; True if the channel should park again."""
+        other, originator = self.bridge_pending
+        self.bridge_pending = None
+        if not (self.ready and other.ready):
+            return self.ready
+        self.bridged_with = other
+        self.call.bridged_with = other.uuid
+        self.call.bridged_at = self.elapsed()
+        self._set_state("CS_HIBERNATE", 8)
+        self._set_state("CS_RESET", 9)
+        self._set_state("CS_SOFT_EXECUTE", 3)
+        a_leg, b_leg = (self, other) if originator else (other, self)
+        bridge_headers = [("Bridge-A-Unique-ID", a_leg.uuid), ("Bridge-B-Unique-ID", b_leg.uuid)]
+        other_headers = [("Other-Type", "originatee"), ("Other-Leg-Unique-ID", other.uuid)]
+        if originator:
+            self.fire("CHANNEL_EXECUTE", post=[("Application", "uuid_bridge"),
+                                               ("Application-UUID", str(uuidlib.uuid4()))])
+            self.fire("CHANNEL_BRIDGE", pre=bridge_headers, post=other_headers)
+            self.fire("CALL_UPDATE", pre=[("Direction", "RECV"), ("Bridged-To", other.uuid)])
+
+        def relay(digit: str) -> bool:  # a digit keyed on a bridged leg is reported on both
+            other.fire("DTMF", post=[("DTMF-Digit", digit), ("DTMF-Duration", "2240"), ("DTMF-Source", "RTP")])
+            return False
+
+        while self.ready and other.ready and self.bridge_pending is None:
+            self.media_wait(math.inf, relay, breakable=False,
+                            stop=lambda: not other.ready or self.bridge_pending is not None)
+        self.bridged_with = None
+        self.call.unbridged_at = self.elapsed()
+        if originator:
+            self.fire("CHANNEL_UNBRIDGE", pre=bridge_headers, post=other_headers)
+        if not self.ready or self.bridge_pending is not None:
+            return self.ready
+        if switch_true(self.variables.get("park_after_bridge")):
+            return True
+        hangup_after = self.variables.get("hangup_after_bridge")
+        if hangup_after is not None and not switch_true(hangup_after) and self.controlled:
+            return True  # the event socket keeps control of the channel
+        self.hangup("NORMAL_CLEARING", by="switch")
+        return False
 
     def _parse_command(self, frame: Frame) -> None:
         command = (frame.header("call-command") or "").lower()
@@ -430,7 +495,7 @@ class Channel:
 
     def media_wait(self, seconds: float, reader: DigitReader | None = None, *,
                    stop_on_dtmf: bool = False, breakable: bool = True,
-                   digit_timeout: float | None = None) -> Outcome:
+                   digit_timeout: float | None = None, stop: Callable[[], bool] | None = None) -> Outcome:
         """A media application's frame loop, `seconds` of sim time long (math.inf: until stopped).
 
         Each turn: hangup ends it; the break flag ends it (if `breakable`);
@@ -444,6 +509,8 @@ class Channel:
             self._wake.clear()
             if not self.ready:
                 return Outcome.HANGUP
+            if (stop is not None and stop()) or (self.bridge_pending is not None and stop is None):
+                return Outcome.BREAK
             if breakable and self._break:
                 self._break = False
                 return Outcome.BREAK
@@ -471,6 +538,17 @@ class Channel:
         while True:
             self._wake.clear()
             self.run_commands()
+            if self.ready and self.bridge_pending is not None and not self.bridge_in_park:
+                break
+            if self.ready and self.bridge_pending is not None:
+                self.parked = False
+                self.fire("CHANNEL_UNPARK")
+                if not self._bridge():
+                    self.controlled = False
+                    return
+                self.parked = True
+                self.fire("CHANNEL_PARK")
+                continue
             if not (self.ready and self.controlled and self.parked):
                 break
             if self._dtmf:

@@ -6,7 +6,9 @@ tables.  `place_call` does what a SIP call hitting dialplan/fsrouter.xml
 does -- ``socket <target> async full`` on a ringing channel, which fsrouter
 answers itself (``answer_in_dialplan=True`` answers first, as the dialplan
 of the recorded transcripts did) -- and returns at once with the `SimCall`
-that records it.
+that records it.  `add_agent` registers simulated phones (`AgentScript`) that
+the ``originate`` API command rings; the legs it creates are `AgentChannel`s,
+recorded in `agent_calls`, and ``uuid_bridge`` joins them to callers.
 
 Everything runs on the calling thread's gevent hub: use gevent (or
 monkey-patched) sockets in the same thread to talk to it.
@@ -21,6 +23,7 @@ import uuid as uuidlib
 import gevent
 import gevent.pool
 
+from fsrouter.sim.agent import AgentChannel, AgentScript, parse_originate
 from fsrouter.sim.apps import APPLICATIONS, MEDIA_APPLICATIONS, UNSUPPORTED
 from fsrouter.sim.call import SimCall
 from fsrouter.sim.caller import CallerScript
@@ -69,6 +72,10 @@ class Switch:
         self.rng = random.Random(seed)
         self.channels: dict[str, Channel] = {}
         self.calls: list[SimCall] = []
+        #: Simulated phones by endpoint (``user/1001``), see `add_agent`.
+        self.agents: dict[str, AgentScript] = {}
+        #: The legs ``originate`` created, oldest first (their `SimCall` records).
+        self.agent_calls: list[SimCall] = []
         self.sessions: set[EslSession] = set()
         self.sessions_since_startup = 0
         self.peak_sessions = 0
@@ -88,6 +95,39 @@ class Switch:
         self.peak_sessions = max(self.peak_sessions, len(self.channels))
         self.spawn(channel.run)
         return call
+
+    def add_agent(self, script: AgentScript) -> AgentScript:
+        """Register a simulated phone: ``originate <script.endpoint>`` rings it."""
+        self.agents[script.endpoint] = script
+        return script
+
+    def originate(self, arg: str) -> str:
+        """The ``originate`` API command: blocks until answer or failure, returns its output."""
+        variables, endpoint, target = parse_originate(arg)
+        if not endpoint:
+            return "-USAGE: <call url> <exten>|&<application_name>(<app_args>) [<dialplan>] [<context>] [<cid_name>] [<cid_num>] [<timeout_sec>]\n"
+        agent = self.agents.get(endpoint)
+        if agent is None:
+            if endpoint.startswith("user/"):
+                return "-ERR SUBSCRIBER_ABSENT\n"
+            return "-ERR CHAN_NOT_IMPLEMENTED\n"
+        if agent.unregistered:
+            return "-ERR USER_NOT_REGISTERED\n"
+        uuid = variables.get("origination_uuid") or str(uuidlib.UUID(int=self.rng.getrandbits(128), version=4))
+        if uuid in self.channels:
+            return "-ERR DESTINATION_OUT_OF_ORDER\n"
+        channel = AgentChannel(self, agent, uuid, variables, target, next(self._session_ids))
+        self.channels[uuid] = channel
+        self.agent_calls.append(channel.call)
+        self.sessions_since_startup += 1
+        self.peak_sessions = max(self.peak_sessions, len(self.channels))
+        self.spawn(channel.run)
+        cause = channel.result.get()
+        return f"+OK {uuid}\n" if cause is None else f"-ERR {cause}\n"
+
+    def agent_call(self, uuid: str) -> SimCall | None:
+        """The record of an originated leg, live or ended."""
+        return next((call for call in self.agent_calls if call.uuid == uuid), None)
 
     def spawn(self, function, *args, delay: float = 0.0) -> gevent.Greenlet:
         """Run `function` in the background (after `delay` sim seconds); `close` stops it."""
