@@ -22,6 +22,7 @@ from fsrouter.config import ServiceConfig
 from fsrouter.esl.call_runner import CallRunner, RunnerSettings
 from fsrouter.esl.inbound import InboundClient
 from fsrouter.esl.outbound import OutboundCall, OutboundServer
+from fsrouter.esl.queue_runtime import QueueRuntime
 from fsrouter.flow import CallMachine
 
 log = logging.getLogger(__name__)
@@ -77,6 +78,8 @@ class Service:
                                        max_sessions=config.max_sessions)
         self.inbound = InboundClient(config.inbound_host, config.inbound_port,
                                      config.inbound_password)
+        # Agents have no login API yet, so every declared agent starts logged in.
+        self.queues = QueueRuntime(self.plans.current, self.inbound, login_all=True)
         self.status_api = (StatusAPI(config.api_host, config.api_port, self.snapshot)
                            if config.api_port is not None else None)
         self._stopped = gevent.event.Event()
@@ -87,6 +90,7 @@ class Service:
         # Tests and supervisors parse this line to find an ephemeral port.
         log.info("listening for FreeSWITCH outbound sockets on %s:%d", host, port)
         self.inbound.start()
+        self.queues.start()
         if self.status_api is not None:
             self.status_api.start()
             log.info("status API on http://%s:%d/status", *self.status_api.address)
@@ -102,6 +106,7 @@ class Service:
             return
         log.info("stopping: no new calls; waiting for calls in progress")
         self.outbound.stop(timeout=10)
+        self.queues.stop()
         self.inbound.stop()
         if self.status_api is not None:
             self.status_api.stop()
@@ -123,5 +128,5 @@ class Service:
         machine = CallMachine(plan, variables, now=time.time(), notices=dict(self.notices))
         log.info("call %s from %s to %s", call.uuid, variables["caller_id_number"],
                  variables["destination_number"])
-        CallRunner(call, machine, self._runner_settings).run()
+        CallRunner(call, machine, self._runner_settings, queueing=self.queues).run()
         log.info("call %s ended in state %s, outcome %s", call.uuid, machine.state, machine.outcome)

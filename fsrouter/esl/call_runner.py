@@ -18,7 +18,9 @@ import logging
 import time
 import uuid as uuidlib
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Protocol
+
+import gevent.queue
 
 from fsrouter.esl.codec import Event, Frame
 from fsrouter.esl.errors import ESLCommandError, ESLConnectionClosed, ESLError
@@ -44,6 +46,18 @@ UNWANTED_MYEVENTS = (
 #: FreeSWITCH's `Application-Response` for a playback that could not start.
 _PLAYBACK_FAILURES = frozenset({"FILE NOT FOUND", "PLAYBACK ERROR", "FILE_NOT_FOUND"})
 _HANGUP_EVENTS = frozenset({"CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE"})
+
+
+class Queueing(Protocol):
+    """What the runner needs of the queue runtime (`esl.queue_runtime`)."""
+
+    def join(self, call_uuid: str, queue: str, variables, notify: Callable[[tuple], None]) -> bool: ...
+
+    def leave(self, call_uuid: str, reason: str = "hangup") -> None: ...
+
+
+#: While queued, how often the runner looks at what the ACD told it.
+_QUEUE_POLL = 0.1
 
 
 @dataclass(frozen=True)
@@ -93,11 +107,15 @@ class CallRunner:
     """Runs one `CallMachine` over one `OutboundCall` until the call is gone."""
 
     def __init__(self, call: OutboundCall, machine, settings: RunnerSettings,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, queueing: Queueing | None = None):
         self.call = call
         self.machine = machine
         self.settings = settings
         self.clock = clock
+        self._queueing = queueing
+        #: Messages from the queue runtime's greenlets; never blocks them.
+        self._inbox: gevent.queue.Queue = gevent.queue.Queue()
+        self._in_queue = False
         self._timers = _Timers()
         #: Application-UUID -> (command, variable holding collected digits)
         self._pending: dict[str, tuple[object, str | None]] = {}
@@ -118,6 +136,7 @@ class CallRunner:
         except ESLError as exc:
             log.warning("call %s: ESL failure, dropping the session: %s", self.call.uuid, exc)
         finally:
+            self._sync_queue("hangup")
             # With `linger`, FreeSWITCH keeps the channel in memory until we
             # close: closing is never optional.
             self.call.close()
@@ -134,6 +153,7 @@ class CallRunner:
             now = self.clock()
             for name in self._timers.pop_due(now):
                 self._feed(ev.TimerFired(name))
+            self._read_inbox()
             if (self._leaving_uuid or self._hung_up) and settle_deadline is None:
                 settle_deadline = now + self.settings.settle_timeout
             wait = self._wait_budget(now, settle_deadline)
@@ -142,7 +162,8 @@ class CallRunner:
                 return
             item = self.call.next_event(timeout=wait)
             if item is None:
-                if settle_deadline is None and self._timers.next_deadline() is None:
+                if (settle_deadline is None and self._timers.next_deadline() is None
+                        and not self._in_queue):
                     log.warning("call %s: idle for %.0f s, hanging up", self.call.uuid, wait)
                     self._perform([cmd.Hangup("RECOVERY_ON_TIMER_EXPIRE")])
                 continue
@@ -154,6 +175,8 @@ class CallRunner:
 
     def _wait_budget(self, now: float, settle_deadline: float | None) -> float:
         deadlines = [d for d in (self._timers.next_deadline(), settle_deadline) if d is not None]
+        if self._in_queue:
+            deadlines.append(now + _QUEUE_POLL)
         if not deadlines:
             return self.settings.idle_timeout
         return max(0.0, min(deadlines) - now)
@@ -172,6 +195,8 @@ class CallRunner:
                 self._feed(self._completion(event, *pending))
         elif name in _HANGUP_EVENTS:
             self._caller_gone(event.get("Hangup-Cause") or "NORMAL_CLEARING")
+        elif name == "CHANNEL_UNBRIDGE":
+            self._feed(ev.AgentDisconnected())
         return False
 
     def _completion(self, event: Event, command, digits_var: str | None):
@@ -194,6 +219,36 @@ class CallRunner:
         if not self.machine.finished:
             self._perform(self.machine.feed(event, self.clock()))
 
+    # -- the queue runtime -------------------------------------------------
+
+    def _read_inbox(self) -> None:
+        while not self._inbox.empty():
+            message = self._inbox.get_nowait()
+            if message[0] == "bridged":
+                self._feed(ev.AgentConnected(message[1]))
+            elif message[0] == "no_agents":
+                self._feed(ev.QueueUnavailable())
+            # ("max_wait", queue): the machine keeps its own max-wait timer.
+
+    def _sync_queue(self, reason: str) -> None:
+        """Join the ACD when the machine starts waiting in a queue, and leave
+        it when the machine moves on (max wait, no agents) or the call ends."""
+        if self._queueing is None:
+            return
+        state = self.machine.state
+        if not self._in_queue and state == "queued" and not self._hung_up:
+            queue = self.machine.outcome[1]
+            # When the agent's side of the bridge ends, the caller must come
+            # back to us (parked) rather than run on through the dialplan.
+            self._execute("set", "park_after_bridge=true")
+            self._in_queue = True
+            if not self._queueing.join(self.call.uuid, queue, self.machine.variables, self._inbox.put):
+                self._in_queue = False
+                self._feed(ev.QueueUnavailable())
+        elif self._in_queue and (self._hung_up or state not in ("queued", "connected")):
+            self._in_queue = False
+            self._queueing.leave(self.call.uuid, reason)
+
     # -- commands out ------------------------------------------------------
 
     def _perform(self, commands) -> None:
@@ -201,6 +256,7 @@ class CallRunner:
             if self._hung_up and not isinstance(command, (cmd.StartTimer, cmd.CancelTimer)):
                 continue  # the channel is gone; media would only get -ERR
             self._perform_one(command)
+        self._sync_queue("hangup" if self._hung_up else "left_queue")
 
     def _perform_one(self, command) -> None:
         timeout = self.settings.command_timeout

@@ -46,4 +46,25 @@ class CommandFailed:
     reason: str
 
 
-Event = MediaDone | TimerFired | CallerHungUp | CommandFailed
+
+@dataclass(frozen=True)
+class AgentConnected:
+    """The ACD bridged a queued caller to `agent_id`."""
+
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class AgentDisconnected:
+    """The bridge to the agent ended (the agent hung up or was transferred)."""
+
+
+@dataclass(frozen=True)
+class QueueUnavailable:
+    """The ACD will not serve this caller: nobody who could is logged in."""
+
+
+Event = (
+    MediaDone | TimerFired | CallerHungUp | CommandFailed
+    | AgentConnected | AgentDisconnected | QueueUnavailable
+)

@@ -23,9 +23,12 @@ from types import MappingProxyType
 from ..rules import plan as p
 from ..rules.templates import Template
 from .commands import (
-    Answer, Collect, Command, Hangup, Play, SetVariable, StartTimer, StopMedia, Transfer,
+    Answer, CancelTimer, Collect, Command, Hangup, Play, SetVariable, StartTimer, StopMedia, Transfer,
 )
-from .events import CallerHungUp, CommandFailed, Event, MediaDone, TimerFired
+from .events import (
+    AgentConnected, AgentDisconnected, CallerHungUp, CommandFailed, Event, MediaDone,
+    QueueUnavailable, TimerFired,
+)
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +92,7 @@ class CallMachine:
 
     @property
     def state(self) -> str:
-        """The current node id, or "new", "queued", "finished"."""
+        """The current node id, or "new", "queued", "connected", "finished"."""
         if self._phase == "running" and self._node is not None:
             return self._node.id
         return self._phase
@@ -119,6 +122,8 @@ class CallMachine:
             return []
         if self._phase == "queued":
             return self._while_queued(event, now)
+        if self._phase == "connected":
+            return self._while_connected(event)
         if self._phase != "running" or not isinstance(event, (MediaDone, CommandFailed)):
             return []
         if event.command_id != self._waiting:
@@ -226,13 +231,33 @@ class CallMachine:
         commands: list[Command] = []
         if isinstance(event, TimerFired) and event.name == MAX_WAIT_TIMER:
             log.info("call %s: maximum wait in queue %s reached", self._uuid, self._queue.name)
-            self._waiting = None  # the broken-off hold music reports nothing we need
-            self._phase = "running"
-            self.outcome = None
-            return [StopMedia()] + self._go(self._queue.max_wait_then, now)
+            return self._leave_queue([StopMedia()], self._queue.max_wait_then, now)
+        if isinstance(event, QueueUnavailable):
+            log.info("call %s: queue %s has nobody to serve it", self._uuid, self._queue.name)
+            destination = self._queue.no_agents or self._queue.max_wait_then
+            return self._leave_queue([CancelTimer(MAX_WAIT_TIMER), StopMedia()], destination, now)
+        if isinstance(event, AgentConnected):
+            # The bridge itself cut the hold music off; only the clock stops here.
+            self._waiting = None
+            self._phase = "connected"
+            self.outcome = ("answered", event.agent_id)
+            return [CancelTimer(MAX_WAIT_TIMER)]
         if isinstance(event, MediaDone) and event.command_id == self._waiting:
             self._hold(commands)  # loop the hold music
         return commands
+
+    def _leave_queue(self, commands: list[Command], destination: str, now: float) -> list[Command]:
+        self._waiting = None  # the broken-off hold music reports nothing we need
+        self._phase = "running"
+        self.outcome = None
+        return commands + self._go(destination, now)
+
+    def _while_connected(self, event: Event) -> list[Command]:
+        """After the agent's side of the bridge ends, the caller is parked
+        (park_after_bridge) and back with us: end the call cleanly."""
+        if isinstance(event, AgentDisconnected):
+            return self._end([Hangup("NORMAL_CLEARING")], self.outcome)
+        return []
 
     # -- what a finished command means -------------------------------------
 

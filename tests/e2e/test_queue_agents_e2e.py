@@ -1,0 +1,60 @@
+"""End to end: a queued caller is bridged to a simulated agent.
+
+fsrouter originates the agent leg on its inbound ESL connection while the
+caller holds on the outbound session, then bridges the two; a missed agent
+costs the caller nothing but time.
+"""
+
+from __future__ import annotations
+
+from fsrouter.sim import CallerScript, HangUp
+from fsrouter.sim.agent import AgentScript
+from fsrouter.sim.scenario import prompt_id
+
+CALL_TIMEOUT = 20
+
+
+def queued_call(fsrouter):
+    call = fsrouter.switch.place_call(CallerScript(destination="5001"))
+    assert call.wait(CALL_TIMEOUT), f"call did not end\n{fsrouter.log_text()}"
+    return call
+
+
+def test_queued_caller_is_bridged_to_an_answering_agent(fsrouter):
+    fsrouter.switch.add_agent(AgentScript(endpoint="user/1001", answer_after=0.2, hang_up_after=0.5))
+    fsrouter.switch.add_agent(AgentScript(endpoint="user/1002", answer_after=0.2, hang_up_after=0.5))
+    call = queued_call(fsrouter)
+    legs = fsrouter.switch.agent_calls
+    assert len(legs) == 1, legs
+    assert call.bridged_with == legs[0].uuid
+    assert "queue/max_wait" not in [prompt_id(s) for s in call.sounds]
+    assert call.transferred_to is None
+    assert call.hung_up_by == "fsrouter"  # the agent left; fsrouter ended the parked caller
+    assert f"ended in state finished, outcome ('answered', " in fsrouter.log_text()
+
+
+def test_busy_agents_cost_the_caller_only_time(fsrouter):
+    fsrouter.switch.add_agent(AgentScript(endpoint="user/1001", busy=True))
+    fsrouter.switch.add_agent(AgentScript(endpoint="user/1002", busy=True))
+    call = fsrouter.switch.place_call(CallerScript(destination="5001"))
+    # Both agents busy: the caller keeps holding and, at max wait, goes on.
+    assert call.wait(CALL_TIMEOUT)
+    prompts = [prompt_id(s) for s in call.sounds]
+    assert prompts[-1] == "queue/max_wait"
+    assert call.bridged_with is None
+    assert all(leg.answered_at is None for leg in fsrouter.switch.agent_calls)
+    log = fsrouter.log_text()
+    assert "agent 1001 missed call" in log and "agent 1002 missed call" in log
+
+
+def test_caller_hanging_up_while_the_agent_rings_cancels_the_agent_leg(fsrouter):
+    fsrouter.switch.add_agent(AgentScript(endpoint="user/1001", answer_after=None))
+    fsrouter.switch.add_agent(AgentScript(endpoint="user/1002", answer_after=None))
+    call = fsrouter.switch.place_call(CallerScript(
+        destination="5001", actions=[HangUp(after_prompt="queue/hold_music", delay=0.5)]))
+    assert call.wait(CALL_TIMEOUT)
+    assert call.hung_up_by == "caller"
+    fsrouter.wait_until(lambda: fsrouter.switch.agent_calls and all(
+        leg.ended_at is not None for leg in fsrouter.switch.agent_calls), 10, "agent leg still ringing")
+    assert {leg.hangup_cause for leg in fsrouter.switch.agent_calls} == {"ORIGINATOR_CANCEL"}
+    assert all(leg.answered_at is None for leg in fsrouter.switch.agent_calls)
