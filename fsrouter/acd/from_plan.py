@@ -48,9 +48,9 @@ from types import MappingProxyType
 from fsrouter.acd.errors import SpecError
 from fsrouter.acd.model import AgentSpec, QueueSpec, RelaxStep, Strategy
 from fsrouter.rules import plan as p
+from fsrouter.rules.durations import seconds as duration_seconds
 from fsrouter.rules.templates import Template
 
-_DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?")
 _FLOW_KEYS = frozenset({"announce", "callback", "whisper"})
 _MAPPED_KEYS = frozenset({"require", "relax", "strategy", "priority"})
 
@@ -231,13 +231,9 @@ def _bindings(name: str, skill_names: list[str], fields: tuple[str, ...], held: 
 
 def _seconds(name: str, where: str, value: object) -> float:
     """Seconds from the rules' duration forms: 90, 45s, 3m, 1h30m."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0:
-        return float(value)
-    if isinstance(value, str) and (m := _DURATION.fullmatch(value)) and any(m.groups()):
-        h, mi, s = m.groups()
-        seconds = int(h or 0) * 3600 + int(mi or 0) * 60 + float(s or 0)
-        if seconds > 0:
-            return seconds
+    result = duration_seconds(value)
+    if result is not None:
+        return result
     raise PlanMappingError(f"queue {name!r}: {where}: after must be a positive duration, got {value!r}")
 
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from .durations import DURATION_HINT
+from .durations import seconds as duration_seconds
 from .problems import Report
 from .templates import Template, TemplateSyntaxError
 from .tree import Map, Node, Scalar, Seq, describe
@@ -18,8 +20,6 @@ from .tree import Map, Node, Scalar, Seq, describe
 NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
 """Flow, step id, queue and variable names: safe in ids, graphs and paths."""
 
-_DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?")
-DURATION_HINT = "seconds or a duration like 45s, 3m, 1h30m"
 
 
 class Shapes:
@@ -77,16 +77,9 @@ class Shapes:
 
     def duration(self, node: Node, what: str) -> float | None:
         """Seconds from `90`, `45s`, `3m`, `1h30m`; must be positive."""
-        value = node.value if isinstance(node, Scalar) else None
-        seconds: float | None = None
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            seconds = float(value)
-        elif isinstance(value, str) and (m := _DURATION.fullmatch(value)) and any(m.groups()):
-            h, mi, s = m.groups()
-            seconds = int(h or 0) * 3600 + int(mi or 0) * 60 + float(s or 0)
-        if seconds is None or seconds <= 0:
+        seconds = duration_seconds(node.value) if isinstance(node, Scalar) else None
+        if seconds is None:
             self.bad(node, what, DURATION_HINT)
-            return None
         return seconds
 
     def template(self, node: Node, what: str, expected: str = "text") -> Template | None:
