@@ -46,7 +46,7 @@ from itertools import product
 from types import MappingProxyType
 
 from fsrouter.acd.errors import SpecError
-from fsrouter.acd.model import AgentSpec, QueueSpec, RelaxStep, Strategy
+from fsrouter.acd.model import AgentPolicy, AgentSpec, QueueSpec, RelaxStep, Strategy
 from fsrouter.rules import plan as p
 from fsrouter.rules.durations import seconds as duration_seconds
 from fsrouter.rules.templates import Template
@@ -92,7 +92,7 @@ class AcdPlan:
 
 def from_plan(plan: p.Plan) -> AcdPlan:
     """Map the plan's queues and agents; `PlanMappingError` if anything does not fit."""
-    agents = tuple(AgentSpec(a.id, a.name, a.dial, dict(a.skills)) for a in plan.agents.values())
+    agents = tuple(_agent(a) for a in plan.agents.values())
     held = {skill for agent in agents for skill in agent.skills}
     templated = {name for name, q in plan.queues.items() if _fields(_skill_names(q))}
     specs: list[QueueSpec] = []
@@ -124,6 +124,11 @@ def from_plan(plan: p.Plan) -> AcdPlan:
         specs.append(_spec(name, name, queue, None))  # the literal template: nobody qualifies
         variants[name] = (fields, MappingProxyType(names))
     return AcdPlan(tuple(specs), agents, MappingProxyType(variants), MappingProxyType(priorities))
+
+
+def _agent(agent: p.Agent) -> AgentSpec:
+    policy = AgentPolicy() if agent.wrap_up is None else AgentPolicy(wrap_up=agent.wrap_up)
+    return AgentSpec(agent.id, agent.name, agent.dial, dict(agent.skills), policy)
 
 
 def _spec(acd_name: str, name: str, queue: p.Queue, binding: Mapping[str, str] | None) -> QueueSpec:

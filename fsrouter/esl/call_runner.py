@@ -55,6 +55,8 @@ class Queueing(Protocol):
 
     def leave(self, call_uuid: str, reason: str = "hangup") -> None: ...
 
+    def status(self, call_uuid: str) -> ev.QueueStatus | None: ...
+
 
 #: While queued, how often the runner looks at what the ACD told it.
 _QUEUE_POLL = 0.1
@@ -277,6 +279,10 @@ class CallRunner:
         elif isinstance(command, cmd.Transfer):
             self._leaving_uuid = self._execute(
                 "transfer", f"{command.extension} {command.dialplan} {command.context}")
+        elif isinstance(command, cmd.QueryQueue):
+            status = self._queueing.status(self.call.uuid) if self._in_queue else None
+            if status is not None:
+                self._feed(status)
         elif isinstance(command, cmd.Hangup):
             self._leaving_uuid = self._execute("hangup", command.cause)
         else:

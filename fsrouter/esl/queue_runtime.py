@@ -55,6 +55,7 @@ from fsrouter.acd import (
 )
 from fsrouter.acd.from_plan import AcdPlan, from_plan
 from fsrouter.esl.errors import ESLError
+from fsrouter.flow.events import QueueStatus
 
 log = logging.getLogger(__name__)
 
@@ -193,6 +194,22 @@ class QueueRuntime:
                 events = []  # already gone (timed out, answered meanwhile)
             self._handle(events)
         self.wake()
+
+    def status(self, call_uuid: str) -> QueueStatus | None:
+        """What a waiting caller may be told (position, conservative wait);
+        None once an agent is ringing or the call is no longer waiting."""
+        caller = self._callers.get(call_uuid)
+        if caller is None or caller.offer_id is not None:
+            return None
+        now = self._now()
+        try:
+            position = self.acd.announce_position(call_uuid, now)
+            wait = self.acd.announce_wait(call_uuid, now)
+        except UnknownEntry:
+            return None
+        if wait is None:
+            return QueueStatus(position)
+        return QueueStatus(position, str(wait.bucket), wait.minutes)
 
     def set_agent_state(self, agent_id: str, state: AgentState | str, reason: str = "") -> None:
         """Log an agent in or out, or pause them (for the API and the CLI)."""

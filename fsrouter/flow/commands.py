@@ -88,6 +88,14 @@ class Hangup:
     cause: str = "NORMAL_CLEARING"
 
 
+
+
+@dataclass(frozen=True)
+class QueryQueue:
+    """Ask the ACD where this caller stands; answered with a `QueueStatus` event."""
+
+
 Command = (
     Answer | Play | Collect | StopMedia | SetVariable | StartTimer | CancelTimer | Transfer | Hangup
+    | QueryQueue
 )

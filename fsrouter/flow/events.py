@@ -64,7 +64,22 @@ class QueueUnavailable:
     """The ACD will not serve this caller: nobody who could is logged in."""
 
 
+@dataclass(frozen=True)
+class QueueStatus:
+    """Where a queued caller stands, as it may be announced.
+
+    `position` never rises for a caller (the ACD guarantees it); the wait is
+    a conservative estimate in whole minutes with its wording bucket
+    ("less_than_a_minute", "minutes", "more_than"), or None when no
+    meaningful estimate exists.
+    """
+
+    position: int
+    wait_bucket: str | None = None
+    wait_minutes: int | None = None
+
+
 Event = (
     MediaDone | TimerFired | CallerHungUp | CommandFailed
-    | AgentConnected | AgentDisconnected | QueueUnavailable
+    | AgentConnected | AgentDisconnected | QueueUnavailable | QueueStatus
 )

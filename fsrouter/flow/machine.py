@@ -23,12 +23,14 @@ from types import MappingProxyType
 from ..rules import plan as p
 from ..rules.templates import Template
 from .commands import (
-    Answer, CancelTimer, Collect, Command, Hangup, Play, SetVariable, StartTimer, StopMedia, Transfer,
+    Answer, CancelTimer, Collect, Command, Hangup, Play, QueryQueue, SetVariable, StartTimer, StopMedia,
+    Transfer,
 )
 from .events import (
     AgentConnected, AgentDisconnected, CallerHungUp, CommandFailed, Event, MediaDone,
-    QueueUnavailable, TimerFired,
+    QueueStatus, QueueUnavailable, TimerFired,
 )
+from .announce import AnnounceSettings, announcement
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,7 @@ _DTMF = re.compile(r"[0-9*#]+")
 HOLD_MUSIC = Template.parse("queue/hold_music")
 """Played in a loop while a caller waits in a queue."""
 MAX_WAIT_TIMER = "queue_max_wait"
+ANNOUNCE_TIMER = "queue_announce"
 
 
 class FlowError(Exception):
@@ -76,6 +79,8 @@ class CallMachine:
         self._ids = count(1)
         self._phase = "new"  # new, running, queued, finished
         self._queue: p.Queue | None = None
+        self._announce: AnnounceSettings | None = None
+        self._wait_said_at: float | None = None
         self._node: p.Node | None = None
         self._waiting: int | None = None
         self._menu: str | None = None
@@ -219,6 +224,9 @@ class CallMachine:
         call to agents is the ACD's part, driven from outside the machine."""
         self._queue = self._plan.queues[step.queue]
         commands.append(StartTimer(MAX_WAIT_TIMER, self._queue.max_wait))
+        self._announce = AnnounceSettings.from_options(self._queue.options)
+        if self._announce is not None:
+            commands.append(StartTimer(ANNOUNCE_TIMER, self._announce.first))
         self._hold(commands)
         self._end(commands, ("queue", step.queue), phase="queued")
 
@@ -231,19 +239,42 @@ class CallMachine:
         commands: list[Command] = []
         if isinstance(event, TimerFired) and event.name == MAX_WAIT_TIMER:
             log.info("call %s: maximum wait in queue %s reached", self._uuid, self._queue.name)
-            return self._leave_queue([StopMedia()], self._queue.max_wait_then, now)
+            return self._leave_queue([CancelTimer(ANNOUNCE_TIMER), StopMedia()],
+                                     self._queue.max_wait_then, now)
         if isinstance(event, QueueUnavailable):
             log.info("call %s: queue %s has nobody to serve it", self._uuid, self._queue.name)
             destination = self._queue.no_agents or self._queue.max_wait_then
-            return self._leave_queue([CancelTimer(MAX_WAIT_TIMER), StopMedia()], destination, now)
+            return self._leave_queue(
+                [CancelTimer(MAX_WAIT_TIMER), CancelTimer(ANNOUNCE_TIMER), StopMedia()], destination, now)
         if isinstance(event, AgentConnected):
             # The bridge itself cut the hold music off; only the clock stops here.
             self._waiting = None
             self._phase = "connected"
             self.outcome = ("answered", event.agent_id)
-            return [CancelTimer(MAX_WAIT_TIMER)]
+            return [CancelTimer(MAX_WAIT_TIMER), CancelTimer(ANNOUNCE_TIMER)]
+        if isinstance(event, TimerFired) and event.name == ANNOUNCE_TIMER:
+            return [QueryQueue()]
+        if isinstance(event, QueueStatus) and self._announce is not None:
+            return self._announce_status(event, now)
         if isinstance(event, MediaDone) and event.command_id == self._waiting:
-            self._hold(commands)  # loop the hold music
+            self._hold(commands)  # after the music or an announcement: music again
+        return commands
+
+    def _announce_status(self, status: QueueStatus, now: float) -> list[Command]:
+        """Break into the hold music with the caller's position (and, as
+        often as the queue says, the estimated wait), then back to music."""
+        settings = self._announce
+        commands: list[Command] = [StartTimer(ANNOUNCE_TIMER, settings.every)]
+        say_wait = settings.wait_every is not None and (
+            self._wait_said_at is None or now - self._wait_said_at >= settings.wait_every)
+        prompts = announcement(status, settings, say_wait)
+        sounds = tuple(s for s in (self._sound(Template.parse(i)) for i in prompts) if s is not None)
+        if not sounds:
+            return commands
+        if say_wait and "queue/estimated_wait" in prompts:
+            self._wait_said_at = now
+        commands.append(StopMedia())
+        self._wait(lambda i: Play(i, sounds), commands)
         return commands
 
     def _leave_queue(self, commands: list[Command], destination: str, now: float) -> list[Command]:

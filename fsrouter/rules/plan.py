@@ -216,6 +216,8 @@ class Agent:
     name: str
     dial: str
     skills: Mapping[str, int]
+    #: Seconds after a call before the next offer; None: the ACD's default.
+    wrap_up: float | None = None
 
 
 @dataclass(frozen=True)

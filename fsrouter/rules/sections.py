@@ -29,7 +29,7 @@ QUEUE_KEYS = (
     "whisper", "priority",
 )
 RELAX_KEYS = ("after", "require", "add_queue")
-AGENT_KEYS = ("name", "dial", "skills")
+AGENT_KEYS = ("name", "dial", "skills", "wrap_up")
 DEFAULT_TIMEZONE = "UTC"
 DEFAULT_LANGUAGE = "en"
 DEFAULT_CALENDAR = "holidays"
@@ -202,8 +202,9 @@ class SectionCompiler:
             name = self.shapes.text(fields["name"], "agent name") if "name" in fields else agent_id
             dial = self.shapes.text(fields["dial"], "dial", "a FreeSWITCH dial string like user/1001")
             skills = self.skills(fields["skills"], "skills") if "skills" in fields else {}
+            wrap_up = self.shapes.duration(fields["wrap_up"], "wrap_up") if "wrap_up" in fields else None
             if name is not None and dial is not None and skills is not None:
-                agents[agent_id] = plan.Agent(agent_id, name, dial, plan.frozen_map(skills))
+                agents[agent_id] = plan.Agent(agent_id, name, dial, plan.frozen_map(skills), wrap_up)
         return agents
 
     def skills(self, node: Node, what: str) -> dict[str, int] | None:

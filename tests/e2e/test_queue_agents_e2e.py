@@ -7,11 +7,16 @@ costs the caller nothing but time.
 
 from __future__ import annotations
 
+import re
+
+import gevent
+
 from fsrouter.sim import CallerScript, HangUp
 from fsrouter.sim.agent import AgentScript
 from fsrouter.sim.scenario import prompt_id
 
 CALL_TIMEOUT = 20
+NUMBER = re.compile(r"/numbers/(?:\d+/)?(\d+)\.wav$")  # numbers/N, with or without a rate dir
 
 
 def queued_call(fsrouter):
@@ -30,7 +35,8 @@ def test_queued_caller_is_bridged_to_an_answering_agent(fsrouter):
     assert "queue/max_wait" not in [prompt_id(s) for s in call.sounds]
     assert call.transferred_to is None
     assert call.hung_up_by == "fsrouter"  # the agent left; fsrouter ended the parked caller
-    assert f"ended in state finished, outcome ('answered', " in fsrouter.log_text()
+    fsrouter.wait_until(lambda: "ended in state finished, outcome ('answered', '100" in fsrouter.log_text(),
+                        5, "the call did not end as answered")
 
 
 def test_busy_agents_cost_the_caller_only_time(fsrouter):
@@ -58,3 +64,22 @@ def test_caller_hanging_up_while_the_agent_rings_cancels_the_agent_leg(fsrouter)
         leg.ended_at is not None for leg in fsrouter.switch.agent_calls), 10, "agent leg still ringing")
     assert {leg.hangup_cause for leg in fsrouter.switch.agent_calls} == {"ORIGINATOR_CANCEL"}
     assert all(leg.answered_at is None for leg in fsrouter.switch.agent_calls)
+
+
+def test_waiting_callers_hear_their_position_fall_3_2_1(fsrouter):
+    # One agent, four callers: each talk lasts 30 sim s (1.5 s at test speed).
+    fsrouter.switch.add_agent(AgentScript(endpoint="user/1003", answer_after=0.1, hang_up_after=30))
+    calls = []
+    for _ in range(4):
+        calls.append(fsrouter.switch.place_call(CallerScript(destination="5002")))
+        gevent.sleep(0.3)
+    for call in calls:
+        assert call.wait(CALL_TIMEOUT), fsrouter.log_text()
+    last = calls[-1]
+    positions = [int(m.group(1)) for m in map(NUMBER.search, last.sounds) if m]
+    assert positions[0] == 3, positions
+    assert {3, 2, 1} <= set(positions), positions
+    assert positions == sorted(positions, reverse=True), f"an announced position rose: {positions}"
+    assert all(call.bridged_with for call in calls)  # everyone reached the agent in the end
+    heard = [prompt_id(s) for s in last.sounds]
+    assert heard[heard.index("queue/you_are_caller") + 2] == "queue/thank_you"

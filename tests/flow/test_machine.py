@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from fsrouter.flow import CallMachine, FlowError
 from fsrouter.flow.commands import (
-    Answer, Collect, Hangup, Play, SetVariable, StartTimer, StopMedia, Transfer,
+    Answer, CancelTimer, Collect, Hangup, Play, SetVariable, StartTimer, StopMedia, Transfer,
 )
 from fsrouter.flow.events import CallerHungUp, CommandFailed, MediaDone, TimerFired
 from fsrouter.rules import compile_rules, compile_source
@@ -143,7 +143,7 @@ def test_queued_caller_hears_hold_music_until_max_wait_then_its_destination(e2e)
     assert m.feed(MediaDone(2), T0 + 1) == [Play(3, ("en/queue/hold_music.wav",))]  # looped
     assert m.feed(MediaDone(2), T0 + 1) == []  # a stale completion changes nothing
     assert m.feed(TimerFired("queue_max_wait"), T0 + 2) == [
-        StopMedia(), Play(4, ("en/queue/max_wait.wav",))]
+        CancelTimer("queue_announce"), StopMedia(), Play(4, ("en/queue/max_wait.wav",))]
     assert m.feed(MediaDone(3, interrupted=True), T0 + 2) == []  # the broken-off hold music
     assert m.feed(MediaDone(4), T0 + 3) == [Transfer("operator")]
     assert (m.finished, m.outcome) == (True, ("transfer", "operator"))
