@@ -39,11 +39,12 @@ class Fsrouter:
 
     def __init__(self, workdir: Path):
         self.workdir = workdir
+        self.time_scale = TIME_SCALE
         self.rules = workdir / "rules.yaml"
         shutil.copy(E2E_RULES, self.rules)
         self.port = free_port()
         self.api_port = free_port()
-        self.switch = Switch(("127.0.0.1", self.port), time_scale=TIME_SCALE,
+        self.switch = Switch(("127.0.0.1", self.port), time_scale=self.time_scale,
                              sounds_dir=str(REPO / "sounds"))
         self.inbound = InboundListener(self.switch, "127.0.0.1", 0).start()
         self.log = workdir / "fsrouter.log"

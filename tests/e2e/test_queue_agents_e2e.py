@@ -83,3 +83,38 @@ def test_waiting_callers_hear_their_position_fall_3_2_1(fsrouter):
     assert all(call.bridged_with for call in calls)  # everyone reached the agent in the end
     heard = [prompt_id(s) for s in last.sounds]
     assert heard[heard.index("queue/you_are_caller") + 2] == "queue/thank_you"
+
+
+def answering(fsrouter, *extensions):
+    for extension in extensions:
+        fsrouter.switch.add_agent(AgentScript(endpoint=f"user/{extension}", answer_after=0.1,
+                                              hang_up_after=4))
+
+
+def bridged_agent(fsrouter, call) -> str:
+    leg = fsrouter.switch.agent_call(call.bridged_with)
+    return leg.endpoint
+
+
+def test_skills_route_to_the_agent_the_strategy_picks_never_one_lacking_them(fsrouter):
+    answering(fsrouter, "2001", "2002", "2003")
+    first = fsrouter.switch.place_call(CallerScript(destination="5003"))
+    gevent.sleep(0.3)
+    second = fsrouter.switch.place_call(CallerScript(destination="5003"))
+    for call in (first, second):
+        assert call.wait(CALL_TIMEOUT), fsrouter.log_text()
+    # most_skilled: Fay (billing 7, greek 8) first, then Eli (5, 3); never Dora (greek 2).
+    assert bridged_agent(fsrouter, first) == "user/2003"
+    assert bridged_agent(fsrouter, second) == "user/2002"
+    assert all(leg.endpoint != "user/2001" for leg in fsrouter.switch.agent_calls)
+
+
+def test_relaxation_reaches_a_less_skilled_agent_only_after_the_declared_time(fsrouter):
+    answering(fsrouter, "2002")  # billing 5: below the queue's 9 until it relaxes to 2
+    call = fsrouter.switch.place_call(CallerScript(destination="5004"))
+    assert call.wait(CALL_TIMEOUT), fsrouter.log_text()
+    leg = fsrouter.switch.agent_call(call.bridged_with)
+    assert leg.endpoint == "user/2002"
+    waited = (call.bridged_at - call.answered_at) * fsrouter.time_scale  # sim s -> real s
+    assert waited >= 1.5, f"bridged after {waited:.2f} s, before the 1.5 s relax step"
+    assert waited < 5, f"bridged only after {waited:.2f} s"

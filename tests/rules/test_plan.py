@@ -144,7 +144,7 @@ def test_load_plan_refuses_missing_prompts(tmp_path):
         for rate in ("8000", "16000"):
             (tmp_path / "en" / folder / rate).mkdir(parents=True, exist_ok=True)
             (tmp_path / "en" / folder / rate / f"{name}.wav").write_bytes(b"")
-    assert set(load_plan(E2E, tmp_path).flows) == {"main", "support", "sales"}
+    assert {"main", "support", "sales"} <= set(load_plan(E2E, tmp_path).flows)
 
 
 KEYS = st.sampled_from(
