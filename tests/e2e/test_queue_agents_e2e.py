@@ -118,4 +118,3 @@ def test_relaxation_reaches_a_less_skilled_agent_only_after_the_declared_time(fs
     waited = (call.bridged_at - call.answered_at) * fsrouter.time_scale  # sim s -> real s
     assert waited >= 1.5, f"bridged after {waited:.2f} s, before the 1.5 s relax step"
     assert waited < 5, f"bridged only after {waited:.2f} s"
-
