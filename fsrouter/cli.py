@@ -104,7 +104,8 @@ def run(config_path: str, simulator: str | None) -> None:
         standin = StandIn(service.outbound.address, (config.inbound_host, config.inbound_port),
                           config.inbound_password, config.simulator_scenario,
                           time_scale=config.simulator_time_scale, every=config.simulator_every,
-                          sounds_dir=config.sounds_dir)
+                          sounds_dir=config.sounds_dir,
+                          agent_dial_strings=[a.dial for a in service.plans.current.agents.values()])
         standin.start()
     try:
         service.serve_forever()

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Iterable
 
 import gevent
 
+from fsrouter.sim.agent import AgentScript
 from fsrouter.sim.inbound import InboundListener
 from fsrouter.sim.scenario import load_scenario, run_scenario
 from fsrouter.sim.switch import Switch
@@ -33,8 +35,14 @@ class StandIn:
     """A simulated switch: inbound listener plus a demo loop of scripted calls."""
 
     def __init__(self, outbound: tuple[str, int], inbound: tuple[str, int], password: str,
-                 scenario_path: str, *, time_scale: float, every: float, sounds_dir: str):
-        self.switch = Switch(outbound, time_scale=time_scale, sounds_dir=sounds_dir)
+                 scenario_path: str, *, time_scale: float, every: float, sounds_dir: str,
+                 agent_dial_strings: Iterable[str] = ()):
+        self.switch = Switch(outbound, time_scale=time_scale, sounds_dir=sounds_dir, seed=1)
+        # Every agent the rules declare gets a phone that answers after a few
+        # rings and talks for 20-60 s, so the demo shows calls reaching agents.
+        for dial in agent_dial_strings:
+            self.switch.add_agent(AgentScript(endpoint=dial, answer_after=3.0,
+                                              hang_up_after=lambda rng: rng.uniform(20, 60)))
         self.listener = InboundListener(self.switch, inbound[0], inbound[1], password)
         self.spec = load_scenario(scenario_path)
         self.every = every
