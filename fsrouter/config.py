@@ -72,11 +72,12 @@ def _read(root: Node, shapes: Shapes, path: Path) -> dict:
         text = shapes.text(node, what, "a path")
         return None if text is None else str((here / text).resolve())
 
-    def section(name: str, allowed: tuple[str, ...]) -> dict[str, Node]:
-        node = top.get(name)
-        return (shapes.fields(node, name, allowed) or {}) if node is not None else {}
+    def section(parent: dict[str, Node], name: str, allowed: tuple[str, ...],
+                what: str | None = None) -> dict[str, Node]:
+        node = parent.get(name)
+        return (shapes.fields(node, what or name, allowed) or {}) if node is not None else {}
 
-    listen = section("listen", ("host", "port"))
+    listen = section(top, "listen", ("host", "port"))
     _put(values, "listen_host", listen.get("host"), lambda n: shapes.text(n, "listen.host"))
     _put(values, "listen_port", listen.get("port"), lambda n: shapes.integer(n, "listen.port", 0, 65535))
     _put(values, "max_sessions", top.get("max_sessions"),
@@ -87,10 +88,8 @@ def _read(root: Node, shapes: Shapes, path: Path) -> dict:
     values["sounds_dir"] = str((here.parent / "sounds").resolve())
     _put(values, "sounds_dir", top.get("sounds"), lambda n: resolve(n, "sounds"))
 
-    freeswitch = section("freeswitch", ("inbound", "sounds_dir"))
-    inbound_node = freeswitch.get("inbound")
-    inbound = (shapes.fields(inbound_node, "freeswitch.inbound", ("host", "port", "password")) or {}
-               ) if inbound_node is not None else {}
+    freeswitch = section(top, "freeswitch", ("inbound", "sounds_dir"))
+    inbound = section(freeswitch, "inbound", ("host", "port", "password"), "freeswitch.inbound")
     _put(values, "inbound_host", inbound.get("host"), lambda n: shapes.text(n, "freeswitch.inbound.host"))
     _put(values, "inbound_port", inbound.get("port"),
          lambda n: shapes.integer(n, "freeswitch.inbound.port", 1, 65535))
@@ -100,17 +99,17 @@ def _read(root: Node, shapes: Shapes, path: Path) -> dict:
     _put(values, "freeswitch_sounds_dir", freeswitch.get("sounds_dir"),
          lambda n: shapes.text(n, "freeswitch.sounds_dir", "an absolute path on the FreeSWITCH host"))
 
-    api = section("api", ("host", "port"))
+    api = section(top, "api", ("host", "port"))
     _put(values, "api_host", api.get("host"), lambda n: shapes.text(n, "api.host"))
     if "port" in api:
         port = api["port"]
         values["api_port"] = (None if getattr(port, "value", 0) is None
                               else shapes.integer(port, "api.port", 0, 65535))
 
-    database = section("database", ("url",))
+    database = section(top, "database", ("url",))
     _put(values, "database_url", database.get("url"), lambda n: shapes.text(n, "database.url"))
 
-    sim = section("simulator", ("mode", "scenario", "time_scale", "every"))
+    sim = section(top, "simulator", ("mode", "scenario", "time_scale", "every"))
     _put(values, "simulator_mode", sim.get("mode"), lambda n: _choice(shapes, n, "simulator.mode"))
     _put(values, "simulator_scenario", sim.get("scenario"), lambda n: resolve(n, "simulator.scenario"))
     _put(values, "simulator_time_scale", sim.get("time_scale"),

@@ -214,8 +214,7 @@ class CallRunner:
             return
         self._hung_up = True
         self._pending.clear()
-        if not self.machine.finished:
-            self._feed(ev.CallerHungUp(cause))
+        self._feed(ev.CallerHungUp(cause))
 
     def _feed(self, event) -> None:
         if not self.machine.finished:
