@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .cli_callbacks import callbacks
 from .config import load_config
 from .rules import RulesError, analyse_path
 from .rules import check as check_rules
@@ -19,6 +20,9 @@ from .rules.graph import FORMATS, graph_names, render
 @click.version_option(__version__, prog_name="fsrouter")
 def main() -> None:
     """fsrouter: call routing and queueing for FreeSWITCH."""
+
+
+main.add_command(callbacks)
 
 
 @main.command()
@@ -84,6 +88,7 @@ def run(config_path: str, simulator: str | None) -> None:
     import logging
 
     from .service import Service
+    from .store.errors import StoreError
     from .sim.standin import StandIn, freeswitch_answers
 
     config = _load_or_exit(config_path)
@@ -93,6 +98,9 @@ def run(config_path: str, simulator: str | None) -> None:
         service = Service(config)
     except RulesError as exc:
         _print_problems(exc)
+        raise SystemExit(1) from None
+    except StoreError as exc:
+        click.echo(f"error: cannot open the database {config.database_url}: {exc}", err=True)
         raise SystemExit(1) from None
     service.start()
     mode = simulator or config.simulator_mode

@@ -16,6 +16,8 @@ from fsrouter.rules.loader import load_text
 from fsrouter.rules.problems import Position, Report, RulesError
 from fsrouter.rules.shapes import Shapes
 from fsrouter.rules.tree import Node, Scalar
+from fsrouter.store.errors import UnsupportedURL
+from fsrouter.store.url import resolve_url
 
 SIMULATOR_MODES = ("auto", "always", "never")
 
@@ -33,8 +35,12 @@ class ServiceConfig:
     inbound_password: str = "ClueCon"
     #: The sounds root as FreeSWITCH sees it (it may run on another box).
     freeswitch_sounds_dir: str = ""
+    #: The TTS `engine|voice` that speaks whispers to agents (mod_flite by default).
+    tts: str = "flite|kal"
     api_host: str = "127.0.0.1"
     api_port: int | None = 8090
+    #: The store's URL, a relative SQLite path already made absolute
+    #: against the configuration file's directory (open it as it is).
     database_url: str = "sqlite:///var/lib/fsrouter/fsrouter.db"
     simulator_mode: str = "auto"
     simulator_scenario: str | None = None
@@ -88,7 +94,7 @@ def _read(root: Node, shapes: Shapes, path: Path) -> dict:
     values["sounds_dir"] = str((here.parent / "sounds").resolve())
     _put(values, "sounds_dir", top.get("sounds"), lambda n: resolve(n, "sounds"))
 
-    freeswitch = section(top, "freeswitch", ("inbound", "sounds_dir"))
+    freeswitch = section(top, "freeswitch", ("inbound", "sounds_dir", "tts"))
     inbound = section(freeswitch, "inbound", ("host", "port", "password"), "freeswitch.inbound")
     _put(values, "inbound_host", inbound.get("host"), lambda n: shapes.text(n, "freeswitch.inbound.host"))
     _put(values, "inbound_port", inbound.get("port"),
@@ -98,6 +104,8 @@ def _read(root: Node, shapes: Shapes, path: Path) -> dict:
     values["freeswitch_sounds_dir"] = values["sounds_dir"]
     _put(values, "freeswitch_sounds_dir", freeswitch.get("sounds_dir"),
          lambda n: shapes.text(n, "freeswitch.sounds_dir", "an absolute path on the FreeSWITCH host"))
+    _put(values, "tts", freeswitch.get("tts"),
+         lambda n: shapes.text(n, "freeswitch.tts", "a TTS engine and voice, e.g. flite|kal"))
 
     api = section(top, "api", ("host", "port"))
     _put(values, "api_host", api.get("host"), lambda n: shapes.text(n, "api.host"))
@@ -107,7 +115,7 @@ def _read(root: Node, shapes: Shapes, path: Path) -> dict:
                               else shapes.integer(port, "api.port", 0, 65535))
 
     database = section(top, "database", ("url",))
-    _put(values, "database_url", database.get("url"), lambda n: shapes.text(n, "database.url"))
+    _put(values, "database_url", database.get("url"), lambda n: _database_url(shapes, n, here))
 
     sim = section(top, "simulator", ("mode", "scenario", "time_scale", "every"))
     _put(values, "simulator_mode", sim.get("mode"), lambda n: _choice(shapes, n, "simulator.mode"))
@@ -134,6 +142,19 @@ def _factor(shapes: Shapes, node: Node, what: str) -> float | None:
         return float(value)
     shapes.bad(node, what, "a number above 0 (1 = real time, 0.1 = ten times faster)")
     return None
+
+
+def _database_url(shapes: Shapes, node: Node, here: Path) -> str | None:
+    """The store URL, a relative SQLite path taken relative to this file."""
+    url = shapes.text(node, "database.url")
+    if url is None:
+        return None
+    try:
+        return resolve_url(url, here)
+    except UnsupportedURL:
+        shapes.bad(node, "database.url",
+                   "sqlite:path/relative/to/this/file.db, sqlite:///absolute/path.db or postgresql://…")
+        return None
 
 
 def _choice(shapes: Shapes, node: Node, what: str) -> str | None:

@@ -11,6 +11,7 @@ from fsrouter.store.errors import (
     LeaseLost,
     SchemaTooNew,
     StoreError,
+    StoreUnavailable,
     UnsupportedURL,
 )
 from fsrouter.store.interface import Store
@@ -20,10 +21,11 @@ from fsrouter.store.records import (
     CallbackAttempt,
     CallbackRecord,
     CallbackStatus,
+    NewQueueEvent,
     QueueEvent,
     QueueEventKind,
 )
-from fsrouter.store.url import open_store
+from fsrouter.store.url import open_store, resolve_url
 
 __all__ = [
     "AgentState",
@@ -34,11 +36,14 @@ __all__ = [
     "CallbackStatus",
     "InvalidTransition",
     "LeaseLost",
+    "NewQueueEvent",
     "QueueEvent",
     "QueueEventKind",
     "SchemaTooNew",
     "Store",
     "StoreError",
+    "StoreUnavailable",
     "UnsupportedURL",
     "open_store",
+    "resolve_url",
 ]

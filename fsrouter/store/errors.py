@@ -30,3 +30,14 @@ class InvalidTransition(StoreError):
 class LeaseLost(StoreError):
     """The caller no longer holds the callback's lease (it expired and another
     owner claimed it, or a supervisor cancelled and retried it)."""
+
+
+class StoreUnavailable(StoreError):
+    """The database could not be reached or stayed locked, or the connection
+    was lost and the operation could not safely be run again.
+
+    Usually nothing was written; only a PostgreSQL connection lost during
+    `COMMIT` leaves it unknown (the message says so).  Trying again later
+    is the remedy: a booking with the same `idempotency_key` cannot book
+    twice.
+    """

@@ -15,7 +15,7 @@ booked.  Times are injected (seconds since the epoch) like everywhere else.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from fsrouter.store.records import (
@@ -24,6 +24,7 @@ from fsrouter.store.records import (
     CallbackAttempt,
     CallbackRecord,
     CallbackStatus,
+    NewQueueEvent,
     QueueEvent,
     QueueEventKind,
 )
@@ -86,6 +87,44 @@ class Store(ABC):
         window ends.  With `idempotency_key` (the call's UUID) a retried
         booking returns the callback already booked under that key instead
         of creating a second one.  `booked_at` defaults to the wall clock.
+        """
+
+    @abstractmethod
+    def due_callbacks(self, now: float, queue: str | None = None) -> list[CallbackRecord]:
+        """The callbacks a claim at `now` could take, in `order_key` order.
+
+        Pending with `next_attempt_at <= now` inside its window, or dialing
+        under a lease that expired (its dialer died).  Read-only: the live
+        dialer polls this to put due callbacks into the ACD's line, with
+        their original arrival, and claims each with `claim` only once an
+        agent has answered for it.
+        """
+
+    @abstractmethod
+    def claim(
+        self, callback_id: int, owner: str, lease_seconds: float, now: float
+    ) -> CallbackRecord | None:
+        """Atomically claim this one callback for `owner`, if it is due.
+
+        Due as in `due_callbacks`; the claimed callback is dialing under a
+        lease until `now + lease_seconds`, and a lease-expired one gets its
+        lost attempt recorded as `lease_expired`, as in `claim_due`.  None
+        when it is not claimable: cancelled, completed, failed, not yet due,
+        outside its window, or under a live lease (anybody's, the caller's
+        own included).  Of concurrent claimers exactly one gets it.  Raises
+        `CallbackNotFound` for an unknown id.
+        """
+
+    @abstractmethod
+    def release(self, callback_id: int, owner: str, now: float) -> CallbackRecord:
+        """Give back `owner`'s claim without recording an attempt.
+
+        For a claim that ended before the customer was dialled (the agent
+        leg failed): the callback is pending again, due at `now`, keeping its
+        `order_key` (its place), lease cleared.  A callback a supervisor
+        cancelled meanwhile stays cancelled.  Only the lease owner may
+        release (`LeaseLost` otherwise); like `record_attempt`, an owner
+        whose lease ran out may as long as nobody took over.
         """
 
     @abstractmethod
@@ -198,6 +237,11 @@ class Store(ABC):
         """Append one statistics event; `fields` (JSON-serialisable) carry
         the kind's details, e.g. `wait=` for answered, `wait=, position=`
         for abandoned."""
+
+    @abstractmethod
+    def record_queue_events(self, events: Sequence[NewQueueEvent]) -> list[QueueEvent]:
+        """Append several statistics events in one transaction (one commit,
+        so one fsync on SQLite, for the lot); all or none are stored."""
 
     @abstractmethod
     def queue_events(

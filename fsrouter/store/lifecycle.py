@@ -56,6 +56,13 @@ def status_after_attempt(
     return S.CANCELLED if record.status is S.CANCELLED else status
 
 
+def status_after_release(record: CallbackRecord) -> CallbackStatus:
+    """Where giving back a claim leaves the callback: pending again (nobody
+    was dialled, so no attempt counts), unless a supervisor cancelled it
+    meanwhile."""
+    return S.CANCELLED if record.status is S.CANCELLED else S.PENDING
+
+
 def check_cancellable(record: CallbackRecord) -> None:
     if record.status not in (S.PENDING, S.DIALING):
         raise InvalidTransition(

@@ -12,6 +12,15 @@ turns that back on for itself (weaker settings would let an acknowledged
 callback vanish in a server crash), leaving stronger ones (`remote_apply`…)
 alone.
 
+Reconnecting: a server restart, a failover or an idle-connection reaper
+kills the pool's connections while they wait.  An operation that fails
+because its connection died is run again on a fresh one (after `pool.check()`
+has replaced the pool's other dead connections), up to `RETRIES` times,
+when that is safe: always if the connection died before `COMMIT` was sent
+(the server rolled the transaction back), and, if it died during `COMMIT`
+(committed or not, nobody knows), only for idempotent operations (see
+`SqlStore._run`).  Otherwise `StoreUnavailable` is raised.
+
 Import this module only after `gevent.monkey.patch_all()`: psycopg picks
 its wait function, and psycopg_pool its locks, when imported (see
 `waits_cooperatively` and `gevent_wrapper`).
@@ -20,8 +29,9 @@ its wait function, and psycopg_pool its locks, when imported (see
 from __future__ import annotations
 
 import functools
+import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import psycopg
@@ -30,8 +40,15 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from fsrouter.store.errors import StoreError
-from fsrouter.store.sql import Dialect, SqlStore, Tx
+from fsrouter.store.errors import StoreUnavailable
+from fsrouter.store.sql import Dialect, SqlStore, T, Tx
+
+log = logging.getLogger(__name__)
+
+#: How many times an operation is run again after losing its connection:
+#: the first retry meets a restarted server, a second covers a connection
+#: that died while the pool was being checked.
+RETRIES = 2
 
 _NAMED_PARAM = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
 _MIGRATION_LOCK_KEY = int.from_bytes(b"fsrouter", "big")
@@ -62,6 +79,15 @@ def _configure(conn: psycopg.Connection) -> None:
     )
 
 
+class _ConnectionLost(Exception):
+    """The connection died under a transaction; `committing` says it died
+    after `COMMIT` was sent, so whether it committed is unknown."""
+
+    def __init__(self, committing: bool):
+        super().__init__("connection lost while committing" if committing else "connection lost")
+        self.committing = committing
+
+
 class PostgresStore(SqlStore):
     """`Store` in a PostgreSQL database, shared by any number of processes."""
 
@@ -77,6 +103,7 @@ class PostgresStore(SqlStore):
         timeout: float = 30.0,
         migrate: bool = True,
     ):
+        self._timeout = timeout
         self._pool = ConnectionPool(
             conninfo,
             min_size=min_size,
@@ -94,10 +121,7 @@ class PostgresStore(SqlStore):
         except BaseException as e:
             self._pool.close()
             if isinstance(e, PoolTimeout):
-                raise StoreError(
-                    f"no PostgreSQL connection within {timeout:g}s"
-                    " (the psycopg.pool log says why)"
-                ) from e
+                raise self._unreachable() from e
             raise
 
     @property
@@ -109,11 +133,48 @@ class PostgresStore(SqlStore):
     def close(self) -> None:
         self._pool.close()
 
+    def _run(self, work: Callable[[Tx], T], *, write: bool = True, idempotent: bool = False) -> T:
+        """`SqlStore._run`, run again on a fresh connection when the
+        connection died and running again is safe (see the module doc)."""
+        retries_left = RETRIES
+        while True:
+            try:
+                return super()._run(work, write=write, idempotent=idempotent)
+            except _ConnectionLost as lost:
+                cause = str(lost.__cause__).partition("\n")[0]  # not its CONTEXT lines
+                if lost.committing and write and not idempotent:
+                    raise StoreUnavailable(
+                        f"lost the PostgreSQL connection while committing ({cause});"
+                        " not retried, as running this change twice is not safe:"
+                        " it may or may not have been applied"
+                    ) from lost.__cause__
+                if not retries_left:
+                    raise StoreUnavailable(
+                        f"lost the PostgreSQL connection {RETRIES + 1} times in a row: {cause}"
+                    ) from lost.__cause__
+                retries_left -= 1
+                log.warning("PostgreSQL connection lost (%s); retrying on a fresh one", cause)
+                self._pool.check()  # replace the pool's other dead connections
+            except PoolTimeout as e:
+                raise self._unreachable() from e
+
     @contextmanager
     def _transaction(self, write: bool = True) -> Iterator[Tx]:
-        with (
-            self._pool.connection() as conn,
-            conn.transaction(),
-            conn.cursor(row_factory=dict_row) as cursor,
-        ):
-            yield Tx(cursor, POSTGRES)
+        """One transaction on a pooled connection; a dead connection raises
+        `_ConnectionLost` (the pool discards it when it comes back)."""
+        with self._pool.connection() as conn:
+            committing = False
+            try:
+                with conn.transaction():
+                    with conn.cursor(row_factory=dict_row) as cursor:
+                        yield Tx(cursor, POSTGRES)
+                    committing = True
+            except psycopg.Error as e:
+                if conn.broken:
+                    raise _ConnectionLost(committing) from e
+                raise
+
+    def _unreachable(self) -> StoreUnavailable:
+        return StoreUnavailable(
+            f"no PostgreSQL connection within {self._timeout:g}s (the psycopg.pool log says why)"
+        )

@@ -48,7 +48,8 @@ class QueueEventKind(StrEnum):
     """The vocabulary of queue statistics.
 
     Closed on purpose: reports group by kind, so a misspelt kind would be a
-    silently missing figure.  Add a member here when the ACD needs a new one.
+    silently missing figure.  Add a member here when the ACD needs a new one
+    (the column is plain text: no migration needed).
     """
 
     OFFERED = "offered"
@@ -65,6 +66,10 @@ class QueueEventKind(StrEnum):
     CALLBACK_FAILED = "callback_failed"
     CALLBACK_CANCELLED = "callback_cancelled"
     SURVEY = "survey"
+    #: The flow took the entry out of line (exit key, callback accepted…).
+    REMOVED = "removed"
+    #: The last agent able to take the entry stopped serving.
+    LEFT_EMPTY = "left_empty"
 
 
 @dataclass(frozen=True)
@@ -123,6 +128,18 @@ class QueueEvent:
 
     id: int
     kind: QueueEventKind
+    queue: str
+    entry_id: str
+    at: float
+    fields: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class NewQueueEvent:
+    """A statistics event to append (`Store.record_queue_events`); the
+    store gives it its id."""
+
+    kind: QueueEventKind | str
     queue: str
     entry_id: str
     at: float

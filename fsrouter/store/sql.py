@@ -4,13 +4,16 @@
 PostgreSQL accept (`:name` parameters, `ON CONFLICT`, `RETURNING`).  A
 backend supplies only what genuinely differs, as a `Dialect` and a
 `_transaction()`: how to open a connection, begin a transaction that may
-write, lock rows, and carry JSON.  Status rules live in `lifecycle`.
+write, lock rows, and carry JSON; and it may wrap `_run` to run an
+operation again after losing its connection.  Status rules live in
+`lifecycle`.
 
-Row-level races are settled by locking: a claim selects its rows with
+Row-level races are settled by locking: `claim_due` selects its rows with
 `Dialect.skip_locked` (PostgreSQL: `FOR UPDATE SKIP LOCKED`, so concurrent
-claimers take different rows without waiting) and every other change reads
-its row with `Dialect.for_update`.  SQLite needs neither: its write
-transactions (`BEGIN IMMEDIATE`) are already serial.
+claimers take different rows without waiting) and every other change,
+`claim` by id included, reads its row with `Dialect.for_update`.  SQLite
+needs neither: its write transactions (`BEGIN IMMEDIATE`) are already
+serial.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from abc import abstractmethod
 from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from fsrouter.store import lifecycle, migrations
 from fsrouter.store.errors import CallbackNotFound
@@ -31,11 +34,13 @@ from fsrouter.store.records import (
     CallbackAttempt,
     CallbackRecord,
     CallbackStatus,
+    NewQueueEvent,
     QueueEvent,
     QueueEventKind,
 )
 
 Row = Mapping[str, Any]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,25 @@ _CALLBACK_COLUMNS = (
     " lease_owner, lease_expires_at, finished_at"
 )
 _ACTIVE = "status IN ('pending', 'dialing')"
+# Due (`:now`): pending, its time come and inside its window; or dialing under
+# a lease that ran out (its dialer died).  Claims take only these.
+_DUE = (
+    "((status = 'pending' AND next_attempt_at <= :now"
+    "  AND (window_start IS NULL OR window_start <= :now)"
+    "  AND (window_end IS NULL OR window_end > :now))"
+    " OR (status = 'dialing' AND lease_expires_at <= :now))"
+)
+# What `SqlStore._take` needs of a claimed row.
+_CLAIM_COLUMNS = "id, status, lease_owner, lease_expires_at"
+
+
+def _queue_filter(queue: str | None) -> str:
+    return "" if queue is None else " AND queue = :queue"
+
+
+def _check_lease_length(lease_seconds: float) -> None:
+    if lease_seconds <= 0:
+        raise ValueError("lease_seconds must be positive")
 
 
 def _time(value: float | None) -> float | None:
@@ -95,7 +119,9 @@ def _time(value: float | None) -> float | None:
 class SqlStore(Store):
     """`Store` over a SQL database; subclasses supply the connection.
 
-    Method contracts (and parameter types) are documented on `Store`.
+    Method contracts (and parameter types) are documented on `Store`.  Each
+    operation hands its SQL to `_run` as one function of the transaction, so
+    a backend can run it again on a fresh connection (see `_run`).
     """
 
     dialect: Dialect
@@ -107,13 +133,24 @@ class SqlStore(Store):
         `write=False` promises only reads, letting SQLite skip the write lock.
         """
 
+    def _run(self, work: Callable[[Tx], T], *, write: bool = True, idempotent: bool = False) -> T:
+        """Run `work` in one transaction and return its result.
+
+        Every operation goes through here.  `idempotent` says that running
+        the work twice leaves the same state and answer as running it once
+        (reads always do), so a backend that lost its connection while
+        committing, not knowing whether the commit happened, may still run
+        it again (`PostgresStore` does).
+        """
+        with self._transaction(write) as tx:
+            return work(tx)
+
     def _migrate(self) -> None:
-        with self._transaction() as tx:
-            migrations.migrate(tx, self.dialect, time.time())
+        # Idempotent: migrating again finds the versions already applied.
+        self._run(lambda tx: migrations.migrate(tx, self.dialect, time.time()), idempotent=True)
 
     def schema_version(self) -> int:
-        with self._transaction(write=False) as tx:
-            return migrations.current_version(tx)
+        return self._run(migrations.current_version, write=False)
 
     # -- callbacks ---------------------------------------------------------
 
@@ -154,7 +191,8 @@ class SqlStore(Store):
         )
         columns = ", ".join(params)
         values = ", ".join(f":{name}" for name in params)
-        with self._transaction() as tx:
+
+        def insert(tx: Tx) -> Row:
             row = tx.row(
                 f"INSERT INTO callbacks ({columns}, status, updated_at)"
                 f" VALUES ({values}, 'pending', :booked_at)"
@@ -167,71 +205,91 @@ class SqlStore(Store):
                     f"SELECT {_CALLBACK_COLUMNS} FROM callbacks WHERE idempotency_key = :key",
                     key=idempotency_key,
                 )
-        return self._callback(row)
+            return row
+
+        # With a key, booking again returns the first booking: safe to repeat.
+        return self._callback(self._run(insert, idempotent=idempotency_key is not None))
+
+    def due_callbacks(self, now, queue=None):
+        return self._select_callbacks(f"{_DUE}{_queue_filter(queue)}", now=now, queue=queue)
 
     def claim_due(self, owner, lease_seconds, now, limit=1, queue=None):
-        if lease_seconds <= 0 or limit < 1:
-            raise ValueError("lease_seconds must be positive and limit at least 1")
-        queue_filter = "AND queue = :queue" if queue is not None else ""
-        claimed = []
-        with self._transaction() as tx:
+        _check_lease_length(lease_seconds)
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+
+        def take_due(tx: Tx) -> list[Row]:
             candidates = tx.rows(
-                "SELECT id, status, lease_owner, lease_expires_at FROM callbacks"
-                " WHERE ((status = 'pending' AND next_attempt_at <= :now"
-                "         AND (window_start IS NULL OR window_start <= :now)"
-                "         AND (window_end IS NULL OR window_end > :now))"
-                "     OR (status = 'dialing' AND lease_expires_at <= :now))"
-                f" {queue_filter}"
-                " ORDER BY order_key, id LIMIT :limit"
-                f"{self.dialect.skip_locked}",
+                f"SELECT {_CLAIM_COLUMNS} FROM callbacks WHERE {_DUE}{_queue_filter(queue)}"
+                f" ORDER BY order_key, id LIMIT :limit{self.dialect.skip_locked}",
                 now=now,
                 queue=queue,
                 limit=limit,
             )
-            for candidate in candidates:
-                if candidate["status"] == CallbackStatus.DIALING:
-                    self._insert_attempt(
-                        tx,
-                        candidate["id"],
-                        candidate["lease_owner"],
-                        AttemptOutcome.LEASE_EXPIRED,
-                        candidate["lease_expires_at"],
-                        next_attempt_at=None,
-                        gave_up=False,
-                    )
-                claimed.append(
-                    tx.row(
-                        "UPDATE callbacks SET status = 'dialing', lease_owner = :owner,"
-                        " lease_expires_at = :expires, updated_at = :now"
-                        f" WHERE id = :id RETURNING {_CALLBACK_COLUMNS}",
-                        owner=owner,
-                        expires=now + lease_seconds,
-                        now=now,
-                        id=candidate["id"],
-                    )
-                )
-        return [self._callback(row) for row in claimed]
+            return [self._take(tx, c, owner, lease_seconds, now) for c in candidates]
+
+        return [self._callback(row) for row in self._run(take_due)]
+
+    def claim(self, callback_id, owner, lease_seconds, now):
+        _check_lease_length(lease_seconds)
+
+        def take_one(tx: Tx) -> Row | None:
+            # On PostgreSQL a second claimer waits for the first one's lock,
+            # then sees the row as the first left it: dialing, not due.
+            candidate = tx.row(
+                f"SELECT {_CLAIM_COLUMNS} FROM callbacks WHERE id = :id AND {_DUE}"
+                f"{self.dialect.for_update}",
+                id=callback_id,
+                now=now,
+            )
+            if candidate is None:
+                self._get(tx, callback_id, lock="")  # CallbackNotFound if no such id
+                return None
+            return self._take(tx, candidate, owner, lease_seconds, now)
+
+        row = self._run(take_one)
+        return None if row is None else self._callback(row)
+
+    def release(self, callback_id, owner, now):
+        def give_back(tx: Tx) -> Row:
+            record = self._locked(tx, callback_id)
+            lifecycle.check_lease(record, owner)
+            status = lifecycle.status_after_release(record)
+            return tx.row(
+                "UPDATE callbacks SET status = :status, next_attempt_at = :next_attempt_at,"
+                " lease_owner = NULL, lease_expires_at = NULL, updated_at = :now"
+                f" WHERE id = :id RETURNING {_CALLBACK_COLUMNS}",
+                status=status.value,
+                next_attempt_at=now if status is CallbackStatus.PENDING else record.next_attempt_at,
+                now=now,
+                id=callback_id,
+            )
+
+        return self._callback(self._run(give_back))
 
     def renew_lease(self, callback_id, owner, lease_seconds, now):
-        with self._transaction() as tx:
+        def extend(tx: Tx) -> Row:
             lifecycle.check_renewable(self._locked(tx, callback_id), owner)
-            row = tx.row(
+            return tx.row(
                 "UPDATE callbacks SET lease_expires_at = :expires, updated_at = :now"
                 f" WHERE id = :id RETURNING {_CALLBACK_COLUMNS}",
                 expires=now + lease_seconds,
                 now=now,
                 id=callback_id,
             )
-        return self._callback(row)
+
+        # Renewing twice with the same `now` sets the same expiry.
+        return self._callback(self._run(extend, idempotent=True))
 
     def record_attempt(self, callback_id, owner, outcome, now, next_attempt_at=None, give_up=False):
         outcome = AttemptOutcome(outcome)
-        with self._transaction() as tx:
+
+        def record(tx: Tx) -> Row:
             record = self._locked(tx, callback_id)
             lifecycle.check_lease(record, owner)
             status = lifecycle.status_after_attempt(record, outcome, next_attempt_at, give_up)
             self._insert_attempt(tx, callback_id, owner, outcome, now, next_attempt_at, give_up)
-            row = tx.row(
+            return tx.row(
                 "UPDATE callbacks SET status = :status, attempts = attempts + 1,"
                 " last_outcome = :outcome, next_attempt_at = :next_attempt_at,"
                 " lease_owner = NULL, lease_expires_at = NULL,"
@@ -246,46 +304,51 @@ class SqlStore(Store):
                 now=now,
                 id=callback_id,
             )
-        return self._callback(row)
+
+        return self._callback(self._run(record))
 
     def cancel(self, callback_id, now=None):
         now = time.time() if now is None else now
-        with self._transaction() as tx:
+
+        def cancel(tx: Tx) -> Row:
             lifecycle.check_cancellable(self._locked(tx, callback_id))
             # The lease is kept: the dialer of a cancelled call may still report.
-            row = tx.row(
+            return tx.row(
                 "UPDATE callbacks SET status = 'cancelled', finished_at = :now,"
                 f" updated_at = :now WHERE id = :id RETURNING {_CALLBACK_COLUMNS}",
                 now=now,
                 id=callback_id,
             )
-        return self._callback(row)
+
+        return self._callback(self._run(cancel))
 
     def retry(self, callback_id, now):
-        with self._transaction() as tx:
+        def make_due(tx: Tx) -> Row:
             lifecycle.check_retryable(self._locked(tx, callback_id))
-            row = tx.row(
+            return tx.row(
                 "UPDATE callbacks SET status = 'pending', next_attempt_at = :now,"
                 " lease_owner = NULL, lease_expires_at = NULL, finished_at = NULL,"
                 f" updated_at = :now WHERE id = :id RETURNING {_CALLBACK_COLUMNS}",
                 now=now,
                 id=callback_id,
             )
-        return self._callback(row)
+
+        # A second run finds it pending and makes it due at the same `now`.
+        return self._callback(self._run(make_due, idempotent=True))
 
     def expire_overdue(self, now):
-        with self._transaction() as tx:
-            rows = tx.rows(
+        rows = self._run(
+            lambda tx: tx.rows(
                 "UPDATE callbacks SET status = 'failed', finished_at = :now, updated_at = :now"
                 " WHERE status = 'pending' AND window_end <= :now"
                 f" RETURNING {_CALLBACK_COLUMNS}",
                 now=now,
             )
+        )
         return sorted(map(self._callback, rows), key=lambda r: (r.order_key, r.id))
 
     def get(self, callback_id):
-        with self._transaction(write=False) as tx:
-            return self._get(tx, callback_id, lock="")
+        return self._run(lambda tx: self._get(tx, callback_id, lock=""), write=False)
 
     def list_callbacks(self, status=None, queue=None):
         where = ["1 = 1"]
@@ -300,12 +363,14 @@ class SqlStore(Store):
         return self._select_callbacks(f"queue = :queue AND {_ACTIVE}", queue=queue)
 
     def attempts(self, callback_id):
-        with self._transaction(write=False) as tx:
-            rows = tx.rows(
+        rows = self._run(
+            lambda tx: tx.rows(
                 "SELECT id, callback_id, owner, outcome, at, next_attempt_at, gave_up"
                 " FROM callback_attempts WHERE callback_id = :id ORDER BY id",
                 id=callback_id,
-            )
+            ),
+            write=False,
+        )
         return [
             CallbackAttempt(
                 id=r["id"],
@@ -322,18 +387,36 @@ class SqlStore(Store):
     # -- queue statistics --------------------------------------------------
 
     def record_queue_event(self, kind, queue, entry_id, at, **fields):
-        kind = QueueEventKind(kind)
-        with self._transaction() as tx:
-            row = tx.row(
-                "INSERT INTO queue_events (kind, queue, entry_id, at, fields)"
-                " VALUES (:kind, :queue, :entry_id, :at, :fields) RETURNING id",
-                kind=kind.value,
-                queue=queue,
-                entry_id=entry_id,
-                at=at,
-                fields=self.dialect.json_param(fields),
+        return self.record_queue_events([NewQueueEvent(kind, queue, entry_id, at, fields)])[0]
+
+    def record_queue_events(self, events):
+        # Validate everything before writing anything.
+        params = [
+            dict(
+                kind=QueueEventKind(e.kind).value,
+                queue=e.queue,
+                entry_id=e.entry_id,
+                at=e.at,
+                fields=self.dialect.json_param(e.fields),
             )
-        return QueueEvent(row["id"], kind, queue, entry_id, float(at), fields)
+            for e in events
+        ]
+
+        def insert(tx: Tx) -> list[int]:
+            return [
+                tx.row(
+                    "INSERT INTO queue_events (kind, queue, entry_id, at, fields)"
+                    " VALUES (:kind, :queue, :entry_id, :at, :fields) RETURNING id",
+                    **p,
+                )["id"]
+                for p in params
+            ]
+
+        ids = self._run(insert) if params else []
+        return [
+            QueueEvent(id_, QueueEventKind(e.kind), e.queue, e.entry_id, float(e.at), dict(e.fields))
+            for id_, e in zip(ids, events)
+        ]
 
     def queue_events(self, since=None, queue=None, kind=None):
         where = ["1 = 1"]
@@ -344,14 +427,16 @@ class SqlStore(Store):
         if kind is not None:
             kind = QueueEventKind(kind).value
             where.append("kind = :kind")
-        with self._transaction(write=False) as tx:
-            rows = tx.rows(
+        rows = self._run(
+            lambda tx: tx.rows(
                 "SELECT id, kind, queue, entry_id, at, fields FROM queue_events"
                 f" WHERE {' AND '.join(where)} ORDER BY at, id",
                 since=since,
                 queue=queue,
                 kind=kind,
-            )
+            ),
+            write=False,
+        )
         return [
             QueueEvent(
                 id=r["id"],
@@ -368,8 +453,9 @@ class SqlStore(Store):
 
     def save_agent_state(self, agent_id, state, reason, skills_override, updated_at):
         skills = None if skills_override is None else self.dialect.json_param(dict(skills_override))
-        with self._transaction() as tx:
-            row = tx.row(
+
+        def upsert(tx: Tx) -> Row:
+            return tx.row(
                 "INSERT INTO agent_states (agent_id, state, reason, skills_override, updated_at)"
                 " VALUES (:agent_id, :state, :reason, :skills, :updated_at)"
                 " ON CONFLICT (agent_id) DO UPDATE SET state = excluded.state,"
@@ -387,24 +473,56 @@ class SqlStore(Store):
                 " FROM agent_states WHERE agent_id = :agent_id",
                 agent_id=agent_id,
             )
-        return self._agent(row)
+
+        # Saving the same state twice stores it once (last writer wins).
+        return self._agent(self._run(upsert, idempotent=True))
 
     def load_agent_states(self):
-        with self._transaction(write=False) as tx:
-            rows = tx.rows(
+        rows = self._run(
+            lambda tx: tx.rows(
                 "SELECT agent_id, state, reason, skills_override, updated_at FROM agent_states"
-            )
+            ),
+            write=False,
+        )
         return {r["agent_id"]: self._agent(r) for r in rows}
 
     # -- helpers ------------------------------------------------------------
 
     def _select_callbacks(self, where: str, **params: Any) -> list[CallbackRecord]:
-        with self._transaction(write=False) as tx:
-            rows = tx.rows(
+        rows = self._run(
+            lambda tx: tx.rows(
                 f"SELECT {_CALLBACK_COLUMNS} FROM callbacks WHERE {where} ORDER BY order_key, id",
                 **params,
-            )
+            ),
+            write=False,
+        )
         return [self._callback(r) for r in rows]
+
+    def _take(self, tx: Tx, candidate: Row, owner: str, lease_seconds: float, now: float) -> Row:
+        """Put a due callback (`_CLAIM_COLUMNS`) under `owner`'s lease.
+
+        Taking over an expired lease records the lost attempt first, so the
+        history shows that a dialer died with the callback in hand.
+        """
+        if candidate["status"] == CallbackStatus.DIALING:
+            self._insert_attempt(
+                tx,
+                candidate["id"],
+                candidate["lease_owner"],
+                AttemptOutcome.LEASE_EXPIRED,
+                candidate["lease_expires_at"],
+                next_attempt_at=None,
+                gave_up=False,
+            )
+        return tx.row(
+            "UPDATE callbacks SET status = 'dialing', lease_owner = :owner,"
+            " lease_expires_at = :expires, updated_at = :now"
+            f" WHERE id = :id RETURNING {_CALLBACK_COLUMNS}",
+            owner=owner,
+            expires=now + lease_seconds,
+            now=now,
+            id=candidate["id"],
+        )
 
     def _locked(self, tx: Tx, callback_id: int) -> CallbackRecord:
         """The callback's row, locked against concurrent changes until commit."""

@@ -24,8 +24,9 @@ import json
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
-from fsrouter.store.errors import StoreError
+from fsrouter.store.errors import StoreError, StoreUnavailable
 from fsrouter.store.sql import Dialect, SqlStore, Tx
 
 SQLITE = Dialect(
@@ -55,6 +56,8 @@ class SqliteStore(SqlStore):
         migrate: bool = True,
     ):
         try:
+            if path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
             # check_same_thread=False: GeventStore calls from its worker thread,
             # never from two threads at once.
             self._conn = sqlite3.connect(
@@ -64,9 +67,10 @@ class SqliteStore(SqlStore):
             self._conn.execute("PRAGMA journal_mode = WAL")
             self._conn.execute(f"PRAGMA synchronous = {_synchronous(synchronous)}")
             self._conn.execute("PRAGMA foreign_keys = ON")
-        except sqlite3.Error as e:
+        except (sqlite3.Error, OSError) as e:
             raise StoreError(f"cannot open SQLite database {path!r}: {e}") from e
         self.path = path
+        self._busy_timeout = busy_timeout
         if migrate:
             try:
                 self._migrate()
@@ -84,12 +88,26 @@ class SqliteStore(SqlStore):
             cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             yield Tx(cursor, SQLITE)
             cursor.execute("COMMIT")
-        except BaseException:
+        except BaseException as e:
             if self._conn.in_transaction:
                 self._conn.rollback()
+            if _busy(e):
+                raise StoreUnavailable(
+                    f"SQLite database {self.path!r} stayed locked by another connection"
+                    f" for {self._busy_timeout:g}s"
+                ) from e
             raise
         finally:
             cursor.close()
+
+
+def _busy(error: BaseException) -> bool:
+    """The busy timeout ran out: another process holds the write lock (the
+    caller may try again later, as with a lost PostgreSQL connection)."""
+    return isinstance(error, sqlite3.OperationalError) and error.sqlite_errorcode in (
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_LOCKED,
+    )
 
 
 def _synchronous(level: str) -> str:

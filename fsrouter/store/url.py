@@ -2,8 +2,10 @@
 
 - `sqlite:///var/lib/fsrouter/fsrouter.db`: everything after `sqlite://` is
   the path, so three slashes mean an absolute path; `sqlite:relative.db` is
-  relative to the working directory; `sqlite:///:memory:` is a private
-  in-memory database (tests).
+  relative to the working directory (the service configuration makes it
+  relative to the configuration file first, with `resolve_url`);
+  `sqlite:///:memory:` is a private in-memory database (tests).  The
+  file's directory is created if missing.
 - `postgresql://user@host/db` (or `postgres://`): handed to libpq as is, so
   every libpq parameter works, e.g. `postgresql:///fsrouter?host=/run/postgresql`.
 
@@ -14,8 +16,10 @@ choose blocking waits.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit
 
 from fsrouter.store.errors import UnsupportedURL
 from fsrouter.store.interface import Store
@@ -27,7 +31,7 @@ def open_store(url: str, **options: Any) -> Store:
     `options` go to the backend's constructor: `synchronous=`, `busy_timeout=`
     for SQLite; `min_size=`, `max_size=`, `timeout=` for PostgreSQL.
     """
-    scheme = url.partition(":")[0].lower()
+    scheme = _scheme(url)
     if scheme == "sqlite":
         from fsrouter.store.sqlite import SqliteStore
 
@@ -55,3 +59,23 @@ def sqlite_path(url: str) -> str:
     if not path:
         raise UnsupportedURL(f"SQLite URL {url!r} names no file")
     return path
+
+
+def resolve_url(url: str, base_dir: str | os.PathLike[str]) -> str:
+    """`url` with a relative SQLite path made absolute against `base_dir`.
+
+    The service configuration passes its own directory, so that a relative
+    database path means the same file whatever directory fsrouter is
+    started from.  Other URLs come back unchanged; a malformed SQLite URL
+    raises `UnsupportedURL`.
+    """
+    if _scheme(url) != "sqlite":
+        return url
+    path = sqlite_path(url)
+    if path == ":memory:" or os.path.isabs(path):
+        return url
+    return "sqlite://" + quote(str((Path(base_dir) / path).resolve()))
+
+
+def _scheme(url: str) -> str:
+    return url.partition(":")[0].lower()

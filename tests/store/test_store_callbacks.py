@@ -295,3 +295,176 @@ def test_list_and_pending_for_queue(store):
     assert len(store.list_callbacks()) == 5
     with pytest.raises(ValueError, match="'ringing'"):
         store.list_callbacks(status="ringing")
+
+
+# -- what is due, claim by id, release --------------------------------------
+
+
+def test_due_callbacks_lists_what_a_claim_could_take(store):
+    late = book(store, arrival_time=300.0)
+    vip = book(store, arrival_time=250.0, order_key=50.0)
+    later = book(store, arrival_time=100.0, not_before=900.0)
+    closed = book(store, arrival_time=100.0, window=(100.0, 200.0))
+    tech = book(store, queue="tech", arrival_time=10.0)
+    crashed = book(store, arrival_time=20.0)
+    assert store.claim(crashed.id, "crashed", LEASE, now=400.0 - LEASE).id == crashed.id
+    dialing = book(store, arrival_time=30.0)
+    store.claim(dialing.id, "alive", LEASE, now=399.0)
+    store.cancel(book(store, arrival_time=1.0).id, now=5.0)
+
+    due = store.due_callbacks(now=400.0)
+    assert [c.id for c in due] == [tech.id, crashed.id, vip.id, late.id]
+    assert [c.id for c in store.due_callbacks(now=400.0, queue="billing")] == [
+        crashed.id,
+        vip.id,
+        late.id,
+    ]
+    assert {later.id, closed.id, dialing.id}.isdisjoint(c.id for c in due)
+    assert later.id in {c.id for c in store.due_callbacks(now=900.0, queue="billing")}
+    # read-only: nothing was taken, no lost attempt recorded yet
+    assert store.get(crashed.id).lease_owner == "crashed"
+    assert store.attempts(crashed.id) == []
+
+
+def test_claim_by_id_takes_only_that_callback(store):
+    first, second = book(store, arrival_time=10.0), book(store, arrival_time=20.0)
+    claimed = store.claim(second.id, "a", LEASE, now=100.0)
+    assert (claimed.id, claimed.status, claimed.lease_owner, claimed.lease_expires_at) == (
+        second.id,
+        CallbackStatus.DIALING,
+        "a",
+        100.0 + LEASE,
+    )
+    assert store.get(first.id).status is CallbackStatus.PENDING
+    assert [c.id for c in store.due_callbacks(now=100.0)] == [first.id]
+
+
+def test_claim_refuses_what_is_not_due(store):
+    not_yet = book(store, arrival_time=100.0, not_before=500.0)
+    outside = book(store, arrival_time=100.0, window=(150.0, 200.0))
+    cancelled = book(store)
+    store.cancel(cancelled.id, now=101.0)
+    completed = book(store)
+    store.claim(completed.id, "a", LEASE, now=100.0)
+    store.record_attempt(completed.id, "a", "answered", now=110.0)
+    held = book(store)
+    store.claim(held.id, "a", LEASE, now=100.0)
+    for callback in (not_yet, outside, cancelled, completed):
+        assert store.claim(callback.id, "b", LEASE, now=120.0) is None
+    assert store.claim(held.id, "b", LEASE, now=120.0) is None
+    assert store.claim(held.id, "a", LEASE, now=120.0) is None  # its own live lease too
+    assert store.get(held.id).lease_expires_at == 100.0 + LEASE
+    assert store.claim(outside.id, "b", LEASE, now=150.0).lease_owner == "b"
+
+
+def test_claim_takes_over_an_expired_lease_and_records_it(store):
+    booked = book(store)
+    store.claim(booked.id, "crashed", LEASE, now=100.0)
+    taken = store.claim(booked.id, "b", LEASE, now=100.0 + LEASE)
+    assert taken.lease_owner == "b" and taken.attempts == 0
+    [lost] = store.attempts(booked.id)
+    assert (lost.owner, lost.outcome, lost.at) == (
+        "crashed",
+        AttemptOutcome.LEASE_EXPIRED,
+        100.0 + LEASE,
+    )
+
+
+def test_claim_of_an_unknown_callback(store):
+    with pytest.raises(CallbackNotFound, match="42"):
+        store.claim(42, "a", LEASE, now=1.0)
+    with pytest.raises(ValueError, match="lease_seconds"):
+        store.claim(book(store).id, "a", 0, now=1.0)
+
+
+def test_release_puts_it_back_due_at_once_in_its_place(store):
+    booked = book(store, arrival_time=100.0, order_key=90.0)
+    store.claim(booked.id, "a", LEASE, now=200.0)
+    released = store.release(booked.id, "a", now=205.0)
+    assert (released.status, released.lease_owner, released.lease_expires_at) == (
+        CallbackStatus.PENDING,
+        None,
+        None,
+    )
+    assert (released.next_attempt_at, released.order_key, released.attempts) == (205.0, 90.0, 0)
+    assert store.attempts(booked.id) == []
+    assert [c.id for c in store.due_callbacks(now=205.0)] == [booked.id]
+    assert store.claim(booked.id, "b", LEASE, now=205.0).lease_owner == "b"
+
+
+def test_only_the_owner_releases(store):
+    booked = book(store)
+    with pytest.raises(LeaseLost, match="pending and not leased"):
+        store.release(booked.id, "a", now=101.0)
+    store.claim(booked.id, "a", LEASE, now=100.0)
+    store.claim(booked.id, "b", LEASE, now=100.0 + LEASE)
+    with pytest.raises(LeaseLost, match="held by 'b'"):
+        store.release(booked.id, "a", now=200.0)
+    with pytest.raises(CallbackNotFound):
+        store.release(42, "a", now=200.0)
+
+
+def test_release_after_cancel_stays_cancelled(store):
+    booked = book(store)
+    store.claim(booked.id, "a", LEASE, now=100.0)
+    store.cancel(booked.id, now=101.0)
+    released = store.release(booked.id, "a", now=102.0)
+    assert (released.status, released.lease_owner) == (CallbackStatus.CANCELLED, None)
+    assert store.due_callbacks(now=1000.0) == []
+
+
+# -- what each reported outcome does ----------------------------------------
+
+
+@pytest.mark.parametrize("outcome", ["no_answer", "busy", "failed", "invalid"])
+def test_unanswered_attempt_with_next_attempt_is_due_again_then(store, outcome):
+    booked = book(store)
+    store.claim(booked.id, "a", LEASE, now=100.0)
+    after = store.record_attempt(booked.id, "a", outcome, now=110.0, next_attempt_at=400.0)
+    assert (after.status, after.attempts, after.last_outcome) == (
+        CallbackStatus.PENDING,
+        1,
+        AttemptOutcome(outcome),
+    )
+    assert (after.next_attempt_at, after.lease_owner, after.finished_at) == (400.0, None, None)
+    assert store.due_callbacks(now=399.0) == []
+    assert store.claim(booked.id, "a", LEASE, now=399.0) is None
+    assert [c.id for c in store.due_callbacks(now=400.0)] == [booked.id]
+    [attempt] = store.attempts(booked.id)
+    assert (attempt.owner, attempt.outcome, attempt.at, attempt.next_attempt_at, attempt.gave_up) == (
+        "a",
+        AttemptOutcome(outcome),
+        110.0,
+        400.0,
+        False,
+    )
+
+
+@pytest.mark.parametrize("outcome", ["no_answer", "busy", "failed", "invalid"])
+def test_unanswered_attempt_with_give_up_fails(store, outcome):
+    booked = book(store)
+    store.claim(booked.id, "a", LEASE, now=100.0)
+    failed = store.record_attempt(booked.id, "a", outcome, now=110.0, give_up=True)
+    assert (failed.status, failed.finished_at, failed.lease_owner) == (
+        CallbackStatus.FAILED,
+        110.0,
+        None,
+    )
+    assert store.due_callbacks(now=10_000.0) == []
+    assert [(a.outcome, a.gave_up) for a in store.attempts(booked.id)] == [
+        (AttemptOutcome(outcome), True)
+    ]
+
+
+def test_answered_after_a_claim_by_id_completes(store):
+    booked = book(store)
+    store.claim(booked.id, "a", LEASE, now=100.0)
+    done = store.record_attempt(booked.id, "a", "answered", now=130.0)
+    assert (done.status, done.attempts, done.last_outcome, done.finished_at) == (
+        CallbackStatus.COMPLETED,
+        1,
+        AttemptOutcome.ANSWERED,
+        130.0,
+    )
+    assert store.due_callbacks(now=10_000.0) == []
+    assert store.claim(booked.id, "b", LEASE, now=10_000.0) is None

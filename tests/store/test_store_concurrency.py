@@ -9,6 +9,11 @@ from __future__ import annotations
 import threading
 from collections import Counter
 
+import pytest
+from hub_probe import hold_write_lock
+
+from fsrouter.store import StoreUnavailable, open_store
+
 LEASE = 30.0
 
 
@@ -62,3 +67,28 @@ def test_racing_bookings_with_one_key_book_once(backend, store):
     )
     assert len({r.id for r in records}) == 1
     assert len(store.list_callbacks()) == 1
+
+
+def test_racing_claims_of_one_callback_have_one_winner(backend, store):
+    claimers = [backend.open() for _ in range(4)]
+    for round_ in range(10):
+        booked = store.book_callback("q", "+30210", "+30210", float(round_), 0, {})
+        results = race(
+            claimers, lambda s: s.claim(booked.id, f"owner-{id(s)}", LEASE, now=1000.0)
+        )
+        winners = [r for r in results if r is not None]
+        assert len(winners) == 1, results
+        assert store.get(booked.id).lease_owner == winners[0].lease_owner
+
+
+def test_a_sqlite_database_locked_too_long_is_unavailable(tmp_path):
+    url = f"sqlite://{tmp_path}/fsrouter.db"
+    store = open_store(url, busy_timeout=0.1)
+    release = hold_write_lock(url)
+    try:
+        with pytest.raises(StoreUnavailable, match="stayed locked"):
+            store.book_callback("q", "+30210", "+30210", 1.0, 0, {})
+    finally:
+        release()
+    assert store.book_callback("q", "+30210", "+30210", 1.0, 0, {}).id == 1
+    store.close()

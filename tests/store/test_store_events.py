@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fsrouter.store import AgentState, QueueEventKind
+from fsrouter.store import AgentState, NewQueueEvent, QueueEventKind
 
 
 def test_queue_events_round_trip(backend, store):
@@ -43,6 +43,20 @@ def test_unserialisable_fields_are_refused(store):
     with pytest.raises(TypeError):
         store.record_queue_event("offered", "a", "call-1", 1.0, when=object())
     assert store.queue_events() == []
+
+
+def test_a_batch_of_events_is_stored_whole_or_not_at_all(store):
+    written = store.record_queue_events(
+        [NewQueueEvent("offered", "a", "call-1", 1.0), NewQueueEvent("answered", "a", "call-1", 2.0, {"wait": 1.0})]
+    )
+    assert store.queue_events() == written
+    assert [e.kind for e in written] == [QueueEventKind.OFFERED, QueueEventKind.ANSWERED]
+    with pytest.raises(ValueError, match="'answred'"):
+        store.record_queue_events(
+            [NewQueueEvent("offered", "a", "call-2", 3.0), NewQueueEvent("answred", "a", "call-2", 4.0)]
+        )
+    assert store.record_queue_events([]) == []
+    assert store.queue_events() == written
 
 
 def test_agent_state_round_trip(backend, store):

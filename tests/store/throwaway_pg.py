@@ -53,18 +53,27 @@ class ThrowawayPostgres:
         if self._as_postgres:
             user = pwd.getpwnam("postgres")
             os.chown(self.dir, user.pw_uid, user.pw_gid)
-        data, log = self.dir / "data", self.dir / "server.log"
-        self._run("initdb", "-D", data, "-U", "postgres", "-A", "trust",
+        self._run("initdb", "-D", self.dir / "data", "-U", "postgres", "-A", "trust",
                   "--no-sync", "-E", "UTF8", "--locale=C")
+        self._pg_ctl("start")
+        self._started = True
+
+    def restart(self) -> None:
+        """Stop the server at once (every connection dies) and start it again,
+        as a crash and recovery or a failover would."""
+        self._pg_ctl("restart", "-m", "immediate")
+
+    def _pg_ctl(self, action: str, *args: str) -> None:
+        log = self.dir / "server.log"
         options = f"-k {self.dir} -c listen_addresses=''"
         if not self.fsync:
             options += " -c fsync=off -c full_page_writes=off"
         try:
-            self._run("pg_ctl", "-D", data, "-l", log, "-w", "-t", "30", "-o", options, "start")
+            self._run("pg_ctl", "-D", self.dir / "data", "-l", log, "-w", "-t", "30",
+                      "-o", options, action, *args)
         except RuntimeError as e:
             tail = log.read_text(errors="replace")[-2000:] if log.exists() else ""
             raise RuntimeError(f"{e}\nserver log:\n{tail}") from None
-        self._started = True
 
     def stop(self) -> None:
         try:
