@@ -2,7 +2,8 @@
 
 The rules keep a queue's ACD settings as plain data (`Queue.options`); this
 module is the one place that reads them, so the ACD core never sees YAML
-shapes and the rules never import the ACD.  Anything it cannot map raises
+shapes (the rules use only the ACD's callback number policy, to check it).
+Anything it cannot map raises
 `PlanMappingError` naming the queue and the key: a plan the ACD would run
 differently from what the rules say must not start.
 
@@ -22,8 +23,9 @@ What is mapped:
   such agent stops serving (`leave_when_empty=True`); otherwise callers
   always join and wait up to max_wait.
 
-`announce`, `callback` and `whisper` are not the core's business (the flow
-and the IO layer read them from the plan) and are ignored here.
+`announce`, `callback` and `whisper` are not the core's business: they are
+compiled into typed fields of `plan.Queue`, which the flow and the IO layer
+read, and never reach `options`.
 
 **Templated skills** (`"lang_{language}": 3`) depend on the call, while a
 `QueueSpec` is fixed.  So a queue with templated skills becomes one ACD queue
@@ -51,7 +53,6 @@ from fsrouter.rules import plan as p
 from fsrouter.rules.durations import seconds as duration_seconds
 from fsrouter.rules.templates import Template
 
-_FLOW_KEYS = frozenset({"announce", "callback", "whisper"})
 _MAPPED_KEYS = frozenset({"require", "relax", "strategy", "priority"})
 
 
@@ -100,7 +101,7 @@ def from_plan(plan: p.Plan) -> AcdPlan:
     priorities = {}
     for name, queue in plan.queues.items():
         options = queue.options
-        unknown = set(options) - _FLOW_KEYS - _MAPPED_KEYS
+        unknown = set(options) - _MAPPED_KEYS
         if unknown:
             raise PlanMappingError(f"queue {name!r}: cannot map {', '.join(sorted(unknown))} to the ACD")
         priorities[name] = _priority(name, options.get("priority", 0))

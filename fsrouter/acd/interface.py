@@ -79,6 +79,12 @@ class Acd(Protocol):
     def ringing(self, offer_id: int, now: float) -> list[Event]:
         ...
 
+    def connecting(self, offer_id: int, now: float, hold_for: float) -> list[Event]:
+        """The agent's phone answered and is hearing the whisper: keep the
+        offer open `hold_for` seconds more.  The entry keeps its place until
+        `answered` (the agent may still hang up, which is a `missed`)."""
+        ...
+
     def answered(self, offer_id: int, now: float) -> list[Event]:
         """The agent took the call: the entry leaves the queue (`Answered`)."""
         ...

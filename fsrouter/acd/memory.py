@@ -176,6 +176,12 @@ class InMemoryAcd:
             return []
         return [self._change(agent, "ring", now)]
 
+    def connecting(self, offer_id: int, now: float, hold_for: float) -> list[Event]:
+        self._advance(now)
+        agent = self._outstanding(offer_id)
+        self._set_timer(agent, "offer_expires", now + hold_for)
+        return []
+
     def answered(self, offer_id: int, now: float) -> list[Event]:
         self._advance(now)
         agent = self._outstanding(offer_id)

@@ -30,7 +30,8 @@ class Play:
 
 @dataclass(frozen=True)
 class Collect:
-    """Play a prompt and collect DTMF (FreeSWITCH `play_and_get_digits`).
+    """Play prompts one after the other and collect DTMF (FreeSWITCH
+    `play_and_get_digits`); keys are taken from the first prompt on.
 
     Reports `MediaDone(command_id, digits=...)`, with "" when nothing valid
     was keyed before `timeout_ms`.  Retries are the machine's business, so the
@@ -38,7 +39,7 @@ class Collect:
     """
 
     command_id: int
-    sound: str
+    sounds: tuple[str, ...]
     min_digits: int = 1
     max_digits: int = 1
     timeout_ms: int = 5000
@@ -88,14 +89,21 @@ class Hangup:
     cause: str = "NORMAL_CLEARING"
 
 
-
-
 @dataclass(frozen=True)
 class QueryQueue:
     """Ask the ACD where this caller stands; answered with a `QueueStatus` event."""
 
 
+@dataclass(frozen=True)
+class BookCallback:
+    """Book a callback to `number` (E.164) keeping the caller's place in
+    line; answered with `CallbackBooked` (committed, the caller is out of the
+    live queue) or `CallbackNotBooked` (still waiting)."""
+
+    number: str
+
+
 Command = (
     Answer | Play | Collect | StopMedia | SetVariable | StartTimer | CancelTimer | Transfer | Hangup
-    | QueryQueue
+    | QueryQueue | BookCallback
 )

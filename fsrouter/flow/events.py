@@ -77,9 +77,34 @@ class QueueStatus:
     position: int
     wait_bucket: str | None = None
     wait_minutes: int | None = None
+    staffed: bool = True
+    """False when no agent who could serve the queue is logged in: then no
+    callback is offered (nobody would ever make it)."""
+
+
+@dataclass(frozen=True)
+class DigitPressed:
+    """The queued caller keyed DTMF over the hold music (outside any `Collect`)."""
+
+    digits: str
+
+
+@dataclass(frozen=True)
+class CallbackBooked:
+    """The callback a `BookCallback` asked for is committed in the store."""
+
+    callback_id: str
+
+
+@dataclass(frozen=True)
+class CallbackNotBooked:
+    """The callback could not be booked; the caller keeps their place in line."""
+
+    reason: str
 
 
 Event = (
     MediaDone | TimerFired | CallerHungUp | CommandFailed
     | AgentConnected | AgentDisconnected | QueueUnavailable | QueueStatus
+    | DigitPressed | CallbackBooked | CallbackNotBooked
 )

@@ -7,6 +7,10 @@ makes follows an edge of the plan's graph (`node.edges[outcome]`), the same
 table `fsrouter graph` draws; the code here only decides which outcome an
 event means.
 
+While a caller waits in a queue the machine plays hold music and the
+announcements, and runs the callback dialog (`callback.py`) when the
+caller accepts the offer.
+
 Nothing a caller does can break it: unexpected keys are re-prompted,
 stale or unknown events are ignored, a failed prompt is skipped, and after
 the caller hangs up no further media is issued.
@@ -16,21 +20,22 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from itertools import count
 from types import MappingProxyType
 
 from ..rules import plan as p
 from ..rules.templates import Template
+from .announce import announcement
+from .callback import CallbackDialog, Result, offer_due
 from .commands import (
     Answer, CancelTimer, Collect, Command, Hangup, Play, QueryQueue, SetVariable, StartTimer, StopMedia,
     Transfer,
 )
 from .events import (
-    AgentConnected, AgentDisconnected, CallerHungUp, CommandFailed, Event, MediaDone,
+    AgentConnected, AgentDisconnected, CallerHungUp, CommandFailed, DigitPressed, Event, MediaDone,
     QueueStatus, QueueUnavailable, TimerFired,
 )
-from .announce import AnnounceSettings, announcement
 
 log = logging.getLogger(__name__)
 
@@ -79,14 +84,18 @@ class CallMachine:
         self._ids = count(1)
         self._phase = "new"  # new, running, queued, finished
         self._queue: p.Queue | None = None
-        self._announce: AnnounceSettings | None = None
         self._wait_said_at: float | None = None
+        self._offered = False  # a callback was offered: its key is live
+        self._dialog: CallbackDialog | None = None
+        self._deferred_exit: tuple[list[Command], str] | None = None
+        """Leaving the queue (max wait, nobody to serve) waits for the dialog to end."""
         self._node: p.Node | None = None
         self._waiting: int | None = None
         self._menu: str | None = None
         self._misses = {p.INVALID: 0, p.TIMEOUT: 0}
         self.outcome: tuple[str, str] | None = None
-        """("transfer", extension), ("hangup", cause), ("queue", name) or
+        """("transfer", extension), ("hangup", cause), ("queue", name),
+        ("answered", agent_id), ("callback", callback_id) or
         ("caller_hangup", cause) once the flow has ended."""
 
     @property
@@ -184,7 +193,7 @@ class CallMachine:
             return self._miss(step, p.TIMEOUT)
         self._wait(
             lambda i: Collect(
-                i, sound, max_digits=step.max_digits, timeout_ms=step.timeout_ms,
+                i, (sound,), max_digits=step.max_digits, timeout_ms=step.timeout_ms,
                 terminators=step.terminators,
             ),
             commands,
@@ -224,9 +233,8 @@ class CallMachine:
         call to agents is the ACD's part, driven from outside the machine."""
         self._queue = self._plan.queues[step.queue]
         commands.append(StartTimer(MAX_WAIT_TIMER, self._queue.max_wait))
-        self._announce = AnnounceSettings.from_options(self._queue.options)
-        if self._announce is not None:
-            commands.append(StartTimer(ANNOUNCE_TIMER, self._announce.first))
+        if self._queue.announce is not None:
+            commands.append(StartTimer(ANNOUNCE_TIMER, self._queue.announce.first))
         self._hold(commands)
         self._end(commands, ("queue", step.queue), phase="queued")
 
@@ -236,45 +244,92 @@ class CallMachine:
             self._wait(lambda i: Play(i, (sound,)), commands)
 
     def _while_queued(self, event: Event, now: float) -> list[Command]:
-        commands: list[Command] = []
-        if isinstance(event, TimerFired) and event.name == MAX_WAIT_TIMER:
-            log.info("call %s: maximum wait in queue %s reached", self._uuid, self._queue.name)
-            return self._leave_queue([CancelTimer(ANNOUNCE_TIMER), StopMedia()],
-                                     self._queue.max_wait_then, now)
-        if isinstance(event, QueueUnavailable):
-            log.info("call %s: queue %s has nobody to serve it", self._uuid, self._queue.name)
-            destination = self._queue.no_agents or self._queue.max_wait_then
-            return self._leave_queue(
-                [CancelTimer(MAX_WAIT_TIMER), CancelTimer(ANNOUNCE_TIMER), StopMedia()], destination, now)
         if isinstance(event, AgentConnected):
-            # The bridge itself cut the hold music off; only the clock stops here.
-            self._waiting = None
+            # The bridge itself cut the media off; only the clock stops here.
+            self._waiting = self._dialog = None
             self._phase = "connected"
             self.outcome = ("answered", event.agent_id)
             return [CancelTimer(MAX_WAIT_TIMER), CancelTimer(ANNOUNCE_TIMER)]
+        leaving = self._queue_exit(event)
+        if self._dialog is not None:
+            return self._in_dialog(event, leaving, now)
+        if leaving is not None:
+            return self._leave_queue(leaving[0] + [StopMedia()], leaving[1], now)
         if isinstance(event, TimerFired) and event.name == ANNOUNCE_TIMER:
             return [QueryQueue()]
-        if isinstance(event, QueueStatus) and self._announce is not None:
+        if isinstance(event, QueueStatus) and self._queue.announce is not None:
             return self._announce_status(event, now)
+        if isinstance(event, DigitPressed) and self._offered and event.digits == self._queue.callback.key:
+            return self._start_dialog()
+        commands: list[Command] = []
         if isinstance(event, MediaDone) and event.command_id == self._waiting:
             self._hold(commands)  # after the music or an announcement: music again
         return commands
 
+    def _queue_exit(self, event: Event) -> tuple[list[Command], str] | None:
+        """If `event` ends the wait: the timers to cancel and where the call goes."""
+        if isinstance(event, TimerFired) and event.name == MAX_WAIT_TIMER:
+            log.info("call %s: maximum wait in queue %s reached", self._uuid, self._queue.name)
+            return [CancelTimer(ANNOUNCE_TIMER)], self._queue.max_wait_then
+        if isinstance(event, QueueUnavailable):
+            log.info("call %s: queue %s has nobody to serve it", self._uuid, self._queue.name)
+            destination = self._queue.no_agents or self._queue.max_wait_then
+            return [CancelTimer(MAX_WAIT_TIMER), CancelTimer(ANNOUNCE_TIMER)], destination
+        return None
+
     def _announce_status(self, status: QueueStatus, now: float) -> list[Command]:
-        """Break into the hold music with the caller's position (and, as
-        often as the queue says, the estimated wait), then back to music."""
-        settings = self._announce
+        """Break into the hold music with the caller's position (as often as
+        the queue says, the estimated wait; when the wait is long, the
+        callback offer), then back to music."""
+        settings = self._queue.announce
         commands: list[Command] = [StartTimer(ANNOUNCE_TIMER, settings.every)]
         say_wait = settings.wait_every is not None and (
             self._wait_said_at is None or now - self._wait_said_at >= settings.wait_every)
-        prompts = announcement(status, settings, say_wait)
-        sounds = tuple(s for s in (self._sound(Template.parse(i)) for i in prompts) if s is not None)
+        offer = self._queue.callback is not None and offer_due(self._queue.callback, status)
+        prompts = announcement(status, settings, say_wait, offer)
+        sounds = self._prompts(prompts)
         if not sounds:
             return commands
         if say_wait and "queue/estimated_wait" in prompts:
             self._wait_said_at = now
+        self._offered = self._offered or offer
         commands.append(StopMedia())
         self._wait(lambda i: Play(i, sounds), commands)
+        return commands
+
+    # -- the callback dialog (flow/callback.py) -----------------------------
+
+    def _start_dialog(self) -> list[Command]:
+        """The caller pressed the offer key: stop the music and ask for the
+        number.  They keep their place meanwhile, so an agent may still answer."""
+        log.info("call %s: callback requested in queue %s", self._uuid, self._queue.name)
+        self._waiting = None  # the broken-off media reports nothing we need
+        self._dialog = CallbackDialog(
+            self._queue.callback, self._vars.get("caller_id_number", ""), self._prompts, self._ids.__next__)
+        return [StopMedia()] + self._dialog.start()
+
+    def _in_dialog(self, event: Event, leaving: tuple[list[Command], str] | None, now: float) -> list[Command]:
+        """Feed the dialog; the queue's own timers wait until it ends."""
+        if leaving is not None:
+            self._deferred_exit = leaving
+            return []
+        if isinstance(event, QueueStatus) or (isinstance(event, TimerFired) and event.name == ANNOUNCE_TIMER):
+            return [StartTimer(ANNOUNCE_TIMER, self._queue.announce.every)]  # no announcing over the dialog
+        commands = self._dialog.feed(event)
+        dialog = self._dialog
+        if dialog.result is None:
+            return commands
+        self._dialog = None
+        if dialog.result is Result.BOOKED:
+            log.info("call %s: callback %s booked in queue %s", self._uuid, dialog.callback_id, self._queue.name)
+            commands += [CancelTimer(MAX_WAIT_TIMER), CancelTimer(ANNOUNCE_TIMER), Hangup("NORMAL_CLEARING")]
+            return self._end(commands, ("callback", dialog.callback_id))
+        log.info("call %s: no callback (%s); waiting on in queue %s", self._uuid, dialog.result.value,
+                 self._queue.name)
+        if self._deferred_exit is not None:
+            cancels, destination = self._deferred_exit
+            return self._leave_queue(commands + cancels, destination, now)
+        self._hold(commands)
         return commands
 
     def _leave_queue(self, commands: list[Command], destination: str, now: float) -> list[Command]:
@@ -309,6 +364,10 @@ class CallMachine:
         if kind == p.INVALID:
             return p.INVALID if self._misses[kind] <= step.invalid_retries else p.TOO_MANY_INVALID
         return p.TIMEOUT if self._misses[kind] <= step.timeout_retries else p.TOO_MANY_TIMEOUTS
+
+    def _prompts(self, sound_ids: Sequence[str]) -> tuple[str, ...]:
+        """Fixed prompt ids as sound paths; those that cannot be played are left out."""
+        return tuple(s for s in (self._sound(Template.parse(i)) for i in sound_ids) if s is not None)
 
     def _sound(self, template: Template) -> str | None:
         """`menu/main` -> `en/menu/main.wav` in the call's language; None

@@ -91,7 +91,7 @@ def compile_trees(trees: list[Node], report: Report) -> Compilation:
     routes, default = sections.routes(merged.routes)
     lines = sections.lines(merged.lines, default)
     agents = sections.agents(merged.agents)
-    queues = sections.queues(merged.queues, agents)
+    queues = sections.queues(merged.queues, agents, lines)
     flows.resolve_gotos()
 
     if not merged.lines and not merged.routes:

@@ -19,6 +19,7 @@ from datetime import date, tzinfo
 from types import MappingProxyType
 from typing import ClassVar
 
+from ..acd.callback_numbers import NumberPolicy
 from .predicates import Context, Moment, Predicate
 from .problems import Position, Problem
 from .templates import Template
@@ -192,13 +193,52 @@ class Route:
 
 
 @dataclass(frozen=True)
+class AnnounceSettings:
+    """When a queued caller is told their position (and, every `wait_every`
+    seconds, the estimated wait): first after `first` seconds, then every
+    `every` seconds, while the position is at most `up_to`."""
+
+    first: float = 15.0
+    every: float = 45.0
+    up_to: int = 20
+    wait_every: float | None = None
+
+
+@dataclass(frozen=True)
+class CallbackSettings:
+    """A queue's callback offer and how its callbacks are dialled.
+
+    The offer is made in an announcement once the estimated wait is over
+    `offer_wait_over` seconds or the position over `offer_position_over`
+    (None: that test is off).  `policy` decides which numbers may be
+    dialled.  A callback is tried `attempts` times, `retry_every` seconds
+    apart; `dial` is the dial string (`{number}` is the E.164 number),
+    `caller_id` the number the customer sees (by default the line they
+    called), `whisper` what the agent hears first and `intro` what the
+    customer hears on answering.
+    """
+
+    policy: NumberPolicy
+    key: str = "1"
+    offer_wait_over: float | None = None
+    offer_position_over: int | None = None
+    attempts: int = 3
+    retry_every: float = 300.0
+    dial: Template = Template.parse("sofia/gateway/default/{number}")
+    caller_id: Template = Template.parse("{destination_number}")
+    whisper: Template = Template.parse("Callback for {number}, waited {waited}")
+    intro: Template = Template.parse("callback/intro")
+
+
+@dataclass(frozen=True)
 class Queue:
     """A queue as far as the rules define it.
 
     `max_wait_then` and `no_agents` are entry node ids of compiled
-    destinations.  `options` keeps the remaining keys (require, relax,
-    strategy, announce, callback, whisper, priority) as frozen plain data
-    for the ACD.
+    destinations.  `announce`, `whisper` and `callback` are compiled once
+    here for the call machine and the IO layer; `options` keeps what the
+    ACD maps itself (require, relax, strategy, priority) as frozen plain
+    data.
     """
 
     name: str
@@ -208,6 +248,9 @@ class Queue:
     no_agents: str | None
     options: Mapping[str, object]
     pos: Position
+    announce: AnnounceSettings | None = None
+    whisper: Template | None = None
+    callback: CallbackSettings | None = None
 
 
 @dataclass(frozen=True)

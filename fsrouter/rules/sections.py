@@ -7,7 +7,7 @@ both places.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -16,6 +16,7 @@ from . import plan
 from .conditions import TestCompiler
 from .flows import FlowCompiler
 from .problems import Position
+from .queue_settings import QueueSettings, countries
 from .shapes import NAME, Shapes
 from .templates import Template
 from .tree import Map, Node, Scalar, Seq, plain
@@ -224,9 +225,14 @@ class SectionCompiler:
             skills[key.text] = level
         return skills
 
-    def queues(self, entries: Entries, agents: Mapping[str, plan.Agent]) -> dict[str, plan.Queue]:
+    def queues(
+        self, entries: Entries, agents: Mapping[str, plan.Agent], lines: Iterable[str],
+    ) -> dict[str, plan.Queue]:
+        """`lines` are the dialled numbers, whose country a callback policy
+        may default to."""
         queues = {}
         held = {skill for agent in agents.values() for skill in agent.skills}
+        settings = QueueSettings(self.shapes, self.flows.prompt, countries(lines))
         for name, (key, node) in entries.items():
             if not NAME.fullmatch(name):
                 self.shapes.report.error(key.pos, f'bad queue name "{name}"', "letters, digits, _ and -")
@@ -234,14 +240,16 @@ class SectionCompiler:
             fields = self.shapes.fields(node, f'queue "{name}"', QUEUE_KEYS, required=("max_wait",))
             if fields is None or "max_wait" not in fields:
                 continue
-            queue = self.queue(name, fields, key)
+            queue = self.queue(name, fields, key, settings)
             if queue is not None:
                 queues[name] = queue
             for skill_node in _required_skill_keys(fields):
                 self.warn_unheld(skill_node, held)
         return queues
 
-    def queue(self, name: str, fields: Mapping[str, Node], key: Scalar) -> plan.Queue | None:
+    def queue(
+        self, name: str, fields: Mapping[str, Node], key: Scalar, compiled: QueueSettings,
+    ) -> plan.Queue | None:
         flow = f"queue:{name}"
         title = self.shapes.text(fields["name"], "queue name") if "name" in fields else name
         max_wait = self.shapes.fields(fields["max_wait"], "max_wait", ("after", "then"), ("after", "then"))
@@ -254,24 +262,26 @@ class SectionCompiler:
         if "no_agents" in fields:
             no_agents = self.flows.action(fields["no_agents"], f"{flow}/no_agents", flow, None, "no_agents")
             self.queue_entries.append(no_agents)
-        checks = {
-            "require": lambda n: self.skills(n, "require"),
-            "relax": self.relax,
-            "strategy": lambda n: self.shapes.name(n, "strategy"),
-            "announce": lambda n: self.shapes.mapping(n, "announce", "a mapping"),
-            "callback": lambda n: self.shapes.mapping(n, "callback", "a mapping"),
-            "whisper": lambda n: self.shapes.template(n, "whisper"),
-            "priority": lambda n: self.shapes.integer(n, "priority", 0, 100),
-        }
-        options = {}
-        for option, check in checks.items():
-            if option in fields:
-                if check(fields[option]) is None:
-                    return None
-                options[option] = plain(fields[option])
-        if title is None or after is None:
+        options = self.shapes.read(fields, {
+            "require": ("require", _kept(lambda n: self.skills(n, "require"))),
+            "relax": ("relax", _kept(self.relax)),
+            "strategy": ("strategy", lambda n: self.shapes.name(n, "strategy")),
+            "priority": ("priority", lambda n: self.shapes.integer(n, "priority", 0, 100)),
+        })
+        settings = self.shapes.read(fields, {
+            "announce": ("announce", compiled.announce),
+            "whisper": ("whisper", lambda n: self.shapes.template(n, "whisper")),
+            "callback": ("callback", compiled.callback),
+        })
+        if settings and "callback" in settings and "announce" not in settings:
+            self.shapes.report.warning(
+                fields["callback"].pos, "the callback is never offered: the offer is made in the announcements",
+                "announce: {position: {first: 15s, every: 45s}}",
+            )
+        if title is None or after is None or options is None or settings is None:
             return None
-        return plan.Queue(name, title, after, then, no_agents, plan.frozen_map(options), key.pos)
+        return plan.Queue(
+            name, title, after, then, no_agents, plan.frozen_map(options), key.pos, **settings)
 
     def relax(self, node: Node) -> bool | None:
         items = self.shapes.sequence(node, "relax", "a list of {after: 60s, require: {...}}")
@@ -303,6 +313,11 @@ class SectionCompiler:
                 self.shapes.report.warning(
                     skill.pos, f'no agent has the skill "{name}"', f"an agent with skills: {{{name}: N}}"
                 )
+
+
+def _kept(check: Callable[[Node], object | None]) -> Callable[[Node], object | None]:
+    """A reader that checks a node and keeps it as plain data for the ACD."""
+    return lambda node: None if check(node) is None else plain(node)
 
 
 def _required_skill_keys(fields: Mapping[str, Node]) -> list[Scalar]:

@@ -9,7 +9,7 @@ the file, so one run reports every problem.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from .durations import DURATION_HINT
 from .durations import seconds as duration_seconds
@@ -20,6 +20,7 @@ from .tree import Map, Node, Scalar, Seq, describe
 NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
 """Flow, step id, queue and variable names: safe in ids, graphs and paths."""
 
+Reader = Callable[[Node], object | None]
 
 
 class Shapes:
@@ -48,6 +49,18 @@ class Shapes:
             if name not in found:
                 self.report.error(node.pos, f'{what} has no "{name}"')
         return found
+
+    def read(self, fields: Mapping[str, Node], readers: Mapping[str, tuple[str, Reader]]) -> dict | None:
+        """Read each present field with its reader, renamed: `readers` maps a
+        key to (name, reader).  None if any was bad; every field is read
+        first, so all their errors are reported."""
+        values = {name: read(fields[key]) for key, (name, read) in readers.items() if key in fields}
+        return None if any(value is None for value in values.values()) else values
+
+    def block(self, node: Node, what: str, readers: Mapping[str, tuple[str, Reader]]) -> dict | None:
+        """A mapping whose allowed keys are those of `readers`, read with them."""
+        fields = self.fields(node, what, tuple(readers))
+        return None if fields is None else self.read(fields, readers)
 
     def mapping(self, node: Node, what: str, expected: str) -> Map | None:
         if isinstance(node, Map):

@@ -107,6 +107,20 @@ def test_an_unreported_offer_expires_as_no_answer():
         acd.answered(offer.offer_id, expiry + 1)
 
 
+def test_a_whisper_keeps_the_offer_open_past_the_ring_timeout_and_the_caller_in_line():
+    acd = centre(agent("a", billing=5))
+    acd.enqueue("c1", "billing", 10)
+    offer = only_offer(acd.dispatch(10))
+    acd.ringing(offer.offer_id, 11)
+    answered_at = 10 + QUICK.ring_timeout  # the agent picked up at the last ring
+    assert acd.connecting(offer.offer_id, answered_at, 30.0) == []
+    assert acd.next_deadline() == answered_at + 30.0
+    assert acd.tick(answered_at + 29.0) == []
+    assert acd.position("c1", answered_at + 29.0) == 1  # still waiting until answered
+    acd.answered(offer.offer_id, answered_at + 29.5)
+    assert acd.agent_status("a").state is AgentState.ON_CALL
+
+
 def test_a_pause_asked_during_a_call_waits_for_the_end_of_wrap_up():
     acd = centre(agent("a", billing=5))
     acd.enqueue("c1", "billing", 10)

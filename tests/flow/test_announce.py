@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from fsrouter.flow import CallMachine
-from fsrouter.flow.announce import AnnounceSettings, announcement
+from fsrouter.flow.announce import announcement
 from fsrouter.flow.commands import CancelTimer, Play, QueryQueue, StartTimer, StopMedia
 from fsrouter.flow.events import AgentConnected, MediaDone, QueueStatus, TimerFired
 from fsrouter.rules import compile_source
+from fsrouter.rules.plan import AnnounceSettings
 
 SETTINGS = AnnounceSettings(first=15, every=45, up_to=5, wait_every=90)
 
@@ -23,11 +24,8 @@ queues:
 """
 
 
-def test_settings_come_from_the_queue_options():
-    assert AnnounceSettings.from_options({"announce": {"position": {"first": "15s", "every": "45s",
-                                                                    "up_to": 5},
-                                                       "wait": {"every": "1m30s"}}}) == SETTINGS
-    assert AnnounceSettings.from_options({}) is None
+def test_settings_are_compiled_with_the_queue():
+    assert compile_source(RULES).queues["q"].announce == SETTINGS
 
 
 def test_position_then_wait_wording_then_thanks():
@@ -45,6 +43,13 @@ def test_nothing_beyond_up_to_and_no_wait_without_an_estimate():
     assert announcement(QueueStatus(9, "minutes", 4), SETTINGS, say_wait=False) == ()
     assert announcement(QueueStatus(2), SETTINGS, say_wait=True) == (
         "queue/you_are_caller", "numbers/2", "queue/thank_you")
+
+
+def test_a_callback_offer_comes_before_the_thanks_even_alone():
+    assert announcement(QueueStatus(3), SETTINGS, say_wait=False, offer_callback=True) == (
+        "queue/you_are_caller", "numbers/3", "callback/offer", "queue/thank_you")
+    assert announcement(QueueStatus(9), SETTINGS, say_wait=False, offer_callback=True) == (
+        "callback/offer", "queue/thank_you")
 
 
 def test_machine_breaks_into_hold_music_on_schedule_and_resumes_it():

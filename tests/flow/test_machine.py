@@ -15,7 +15,10 @@ from fsrouter.flow import CallMachine, FlowError
 from fsrouter.flow.commands import (
     Answer, CancelTimer, Collect, Hangup, Play, SetVariable, StartTimer, StopMedia, Transfer,
 )
-from fsrouter.flow.events import CallerHungUp, CommandFailed, MediaDone, TimerFired
+from fsrouter.flow.events import (
+    AgentConnected, CallbackBooked, CallbackNotBooked, CallerHungUp, CommandFailed, DigitPressed, MediaDone,
+    QueueStatus, QueueUnavailable, TimerFired,
+)
 from fsrouter.rules import compile_rules, compile_source
 
 ROOT = Path(__file__).parents[2]
@@ -42,7 +45,7 @@ def call(plan, number="5000", now=T0, **kwargs) -> CallMachine:
 
 
 def menu(command_id: int, sound="en/menu/main.wav", **kwargs) -> Collect:
-    return Collect(command_id, sound, **kwargs)
+    return Collect(command_id, (sound,), **kwargs)
 
 
 def answered(m: CallMachine) -> list:
@@ -272,12 +275,18 @@ flows:
 EVENTS = st.one_of(
     st.builds(MediaDone, st.integers(0, 12), st.text("0123456789*#AD", max_size=3), st.booleans()),
     st.builds(CommandFailed, st.integers(0, 12), st.just("-ERR")),
-    st.builds(TimerFired, st.sampled_from(["a", "b"])),
+    st.builds(TimerFired, st.sampled_from(["a", "queue_announce", "queue_max_wait"])),
     st.builds(CallerHungUp),
+    st.builds(QueueStatus, st.integers(1, 30), st.just("minutes"), st.integers(1, 9), st.booleans()),
+    st.builds(DigitPressed, st.sampled_from(["1", "2", "#"])),
+    st.builds(CallbackBooked, st.just("9")),
+    st.builds(CallbackNotBooked, st.just("down")),
+    st.builds(AgentConnected, st.just("1001")),
+    st.builds(QueueUnavailable),
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=400, deadline=None)
 @given(number=st.sampled_from(["5000", "+302101234567", "+441234567890", "none"]), events=st.lists(EVENTS, max_size=25))
 def test_any_event_sequence_is_safe(example, number, events):
     m = call(example, number)

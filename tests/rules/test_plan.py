@@ -139,7 +139,8 @@ def test_load_plan_refuses_missing_prompts(tmp_path):
     with pytest.raises(RulesError) as caught:
         load_plan(E2E, tmp_path)
     assert "missing sound files" in str(caught.value)
-    for prompt in ("greeting/acme", "menu/main", "ivr/invalid", "ivr/no_input", "queue/max_wait"):
+    for prompt in ("greeting/acme", "menu/main", "ivr/invalid", "ivr/no_input", "queue/max_wait",
+                   "queue/no_agents"):
         folder, name = prompt.split("/")
         for rate in ("8000", "16000"):
             (tmp_path / "en" / folder / rate).mkdir(parents=True, exist_ok=True)

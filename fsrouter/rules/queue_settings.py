@@ -1,0 +1,180 @@
+"""Compile a queue's `announce` and `callback` blocks into typed settings.
+
+They are read once here, with every mistake reported at its line, so the
+call machine and the callback dialer get frozen values and never meet a
+YAML shape at run time.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import phonenumbers
+
+from ..acd.callback_numbers import NumberPolicy, PolicyError
+from . import plan
+from .shapes import Shapes
+from .templates import Template
+from .tree import Map, Node, Scalar, Seq, plain
+
+ANNOUNCE_KEYS = ("position", "wait")
+DEFAULT_WAIT_EVERY = 90.0
+CALLBACK_KEYS = (
+    "key", "offer_when", "region", "allow", "deny", "allow_patterns", "retry", "dial", "caller_id",
+    "whisper", "intro",
+)
+ALLOW_KEYS = ("regions", "types")
+POLICY_KEYS = ("allow", "deny", "allow_patterns")
+MAX_SPOKEN_NUMBER = 60
+"""The highest number there is a prompt for (numbers/0..60)."""
+
+_KEY = re.compile(r"[0-9*#]")
+_REGION_HINT = "region: GR (the country whose national numbers callers key), or allow: {regions: [GR]}"
+
+
+@dataclass
+class QueueSettings:
+    shapes: Shapes
+    prompt: Callable[[Node, str], Template | None]
+    """Checks a prompt id and records it for the sound-file check."""
+    line_countries: frozenset[str] = frozenset()
+    """The countries of the lines' E.164 numbers (see `countries`)."""
+
+    def announce(self, node: Node) -> plan.AnnounceSettings | None:
+        fields = self.shapes.fields(node, "announce", ANNOUNCE_KEYS, required=("position",))
+        if fields is None or "position" not in fields:
+            return None
+        timing = self.shapes.block(fields["position"], "announce position", {
+            "first": ("first", lambda n: self.shapes.duration(n, "announce position first")),
+            "every": ("every", lambda n: self.shapes.duration(n, "announce position every")),
+            "up_to": ("up_to", lambda n: self.shapes.integer(n, "announce position up_to", 1, MAX_SPOKEN_NUMBER)),
+        })
+        wait = self.shapes.block(fields["wait"], "announce wait", {
+            "every": ("wait_every", lambda n: self.shapes.duration(n, "announce wait every")),
+        }) if "wait" in fields else {}
+        if timing is None or wait is None:
+            return None
+        if "wait" in fields:
+            wait.setdefault("wait_every", DEFAULT_WAIT_EVERY)
+        return plan.AnnounceSettings(**timing, **wait)
+
+    def callback(self, node: Node) -> plan.CallbackSettings | None:
+        fields = self.shapes.fields(node, "callback", CALLBACK_KEYS, required=("offer_when",))
+        if fields is None or "offer_when" not in fields:
+            return None
+        offer = self.offer_when(fields["offer_when"])
+        retry = self.retry(fields["retry"]) if "retry" in fields else {}
+        values = self.shapes.read(fields, {
+            "key": ("key", self.key),
+            "dial": ("dial", lambda n: self.shapes.template(n, "callback dial", "a dial string like "
+                                                           "sofia/gateway/NAME/{number}")),
+            "caller_id": ("caller_id", lambda n: self.shapes.template(n, "callback caller_id")),
+            "whisper": ("whisper", lambda n: self.shapes.template(n, "callback whisper")),
+            "intro": ("intro", lambda n: self.prompt(n, "callback intro")),
+        })
+        policy = self.policy(node, fields)
+        if offer is None or retry is None or values is None or policy is None:
+            return None
+        settings = plan.CallbackSettings(policy, **offer, **retry, **values)
+        if "intro" not in fields:
+            self.prompt(_at(node, settings.intro), "callback intro")
+        return settings
+
+    def key(self, node: Node) -> str | None:
+        key = self.shapes.text(node, "callback key", 'one DTMF key, quoted: "1"')
+        if key is not None and not _KEY.fullmatch(key):
+            self.shapes.bad(node, "callback key", 'one DTMF key, quoted: "1"')
+            return None
+        return key
+
+    def offer_when(self, node: Node) -> dict | None:
+        offer = self.shapes.block(node, "offer_when", {
+            "wait_over": ("offer_wait_over", lambda n: self.shapes.duration(n, "offer_when wait_over")),
+            "position_over": ("offer_position_over",
+                              lambda n: self.shapes.integer(n, "offer_when position_over", 0, 1000)),
+        })
+        if offer == {}:
+            self.shapes.report.error(node.pos, 'offer_when has neither "wait_over" nor "position_over"',
+                                     "offer_when: {wait_over: 3m} and/or {position_over: 5}")
+            return None
+        return offer
+
+    def retry(self, node: Node) -> dict | None:
+        return self.shapes.block(node, "callback retry", {
+            "attempts": ("attempts", lambda n: self.shapes.integer(n, "callback retry attempts", 1, 20)),
+            "every": ("retry_every", lambda n: self.shapes.duration(n, "callback retry every")),
+        })
+
+    def policy(self, node: Node, fields: dict[str, Node]) -> NumberPolicy | None:
+        """The numbers the queue may call back, from `allow`, `deny` and
+        `allow_patterns`, reading keyed numbers as the home region dials them."""
+        if "allow" in fields and not self._only_keys(fields["allow"], "callback allow", ALLOW_KEYS):
+            return None
+        home = self._home_region(node, fields)
+        if home is None:
+            return None
+        region, region_node = home
+        data = {key: plain(fields[key]) for key in POLICY_KEYS if key in fields}
+        try:
+            return NumberPolicy.from_mapping(data, region)
+        except PolicyError as exc:
+            at = _node_at(node, exc.path) if exc.path else region_node
+            self.shapes.report.error(at.pos, f"bad callback number policy: {exc.detail}")
+            return None
+
+    def _home_region(self, node: Node, fields: dict[str, Node]) -> tuple[str, Node] | None:
+        """`region`, else the first of `allow.regions`, else the country of
+        the lines if they are all in one; with the node it comes from."""
+        written = fields.get("region") or _first_region(fields.get("allow"))
+        if written is not None:
+            region = self.shapes.text(written, "callback region", "a country code like GR")
+            return None if region is None else (region, written)
+        if len(self.line_countries) == 1:
+            return next(iter(self.line_countries)), node
+        self.shapes.report.error(
+            node.pos, 'callback has no "region" and the lines are not all in one country', _REGION_HINT)
+        return None
+
+    def _only_keys(self, node: Node, what: str, allowed: tuple[str, ...]) -> bool:
+        """A mapping with no keys but `allowed` (else reported, here once)."""
+        fields = self.shapes.fields(node, what, allowed)
+        return isinstance(node, Map) and fields is not None and len(fields) == len(node.entries)
+
+
+def countries(numbers: Iterable[str]) -> frozenset[str]:
+    """The countries of the E.164 numbers among `numbers` (lines such as
+    "+302101234567"; extensions like "5000" name no country)."""
+    found = set()
+    for number in numbers:
+        try:
+            region = phonenumbers.region_code_for_number(phonenumbers.parse(number))
+        except phonenumbers.NumberParseException:
+            continue
+        if region:
+            found.add(region)
+    return frozenset(found)
+
+
+def _first_region(allow: Node | None) -> Node | None:
+    """`allow.regions[0]`, the home region when no `region` is given."""
+    regions = allow.get("regions") if isinstance(allow, Map) else None
+    return regions.items[0] if isinstance(regions, Seq) and regions.items else None
+
+
+def _node_at(node: Node, path: tuple[str | int, ...]) -> Node:
+    """The node a `PolicyError` path names (or the deepest that exists)."""
+    for part in path:
+        if isinstance(part, str) and isinstance(node, Map) and node.get(part) is not None:
+            node = node.get(part)
+        elif isinstance(part, int) and isinstance(node, Seq) and part < len(node.items):
+            node = node.items[part]
+        else:
+            break
+    return node
+
+
+def _at(node: Node, template: Template) -> Node:
+    """A default prompt as if written at `node`, so its sound check points there."""
+    return Scalar(template.source, template.source, node.pos)
