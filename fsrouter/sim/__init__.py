@@ -8,9 +8,10 @@ transcripts (../shared/esl-transcripts).  Used by tests, ``fsrouter
 simulate`` and benchmarks.
 """
 
-from fsrouter.sim.agent import AgentScript
+from fsrouter.sim.agent import AgentScript, CustomerScript
 from fsrouter.sim.call import AppRun, SimCall, WireMessage
 from fsrouter.sim.caller import CallerScript, HangUp, Press
+from fsrouter.sim.dist import Distribution
 from fsrouter.sim.inbound import InboundListener
 from fsrouter.sim.scenario import Report, ScenarioError, load_scenario, run_scenario
 from fsrouter.sim.switch import Switch
@@ -19,6 +20,8 @@ __all__ = [
     "AgentScript",
     "AppRun",
     "CallerScript",
+    "CustomerScript",
+    "Distribution",
     "HangUp",
     "InboundListener",
     "Press",

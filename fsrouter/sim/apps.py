@@ -73,7 +73,11 @@ def playback(channel: Channel, data: str) -> None:
 
 @application("speak")
 def speak(channel: Channel, data: str) -> None:
-    """``speak [engine|][voice|]text``; without an engine and voice FreeSWITCH hangs up."""
+    """``speak [engine|][voice|]text``; without an engine and voice FreeSWITCH hangs up.
+
+    What was said goes into the leg's sounds as ``tts:<text>``, and takes as
+    long as the simulated engine needs to say it (`speech_seconds`).
+    """
     parts = data.split("|", 2)
     text = parts[-1]
     voice = parts[-2] if len(parts) > 1 else channel.variables.get("tts_voice")
@@ -83,7 +87,7 @@ def speak(channel: Channel, data: str) -> None:
         channel.hangup("DESTINATION_OUT_OF_ORDER", by="switch")
         return
     channel.set_variable("playback_terminator_used", None)
-    channel.call.sounds.append(f"speak:{text}")
+    channel.call.sounds.append(f"tts:{text}")
     channel.media_wait(speech_seconds(text), channel.playback_terminators)
 
 

@@ -56,12 +56,14 @@ class SimCall:
     missing_sounds: list[str] = field(default_factory=list)
     #: Digits consumed by an application (each one produced a DTMF event): (time, digit).
     digits: list[tuple[float, str]] = field(default_factory=list)
+    #: Sim time on the switch's clock when the call was placed (what the times above are relative to).
+    placed_at: float = 0.0
     answered_at: float | None = None
     ended_at: float | None = None
     transferred_to: str | None = None
     hangup_cause: str | None = None
-    #: "caller", "agent" (an agent leg hung up), "fsrouter" (sendmsg hangup, hangup app or
-    #: uuid_kill) or "switch"
+    #: "caller", "agent" / "customer" (the phone of an originated leg hung up),
+    #: "fsrouter" (sendmsg hangup, hangup app or uuid_kill) or "switch"
     #: (the dialplan after fsrouter let go, or FreeSWITCH itself).
     hung_up_by: str | None = None
     socket_closed_by_client: bool = False
@@ -72,9 +74,14 @@ class SimCall:
     #: Things FreeSWITCH would only have logged (invalid application, ...).
     errors: list[str] = field(default_factory=list)
     wire: list[WireMessage] = field(default_factory=list)
-    #: Agent legs (``originate``): the endpoint dialled and the handle time drawn.
+    #: Originated legs: the endpoint dialled, the originate's ``{variables}``, which
+    #: dial of that endpoint this was (from 1) and the handle time drawn.
     endpoint: str | None = None
+    origination: dict[str, str] = field(default_factory=dict)
+    attempt: int | None = None
     handle_time: float | None = None
+    #: Callers with a patience (`CallerScript.patience`): the sim seconds drawn when placed.
+    patience: float | None = None
     #: uuid_bridge: the other leg's UUID, and when the bridge began and ended.
     bridged_with: str | None = None
     #: uuid_send_dtmf: digit strings sent out to this leg's endpoint (no DTMF event).

@@ -8,6 +8,10 @@ An action fires on exactly one trigger:
 * ``after_app_count=N`` -- when the N-th application fsrouter asked for
   starts, plus ``delay``.
 
+A caller with a ``patience`` gives up that many sim seconds after the call
+was answered unless an agent was bridged to them by then (an abandoned
+call); the patience may be drawn per call (`Switch.place_call` draws it).
+
 Keys go into the channel's DTMF queue the moment they are pressed, as RTP
 digits do; whether and when a DTMF event follows is up to the application
 running at the time (README fact 9): `playback` and `play_and_get_digits`
@@ -21,6 +25,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import gevent
+
+from fsrouter.sim.dist import Duration
 
 if TYPE_CHECKING:
     from fsrouter.sim.call import AppRun
@@ -74,6 +80,8 @@ class CallerScript:
     caller_id_number: str = "+302101234567"
     caller_id_name: str = "Sim Caller"
     actions: tuple[Action, ...] = field(default_factory=tuple)
+    #: Sim seconds after answer the caller waits for an agent before hanging up (None: forever).
+    patience: Duration = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "actions", tuple(self.actions))
@@ -99,12 +107,27 @@ class CallerDriver:
         timed = [a for a in self.script.actions if a.at is not None]
         if timed:
             self.channel.switch.spawn(self._run_timed, timed)
+        if self.channel.call.patience is not None:
+            self.channel.switch.spawn(self._run_patience)
+
+    def _answered_at(self) -> float | None:
+        """Wait for the answer; the sim time it came, or None if the call ended unanswered."""
+        gevent.wait([self.channel.answered, self.channel.destroyed], count=1)
+        return self.channel.clock.now() if self.channel.answered.is_set() else None
+
+    def _run_patience(self) -> None:
+        channel = self.channel
+        answered = self._answered_at()
+        if answered is None:
+            return
+        channel.clock.sleep(answered + channel.call.patience - channel.clock.now())
+        if channel.ready and channel.call.bridged_at is None:
+            channel.hangup("NORMAL_CLEARING", by="caller")
 
     def _run_timed(self, actions: list[Action]) -> None:
-        gevent.wait([self.channel.answered, self.channel.destroyed], count=1)
-        if not self.channel.answered.is_set():
+        answered = self._answered_at()
+        if answered is None:
             return
-        answered = self.channel.clock.now()
         for action in sorted(actions, key=lambda a: a.at):
             self.channel.clock.sleep(answered + action.at - self.channel.clock.now())
             self._perform(action)

@@ -76,7 +76,7 @@ class Channel:
         self.clock = switch.clock
         self.call = call
         self.uuid = call.uuid
-        self._placed_at = self.clock.now()
+        self._placed_at = call.placed_at = self.clock.now()
         created_us = self._wall_us()
         self._identity = template.call_identity(
             self.uuid, script.caller_id_number, script.caller_id_name, script.destination,

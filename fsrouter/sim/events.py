@@ -119,9 +119,15 @@ class EventFactory:
         self.clock = clock
         self._sequence = itertools.count(first_sequence)
 
-    def create(self, name: str, headers: Iterable[tuple[str, str | None]], body: bytes = b"") -> SimEvent:
-        """A complete event; headers whose value is None are left out, as FreeSWITCH does."""
-        calling_file, function, line = CALLERS.get(name, ("switch_event.c", "switch_event_fire_detailed", 0))
+    def create(self, name: str, headers: Iterable[tuple[str, str | None]], body: bytes = b"", *,
+               caller: tuple[str, str, int] | None = None) -> SimEvent:
+        """A complete event; headers whose value is None are left out, as FreeSWITCH does.
+
+        `caller` (file, function, line) overrides `CALLERS` -- CUSTOM events
+        come from a different place for each subclass.
+        """
+        calling_file, function, line = caller or CALLERS.get(
+            name, ("switch_event.c", "switch_event_fire_detailed", 0))
         wall = self.clock.wall()
         ident = self.identity
         core = [

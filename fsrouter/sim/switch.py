@@ -6,9 +6,12 @@ tables.  `place_call` does what a SIP call hitting dialplan/fsrouter.xml
 does -- ``socket <target> async full`` on a ringing channel, which fsrouter
 answers itself (``answer_in_dialplan=True`` answers first, as the dialplan
 of the recorded transcripts did) -- and returns at once with the `SimCall`
-that records it.  `add_agent` registers simulated phones (`AgentScript`) that
-the ``originate`` API command rings; the legs it creates are `AgentChannel`s,
-recorded in `agent_calls`, and ``uuid_bridge`` joins them to callers.
+that records it.  `add_agent` and `add_customer` add simulated phones
+(`AgentScript`, `CustomerScript`) that the ``originate`` API command rings;
+the legs it creates are `AgentChannel`s, recorded in `agent_calls` and
+`customer_calls` (and per endpoint in `dials`), and ``uuid_bridge`` joins
+them to callers.  `register` / `unregister` change an agent phone's SIP
+registration and fire mod_sofia's events for it.
 
 Everything runs on the calling thread's gevent hub: use gevent (or
 monkey-patched) sockets in the same thread to talk to it.
@@ -19,18 +22,21 @@ from __future__ import annotations
 import itertools
 import random
 import uuid as uuidlib
+from collections import defaultdict
 
 import gevent
 import gevent.pool
 
-from fsrouter.sim.agent import AgentChannel, AgentScript, parse_originate
+from fsrouter.sim.agent import AGENT_HOST, AGENT_PORT, AgentChannel, AgentScript, CustomerScript, Phone, parse_originate
 from fsrouter.sim.apps import APPLICATIONS, MEDIA_APPLICATIONS, UNSUPPORTED
 from fsrouter.sim.call import SimCall
 from fsrouter.sim.caller import CallerScript
 from fsrouter.sim.channel import Channel
 from fsrouter.sim.clock import SimClock
+from fsrouter.sim.dist import draw
 from fsrouter.sim.events import EventBus, EventFactory, SimEvent, SwitchIdentity
 from fsrouter.sim.session import EslSession
+from fsrouter.sim.sofia import Registration
 
 
 class Switch:
@@ -69,13 +75,19 @@ class Switch:
         self.applications = APPLICATIONS
         self.media_applications = MEDIA_APPLICATIONS
         self.unsupported_applications = UNSUPPORTED
+        self.seed = seed
         self.rng = random.Random(seed)
         self.channels: dict[str, Channel] = {}
         self.calls: list[SimCall] = []
-        #: Simulated phones by endpoint (``user/1001``), see `add_agent`.
-        self.agents: dict[str, AgentScript] = {}
-        #: The legs ``originate`` created, oldest first (their `SimCall` records).
+        #: Simulated phones by endpoint (``user/1001``), see `add_agent` and `add_customer`.
+        self.phones: dict[str, Phone] = {}
+        #: Endpoints whose phone is not registered now (`unregister`).
+        self.unregistered: set[str] = set()
+        #: The legs ``originate`` created to agents' and to customers' phones, oldest first.
         self.agent_calls: list[SimCall] = []
+        self.customer_calls: list[SimCall] = []
+        self._dials: dict[str, list[SimCall]] = defaultdict(list)
+        self._registrations: dict[str, Registration] = {}
         self.sessions: set[EslSession] = set()
         self.sessions_since_startup = 0
         self.peak_sessions = 0
@@ -88,6 +100,7 @@ class Switch:
     def place_call(self, script: CallerScript) -> SimCall:
         """Start a call now; it runs in the background until its channel is destroyed."""
         call = SimCall(str(uuidlib.UUID(int=self.rng.getrandbits(128), version=4)), script)
+        call.patience = draw(script.patience, self.rng_for("patience", len(self.calls)))
         channel = Channel(self, script, call, next(self._session_ids))
         self.channels[channel.uuid] = channel
         self.calls.append(call)
@@ -97,37 +110,94 @@ class Switch:
         return call
 
     def add_agent(self, script: AgentScript) -> AgentScript:
-        """Register a simulated phone: ``originate <script.endpoint>`` rings it."""
-        self.agents[script.endpoint] = script
+        """Add an agent's phone: ``originate <script.endpoint>`` rings it (if registered)."""
+        if script.unregistered:
+            self.unregistered.add(script.endpoint)
+        self.phones[script.endpoint] = script
         return script
+
+    def add_customer(self, script: CustomerScript) -> CustomerScript:
+        """Add a customer's phone behind a gateway; each dial follows its next attempt."""
+        self.phones[script.endpoint] = script
+        return script
+
+    def register(self, endpoint: str) -> None:
+        """The phone at `endpoint` registers: it rings again; ``sofia::register`` fires."""
+        self.unregistered.discard(endpoint)
+        self.fire(self._registration(endpoint).register(self.events))
+
+    def unregister(self, endpoint: str, expired: bool = False) -> None:
+        """The phone unregisters (``sofia::unregister``) or its registration lapses
+        (`expired`: ``sofia::expire``); originating to it fails with USER_NOT_REGISTERED.
+        Calls already ringing it are left alone, as in FreeSWITCH."""
+        self.unregistered.add(endpoint)
+        registration = self._registration(endpoint)
+        self.fire(registration.expire(self.events) if expired else registration.unregister(self.events))
+
+    def _registration(self, endpoint: str) -> Registration:
+        if endpoint not in self._registrations:
+            self._registrations[endpoint] = Registration(endpoint, self.identity.ipv4, AGENT_HOST, AGENT_PORT)
+        return self._registrations[endpoint]
 
     def originate(self, arg: str) -> str:
         """The ``originate`` API command: blocks until answer or failure, returns its output."""
         variables, endpoint, target = parse_originate(arg)
         if not endpoint:
             return "-USAGE: <call url> <exten>|&<application_name>(<app_args>) [<dialplan>] [<context>] [<cid_name>] [<cid_num>] [<timeout_sec>]\n"
-        agent = self.agents.get(endpoint)
-        if agent is None:
-            if endpoint.startswith("user/"):
-                return "-ERR SUBSCRIBER_ABSENT\n"
-            return "-ERR CHAN_NOT_IMPLEMENTED\n"
-        if agent.unregistered:
+        phone = self.phones.get(endpoint)
+        if phone is None:
+            return f"-ERR {self._unreachable(endpoint)}\n"
+        if endpoint in self.unregistered:
             return "-ERR USER_NOT_REGISTERED\n"
         uuid = variables.get("origination_uuid") or str(uuidlib.UUID(int=self.rng.getrandbits(128), version=4))
         if uuid in self.channels:
             return "-ERR DESTINATION_OUT_OF_ORDER\n"
-        channel = AgentChannel(self, agent, uuid, variables, target, next(self._session_ids))
+        dials = self._dials[endpoint]
+        channel = AgentChannel(self, phone, uuid, variables, target, next(self._session_ids), len(dials) + 1)
         self.channels[uuid] = channel
-        self.agent_calls.append(channel.call)
+        dials.append(channel.call)
+        (self.customer_calls if isinstance(phone, CustomerScript) else self.agent_calls).append(channel.call)
         self.sessions_since_startup += 1
         self.peak_sessions = max(self.peak_sessions, len(self.channels))
         self.spawn(channel.run)
         cause = channel.result.get()
         return f"+OK {uuid}\n" if cause is None else f"-ERR {cause}\n"
 
+    def _unreachable(self, endpoint: str) -> str:
+        """Why FreeSWITCH cannot reach an endpoint nobody scripted.
+
+        An unknown ``user/`` is SUBSCRIBER_ABSENT; an unknown gateway is
+        INVALID_GATEWAY (sofia_outgoing_channel); a number the carrier does not
+        know comes back 404, which mod_sofia maps to UNALLOCATED_NUMBER (the
+        simulator answers that without creating the channel).
+        """
+        if endpoint.startswith("user/"):
+            return "SUBSCRIBER_ABSENT"
+        if endpoint.startswith("sofia/gateway/"):
+            gateway = endpoint.split("/")[2]
+            known = {p.endpoint.split("/")[2] for p in self.phones.values()
+                     if p.endpoint.startswith("sofia/gateway/")}
+            return "UNALLOCATED_NUMBER" if gateway in known else "INVALID_GATEWAY"
+        return "CHAN_NOT_IMPLEMENTED"
+
+    def dials(self, endpoint: str) -> list[SimCall]:
+        """Every leg originated to `endpoint`, oldest first: what each dial met, heard and was bridged with."""
+        return list(self._dials.get(endpoint, ()))
+
     def agent_call(self, uuid: str) -> SimCall | None:
-        """The record of an originated leg, live or ended."""
-        return next((call for call in self.agent_calls if call.uuid == uuid), None)
+        """The record of an originated leg (an agent's or a customer's), live or ended."""
+        return next((call for call in (*self.agent_calls, *self.customer_calls) if call.uuid == uuid), None)
+
+    def rng_for(self, *key: object) -> random.Random:
+        """The generator for one draw (the n-th caller's patience, an agent's n-th handle time).
+
+        Seeded, each draw gets a generator of its own derived from the seed
+        and `key`, so what a caller or agent draws does not depend on the
+        order greenlets happen to run in; unseeded, the switch's one.
+        """
+        if self.seed is None:
+            return self.rng
+        return random.Random("/".join(map(str, (self.seed, *key))))
 
     def spawn(self, function, *args, delay: float = 0.0) -> gevent.Greenlet:
         """Run `function` in the background (after `delay` sim seconds); `close` stops it."""

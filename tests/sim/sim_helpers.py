@@ -18,7 +18,7 @@ import gevent
 from gevent import socket
 from gevent.server import StreamServer
 
-from fsrouter.esl.codec import Event, Frame, Parser, encode_command, parse_event
+from fsrouter.esl.codec import Event, Frame, Parser, channel_data, encode_command, encode_sendmsg, parse_event
 
 WAIT = 5.0  # real seconds: a bound on any single wait, never reached when things work
 
@@ -140,6 +140,58 @@ class FakeRouter:
 
 def connect_inbound(address: tuple[str, int]) -> EslPeer:
     return EslPeer(socket.create_connection(address))
+
+
+# ------------------------------------------------------------ inbound-socket helpers
+
+
+def inbound(switch, listener, subscription: str = "ALL") -> EslPeer:
+    peer = connect_inbound(listener.address)
+    assert peer.frame().content_type == "auth/request"
+    assert peer.command("auth ClueCon").header("Reply-Text") == "+OK accepted"
+    assert peer.command(f"event plain {subscription}").header("Reply-Text") == "+OK event listener enabled plain"
+    return peer
+
+
+def bgapi(peer, line: str) -> str:
+    """bgapi a command; the body of its BACKGROUND_JOB."""
+    job = peer.command(f"bgapi {line}").header("Job-UUID")
+    return parse_event(peer.until(lambda f: is_event(f, "BACKGROUND_JOB", Job_UUID=job))).body.decode()
+
+
+def api(peer, line: str) -> str:
+    return peer.command(f"api {line}").body.decode()
+
+
+def expect(peer, name: str, **headers: str):
+    """The first matching event not expected before, whether already read or still to come.
+
+    Events of different channels interleave as their greenlets run, so a test
+    waits for each one without caring what arrived in between.
+    """
+    used = peer.__dict__.setdefault("expected", set())
+    for index, frame in enumerate(peer.frames):
+        if index not in used and is_event(frame, name, **headers):
+            used.add(index)
+            return parse_event(frame)
+    frame = peer.until(lambda f: is_event(f, name, **headers))
+    assert frame is not None, f"socket closed before {name} {headers}"
+    used.add(len(peer.frames) - 1)
+    return parse_event(frame)
+
+
+def collect(peer) -> list:
+    return [parse_event(f) for f in peer.frames if f.content_type == "text/event-plain"]
+
+
+def caller_router(uuids: list[str]) -> FakeRouter:
+    """fsrouter's side of the caller: connect, answer, then keep the channel parked."""
+    def handler(peer):
+        uuids.append(channel_data(peer.command("connect")).uuid)
+        assert peer.command("myevents").header("Reply-Text").startswith("+OK")
+        peer.send(encode_sendmsg("answer", None, event_lock=True))
+        peer.drain()
+    return FakeRouter(handler)
 
 
 class about:  # noqa: N801 -- reads as a value in assertions: `assert run.duration == about(2.0)`

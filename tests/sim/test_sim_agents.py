@@ -8,9 +8,9 @@ from __future__ import annotations
 import random
 
 import gevent
-from sim_helpers import WAIT, FakeRouter, connect_inbound, is_event
+from sim_helpers import WAIT, api, bgapi, caller_router, collect, expect, inbound
 
-from fsrouter.esl.codec import channel_data, encode_sendmsg, parse_event
+from fsrouter.esl.codec import parse_event
 from fsrouter.sim import AgentScript, CallerScript, HangUp, InboundListener, Press, Switch
 from fsrouter.sim.agent import parse_originate
 
@@ -19,47 +19,8 @@ AGENT_UUID = "2f193219-897e-487f-a026-82ff30779d99"
 WHISPER = "tone_stream://%(300,100,800);loops=2"
 
 
-def inbound(switch: Switch, listener: InboundListener):
-    peer = connect_inbound(listener.address)
-    assert peer.frame().content_type == "auth/request"
-    assert peer.command("auth ClueCon").header("Reply-Text") == "+OK accepted"
-    assert peer.command("event plain ALL").header("Reply-Text") == "+OK event listener enabled plain"
-    return peer
-
-
-def bgapi(peer, line: str) -> str:
-    """bgapi a command; the body of its BACKGROUND_JOB."""
-    job = peer.command(f"bgapi {line}").header("Job-UUID")
-    return parse_event(peer.until(lambda f: is_event(f, "BACKGROUND_JOB", Job_UUID=job))).body.decode()
-
-
-def api(peer, line: str) -> str:
-    return peer.command(f"api {line}").body.decode()
-
-
-def expect(peer, name: str, **headers: str):
-    """The first matching event not expected before, whether already read or still to come.
-
-    Events of different channels interleave as their greenlets run, so a test
-    waits for each one without caring what arrived in between.
-    """
-    used = peer.__dict__.setdefault("expected", set())
-    for index, frame in enumerate(peer.frames):
-        if index not in used and is_event(frame, name, **headers):
-            used.add(index)
-            return parse_event(frame)
-    frame = peer.until(lambda f: is_event(f, name, **headers))
-    assert frame is not None, f"socket closed before {name} {headers}"
-    used.add(len(peer.frames) - 1)
-    return parse_event(frame)
-
-
 def names_for(events, uuid: str) -> list[str]:
     return [e.name for e in events if e.uuid == uuid and e.name not in ("CHANNEL_STATE", "CHANNEL_CALLSTATE")]
-
-
-def collect(peer) -> list:
-    return [parse_event(f) for f in peer.frames if f.content_type == "text/event-plain"]
 
 
 def test_originate_answered_reports_the_leg_like_freeswitch():
@@ -114,16 +75,6 @@ def test_originate_failures_give_the_freeswitch_causes():
     assert (busy.hangup_cause, rejected.hangup_cause) == ("USER_BUSY", "CALL_REJECTED")
     # the unregistered phone never got a channel
     assert len(switch.agent_calls) == 4
-
-
-def caller_router(uuids: list[str]) -> FakeRouter:
-    """fsrouter's side of the caller: connect, answer, then keep the channel parked."""
-    def handler(peer):
-        uuids.append(channel_data(peer.command("connect")).uuid)
-        assert peer.command("myevents").header("Reply-Text").startswith("+OK")
-        peer.send(encode_sendmsg("answer", None, event_lock=True))
-        peer.drain()
-    return FakeRouter(handler)
 
 
 def test_broadcast_to_the_agent_leg_only_then_agent_hangs_up():
