@@ -19,11 +19,17 @@ import gevent.event
 from fsrouter import rules
 from fsrouter.api.status import StatusAPI, count_greenlets
 from fsrouter.config import ServiceConfig
+from fsrouter.esl.agent_presence import PRESENCE_EVENTS
 from fsrouter.esl.call_runner import CallRunner, RunnerSettings
-from fsrouter.esl.inbound import InboundClient
+from fsrouter.esl.callback_dialer import CallbackDialer
+from fsrouter.esl.inbound import DEFAULT_EVENTS, InboundClient
+from fsrouter.esl.legs import LEG_EVENTS
 from fsrouter.esl.outbound import OutboundCall, OutboundServer
 from fsrouter.esl.queue_runtime import QueueRuntime
 from fsrouter.flow import CallMachine
+from fsrouter.store import open_store
+from fsrouter.store.gevent_wrapper import GeventStore
+from fsrouter.store.stats import StatsRecorder
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +83,16 @@ class Service:
         self.outbound = OutboundServer(config.listen_host, config.listen_port, self._handle_call,
                                        max_sessions=config.max_sessions)
         self.inbound = InboundClient(config.inbound_host, config.inbound_port,
-                                     config.inbound_password)
+                                     config.inbound_password,
+                                     events=(*DEFAULT_EVENTS, *LEG_EVENTS, *PRESENCE_EVENTS))
+        # Callbacks and queue statistics are kept in the database.
+        self.store = GeventStore(open_store(config.database_url))
+        self.stats = StatsRecorder(self.store)
         # Agents have no login API yet, so every declared agent starts logged in.
-        self.queues = QueueRuntime(self.plans.current, self.inbound, login_all=True)
+        self.queues = QueueRuntime(self.plans.current, self.inbound, login_all=True,
+                                   tts=config.tts, on_events=self.stats.record)
+        self.inbound.on_event = self.queues.on_event
+        self.callbacks = CallbackDialer(self.queues, self.store, sounds_root=config.freeswitch_sounds_dir)
         self.status_api = (StatusAPI(config.api_host, config.api_port, self.snapshot)
                            if config.api_port is not None else None)
         self._stopped = gevent.event.Event()
@@ -90,6 +103,7 @@ class Service:
         # Tests and supervisors parse this line to find an ephemeral port.
         log.info("listening for FreeSWITCH outbound sockets on %s:%d", host, port)
         self.inbound.start()
+        self.stats.start()
         self.queues.start()
         if self.status_api is not None:
             self.status_api.start()
@@ -108,6 +122,8 @@ class Service:
         self.outbound.stop(timeout=10)
         self.queues.stop()
         self.inbound.stop()
+        self.stats.stop(timeout=5)
+        self.store.close()
         if self.status_api is not None:
             self.status_api.stop()
         self._stopped.set()

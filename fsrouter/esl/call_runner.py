@@ -57,6 +57,8 @@ class Queueing(Protocol):
 
     def status(self, call_uuid: str) -> ev.QueueStatus | None: ...
 
+    def book_callback(self, call_uuid: str, number: str) -> str | None: ...
+
 
 #: While queued, how often the runner looks at what the ACD told it.
 _QUEUE_POLL = 0.1
@@ -199,7 +201,13 @@ class CallRunner:
             self._caller_gone(event.get("Hangup-Cause") or "NORMAL_CLEARING")
         elif name == "CHANNEL_UNBRIDGE":
             self._feed(ev.AgentDisconnected())
+        elif name == "DTMF" and self._in_queue and not self._collecting():
+            # A key pressed over the hold music (a Collect reports its own digits).
+            self._feed(ev.DigitPressed(event.get("DTMF-Digit") or ""))
         return False
+
+    def _collecting(self) -> bool:
+        return any(isinstance(command, cmd.Collect) for command, _ in self._pending.values())
 
     def _completion(self, event: Event, command, digits_var: str | None):
         response = event.get("Application-Response") or ""
@@ -233,22 +241,31 @@ class CallRunner:
 
     def _sync_queue(self, reason: str) -> None:
         """Join the ACD when the machine starts waiting in a queue, and leave
-        it when the machine moves on (max wait, no agents) or the call ends."""
-        if self._queueing is None:
-            return
-        state = self.machine.state
-        if not self._in_queue and state == "queued" and not self._hung_up:
-            queue = self.machine.outcome[1]
-            # When the agent's side of the bridge ends, the caller must come
-            # back to us (parked) rather than run on through the dialplan.
-            self._execute("set", "park_after_bridge=true")
-            self._in_queue = True
-            if not self._queueing.join(self.call.uuid, queue, self.machine.variables, self._inbox.put):
-                self._in_queue = False
-                self._feed(ev.QueueUnavailable())
-        elif self._in_queue and (self._hung_up or state not in ("queued", "connected")):
+        it when the machine moves on (max wait, no agents, a booked
+        callback) or the call ends."""
+        if self._must_join():
+            self._join()
+        elif self._in_queue and (self._hung_up or self.machine.state not in ("queued", "connected")):
             self._in_queue = False
             self._queueing.leave(self.call.uuid, reason)
+
+    def _must_join(self) -> bool:
+        return (self._queueing is not None and not self._in_queue and not self._hung_up
+                and self.machine.state == "queued")
+
+    def _join(self) -> bool:
+        """Join the machine's queue; when refused (nobody could serve it),
+        tell the machine, which moves on to the queue's `no_agents`."""
+        queue = self.machine.outcome[1]
+        # When the agent's side of the bridge ends, the caller must come
+        # back to us (parked) rather than run on through the dialplan.
+        self._execute("set", "park_after_bridge=true")
+        self._in_queue = True
+        if self._queueing.join(self.call.uuid, queue, self.machine.variables, self._inbox.put):
+            return True
+        self._in_queue = False
+        self._feed(ev.QueueUnavailable())
+        return False
 
     # -- commands out ------------------------------------------------------
 
@@ -256,6 +273,11 @@ class CallRunner:
         for command in commands:
             if self._hung_up and not isinstance(command, (cmd.StartTimer, cmd.CancelTimer)):
                 continue  # the channel is gone; media would only get -ERR
+            # Join before the hold music starts: a caller the queue refuses
+            # goes straight on to `no_agents` without a burst of music.  (A
+            # batch holds at most one media command, its last.)
+            if isinstance(command, cmd.Play) and self._must_join() and not self._join():
+                return
             self._perform_one(command)
         self._sync_queue("hangup" if self._hung_up else "left_queue")
 
@@ -282,10 +304,18 @@ class CallRunner:
             status = self._queueing.status(self.call.uuid) if self._in_queue else None
             if status is not None:
                 self._feed(status)
+        elif isinstance(command, cmd.BookCallback):
+            self._book(command)
         elif isinstance(command, cmd.Hangup):
             self._leaving_uuid = self._execute("hangup", command.cause)
         else:
             raise TypeError(f"unknown command {command!r}")
+
+    def _book(self, command) -> None:
+        """Book the callback; the machine tells the caller only once it is
+        committed (or that it could not be, keeping their place)."""
+        booked = self._queueing.book_callback(self.call.uuid, command.number) if self._in_queue else None
+        self._feed(ev.CallbackBooked(booked) if booked else ev.CallbackNotBooked("not booked"))
 
     def _break_media(self, timeout: float) -> None:
         # uuid_break writes no output, so FreeSWITCH answers a successful break
@@ -312,7 +342,7 @@ class CallRunner:
         var = f"fsrouter_digits_{command.command_id}"
         arg = " ".join(str(a) for a in (
             command.min_digits, command.max_digits, 1, command.timeout_ms,
-            command.terminators or "none", self._path(command.sound),
+            command.terminators or "none", self._file_string(command.sounds),
             "silence_stream://250", var, r"[0-9*#A-D]+", command.digit_timeout_ms,
         ))
         self._execute("play_and_get_digits", arg, pending=(command, var))

@@ -63,6 +63,16 @@ class _Connection(FixedInboundESL):
             waiter.set_exception(exc)
 
 
+def subscription(names: Sequence[str]) -> tuple[str, ...]:
+    """Event names in the order ``event plain`` needs: every word after
+    ``CUSTOM`` is read as a subclass (``sofia::register``), so CUSTOM and
+    its subclasses go last."""
+    names = list(dict.fromkeys(word for name in names for word in name.split()))
+    subclasses = [n for n in names if "::" in n]
+    plain = [n for n in names if "::" not in n and n != "CUSTOM"]
+    return tuple(plain + (["CUSTOM", *subclasses] if subclasses or "CUSTOM" in names else []))
+
+
 class InboundClient:
     """A self-healing inbound ESL connection.
 
@@ -92,8 +102,9 @@ class InboundClient:
         self.port = port
         self._password = password
         # BACKGROUND_JOB is what bgapi() waits for: always subscribed.
-        self._events = tuple(dict.fromkeys([*events, "BACKGROUND_JOB"]))
-        self._on_event = on_event
+        self._events = subscription([*events, "BACKGROUND_JOB"])
+        self.on_event = on_event
+        """Called with every subscribed event; may be set before `start`."""
         self._sleep = sleep
         self._jitter = jitter
         self._connect_timeout = connect_timeout
@@ -171,8 +182,8 @@ class InboundClient:
         return conn
 
     def _dispatch(self, event: FixedESLEvent) -> None:
-        if event.event is not None and self._on_event is not None:
-            self._on_event(event.event)
+        if event.event is not None and self.on_event is not None:
+            self.on_event(event.event)
 
     # ------------------------------------------------------------ requests
 

@@ -2,15 +2,18 @@
 
 The caller is held, agents are dialled beside them: the caller's own runner
 keeps playing hold music on the outbound session, while this runtime
-originates each offered agent on the inbound connection, parks the answered
-agent leg, (later: whispers to it), bridges it to the caller and tells the
-caller's runner through `notify`.  A ringing agent who does not answer costs
-the caller nothing but time: the miss is reported and the next agent tried.
+originates each offered agent on the inbound connection.  The agent's leg
+says the queue's whisper (text to speech, heard by the agent only) and
+parks; only then is it bridged to the caller, and the caller's runner told
+through `notify`.  An agent who does not answer, or hangs up during the
+whisper, costs the caller nothing but time: the miss is reported, the caller
+keeps their place and the next agent is tried.
 
 All ACD calls happen in this process's greenlets and none of them yields, so
 the `InMemoryAcd` needs no lock.  Every wait is bounded: the dispatcher
 sleeps at most `max_sleep`, an originate at most its ring timeout plus
-`originate_margin`, every `api` at most `command_timeout`.
+`originate_margin`, a whisper at most `whisper_timeout`, every `api` at most
+`command_timeout`.
 
 What `notify` receives (it is called from the runtime's greenlets and must
 not block; put the message in the runner's queue):
@@ -22,16 +25,14 @@ not block; put the message in the runner's queue):
 * `("no_agents", queue)`: the last agent who could take the call stopped
   serving; carry on at the queue's `no_agents` destination.
 
-Known gaps: no whisper yet (the queue's `whisper` template needs prompts for
-its text; the hook is `_whisper`); the agent leg is only watched through the
-caller's hangup (`leave`), so an agent hanging up first ends the ACD call
-when the caller's leg goes too; rules reloads keep the ACD built at start.
+Callbacks (booked, dialled when they reach the head of the line) are the
+`CallbackDialer`'s part; agents' phones registering and unregistering are
+`AgentPresence`'s.  Known gap: rules reloads keep the ACD built at start.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import time
 import uuid as uuidlib
 from collections.abc import Callable, Mapping
@@ -54,40 +55,26 @@ from fsrouter.acd import (
     UnknownOffer,
 )
 from fsrouter.acd.from_plan import AcdPlan, from_plan
+from fsrouter.esl.agent_presence import AgentPresence
+from fsrouter.esl.codec import Event
 from fsrouter.esl.errors import ESLError
+from fsrouter.esl.legs import Legs, miss_reason, originate_command, speak, spoken_wait
 from fsrouter.flow.events import QueueStatus
 
 log = logging.getLogger(__name__)
 
 Notify = Callable[[tuple[str, str]], None]
 
-MISS_REASONS = {
-    "NO_ANSWER": MissReason.NO_ANSWER,
-    "NO_USER_RESPONSE": MissReason.NO_ANSWER,
-    "ALLOTTED_TIMEOUT": MissReason.NO_ANSWER,
-    "PROGRESS_TIMEOUT": MissReason.NO_ANSWER,
-    "USER_BUSY": MissReason.BUSY,
-    "CALL_REJECTED": MissReason.REJECTED,
-}
-"""Originate failure causes that say something about the agent; anything else
-(unregistered phone, bad dial string, network) is `failed`."""
-
-_UNSAFE = re.compile(r"[^\w+*#.@-]")
-
-
-def miss_reason(result: str) -> MissReason:
-    """`-ERR USER_BUSY` -> busy, and so on (see `MISS_REASONS`)."""
-    cause = result.removeprefix("-ERR").strip().split()[0] if result.strip() != "-ERR" else ""
-    return MISS_REASONS.get(cause.upper(), MissReason.FAILED)
-
-
 @dataclass
 class _Caller:
     """A call this runtime holds: waiting, being offered, or bridged."""
 
     queue: str
+    acd_queue: str
     notify: Notify
     variables: Mapping[str, str]
+    arrival: float
+    priority: int
     offer_id: int | None = None
     """Set once an agent answered: from then on the ACD counts a call in progress."""
     agent_uuid: str | None = None
@@ -95,7 +82,9 @@ class _Caller:
 
 
 @dataclass
-class _Ringing:
+class Ringing:
+    """An offer being carried out: the agent's leg is being dialled or whispered to."""
+
     offer: Offer
     agent_uuid: str
     cancelled: bool = False
@@ -111,33 +100,46 @@ class QueueRuntime:
         *,
         clock: Callable[[], float] = time.time,
         login_all: bool = False,
+        tts: str = "flite|kal",
+        on_events: Callable[[list], None] | None = None,
         max_sleep: float = 1.0,
         originate_margin: float = 10.0,
+        whisper_timeout: float = 30.0,
         command_timeout: float = 5.0,
         spawn: Callable | None = None,
     ) -> None:
-        """`plan` is a compiled rules plan (or an `AcdPlan`); `inbound` has
-        `bgapi(cmd, timeout)` returning an event with `.body` and
-        `api(cmd, timeout)`.  `login_all` makes every agent available at once
-        (until agents log in through the API); `spawn` runs offer greenlets
-        (tests pass one that runs them inline)."""
-        self.layout: AcdPlan = plan if isinstance(plan, AcdPlan) else from_plan(plan)
+        """`plan` is a compiled rules plan; `inbound` has `bgapi(cmd,
+        timeout)` returning an event with `.body` and `api(cmd, timeout)`,
+        and must pass its events to `on_event`.  `login_all` makes every
+        agent available at once (until agents log in through the API);
+        `tts` is the `engine|voice` whispers are spoken with; `on_events`
+        receives every list of ACD events (statistics); `spawn` runs offer
+        greenlets (tests pass one that runs them inline)."""
+        self.plan = plan
+        self.layout: AcdPlan = from_plan(plan)
         self.acd = InMemoryAcd(self.layout.queues, self.layout.agents)
         self.inbound = inbound
+        self.legs = Legs()
+        self.presence = AgentPresence(self.layout.agents)
+        self.callbacks = None
+        """The `CallbackDialer`, when the service has a store."""
+        self.tts = tts
+        self._on_events = on_events
         self._clock = clock
         self._last = clock()
         self.max_sleep = max_sleep
         self.originate_margin = originate_margin
+        self.whisper_timeout = whisper_timeout
         self.command_timeout = command_timeout
         self._group = gevent.pool.Group()
         self._spawn = spawn or self._group.spawn
         self._wake = gevent.event.Event()
         self._callers: dict[str, _Caller] = {}
-        self._ringing: dict[int, _Ringing] = {}
+        self._ringing: dict[int, Ringing] = {}
         self._dispatcher: gevent.Greenlet | None = None
         if login_all:
             for agent in self.layout.agents:
-                self.acd.set_agent_state(agent.id, AgentState.AVAILABLE, self._now())
+                self.acd.set_agent_state(agent.id, AgentState.AVAILABLE, self.now())
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -155,6 +157,17 @@ class QueueRuntime:
         """Something changed (a report, a join): dispatch without waiting for the next deadline."""
         self._wake.set()
 
+    def on_event(self, event: Event) -> None:
+        """Every event of the inbound socket (called in its reader greenlet:
+        must not block)."""
+        if self.legs.on_event(event):
+            return
+        for agent_id, reachable in self.presence.on_event(event):
+            report = self.acd.agent_reachable if reachable else self.acd.agent_unreachable
+            log.info("agent %s: phone %s", agent_id, "registered" if reachable else "unregistered")
+            self.handle(report(agent_id, self.now()))
+            self.wake()
+
     # -- calls -------------------------------------------------------------
 
     def join(self, call_uuid: str, queue: str, variables: Mapping[str, str], notify: Notify) -> bool:
@@ -164,14 +177,19 @@ class QueueRuntime:
         queue (the machine's own max-wait timer sent it on) leaves it first."""
         if call_uuid in self._callers:
             self.leave(call_uuid, "requeued")
-        acd_queue = self.layout.queue_for(queue, variables)
-        priority = self.layout.priority_for(queue, variables)
-        events = self.acd.enqueue(call_uuid, acd_queue, self._now(), priority=priority)
+        caller = _Caller(queue, self.layout.queue_for(queue, variables), notify, dict(variables),
+                         self.now(), self.layout.priority_for(queue, variables))
+        return self._enqueue(call_uuid, caller)
+
+    def _enqueue(self, call_uuid: str, caller: _Caller) -> bool:
+        events = self.acd.enqueue(call_uuid, caller.acd_queue, self.now(), priority=caller.priority,
+                                  arrival=caller.arrival)
+        self.handle(events)
         if any(isinstance(e, Refused) for e in events):
-            log.info("call %s: refused by queue %s (nobody serving)", call_uuid, acd_queue)
+            log.info("call %s: refused by queue %s (nobody serving)", call_uuid, caller.acd_queue)
             return False
-        self._callers[call_uuid] = _Caller(queue, notify, dict(variables))
-        log.info("call %s: joined queue %s", call_uuid, acd_queue)
+        self._callers[call_uuid] = caller
+        log.info("call %s: joined queue %s", call_uuid, caller.acd_queue)
         self.wake()
         return True
 
@@ -181,7 +199,7 @@ class QueueRuntime:
         caller = self._callers.pop(call_uuid, None)
         if caller is None:
             return
-        now = self._now()
+        now = self.now()
         if caller.offer_id is not None:
             self._end_call(caller, now)
         else:
@@ -192,28 +210,45 @@ class QueueRuntime:
                     events = self.acd.remove(call_uuid, now, reason)
             except UnknownEntry:
                 events = []  # already gone (timed out, answered meanwhile)
-            self._handle(events)
+            self.handle(events)
         self.wake()
 
     def status(self, call_uuid: str) -> QueueStatus | None:
-        """What a waiting caller may be told (position, conservative wait);
-        None once an agent is ringing or the call is no longer waiting."""
+        """What a waiting caller may be told (position, conservative wait,
+        whether anyone able to serve them is logged in); None once an agent
+        is ringing or the call is no longer waiting."""
         caller = self._callers.get(call_uuid)
         if caller is None or caller.offer_id is not None:
             return None
-        now = self._now()
+        now = self.now()
         try:
             position = self.acd.announce_position(call_uuid, now)
             wait = self.acd.announce_wait(call_uuid, now)
         except UnknownEntry:
             return None
+        staffed = self.acd.queue_status(caller.acd_queue, now).serving_agents > 0
         if wait is None:
-            return QueueStatus(position)
-        return QueueStatus(position, str(wait.bucket), wait.minutes)
+            return QueueStatus(position, staffed=staffed)
+        return QueueStatus(position, str(wait.bucket), wait.minutes, staffed=staffed)
+
+    def book_callback(self, call_uuid: str, number: str) -> str | None:
+        """Turn the waiting call into a callback to `number` that keeps its
+        place; its id once committed, None when it could not be booked (the
+        caller then still waits as before)."""
+        caller = self._callers.get(call_uuid)
+        if caller is None or caller.offer_id is not None or self.callbacks is None:
+            return None
+        # Out of the line first, so no agent is offered the call while the
+        # booking is written; back in with the same arrival if it fails.
+        self.leave(call_uuid, "callback")
+        callback_id = self.callbacks.book(call_uuid, caller, number)
+        if callback_id is None:
+            self._enqueue(call_uuid, caller)
+        return callback_id
 
     def set_agent_state(self, agent_id: str, state: AgentState | str, reason: str = "") -> None:
         """Log an agent in or out, or pause them (for the API and the CLI)."""
-        self._handle(self.acd.set_agent_state(agent_id, state, self._now(), reason))
+        self.handle(self.acd.set_agent_state(agent_id, state, self.now(), reason))
         self.wake()
 
     # -- the dispatcher ----------------------------------------------------
@@ -230,22 +265,31 @@ class QueueRuntime:
             self._wake.wait(timeout=max(0.0, sleep))
 
     def step(self) -> list[Offer]:
-        """One round: apply deadlines, act on what they caused, start the offers."""
-        now = self._now()
-        self._handle(self.acd.tick(now))
+        """One round: bring due callbacks into line, apply deadlines, act on
+        what they caused, start the offers."""
+        if self.callbacks is not None:
+            self.callbacks.sync(self.now())
+        now = self.now()
+        self.handle(self.acd.tick(now))
+        if not self.inbound.connected:
+            return []  # agents cannot be dialled: nobody is offered, nobody penalised
         offers = self.acd.dispatch(now)
         for offer in offers:
-            self._ringing[offer.offer_id] = _Ringing(offer, str(uuidlib.uuid4()))
+            self._ringing[offer.offer_id] = Ringing(offer, str(uuidlib.uuid4()))
             self._spawn(self._ring, offer.offer_id)
         return offers
 
-    def _handle(self, events) -> None:
+    def handle(self, events: list) -> None:
+        """Act on ACD events (hang up cancelled offers, move callers on) and
+        pass them on for statistics."""
+        if events and self._on_events is not None:
+            self._on_events(events)
         for event in events:
             if isinstance(event, OfferCancelled):
                 ringing = self._ringing.get(event.offer_id)
                 if ringing is not None:
                     ringing.cancelled = True
-                    self._kill(ringing.agent_uuid)
+                    self.kill(ringing.agent_uuid)
             elif isinstance(event, (TimedOut, LeftEmpty)):
                 caller = self._callers.pop(event.entry_id, None)
                 if caller is not None:
@@ -255,101 +299,167 @@ class QueueRuntime:
     # -- one offer ---------------------------------------------------------
 
     def _ring(self, offer_id: int) -> None:
-        """Originate the agent leg, then bridge it or report the miss."""
+        """Dial the agent, whisper, then bridge (or dial the callback's
+        customer); report a miss so the next agent is tried."""
         ringing = self._ringing[offer_id]
         offer = ringing.offer
         try:
-            self.acd.ringing(offer_id, self._now())
-        except UnknownOffer:
-            ringing.cancelled = True
-        result = "-ERR ORIGINATOR_CANCEL"
-        if not ringing.cancelled:
-            result = self._originate(ringing)
-        try:
-            if result.startswith("+OK"):
-                self._answered(ringing)
-            elif not ringing.cancelled:
-                reason = miss_reason(result)
-                log.info("agent %s missed call %s: %s", offer.agent_id, offer.entry_id, result.strip())
-                self._report_miss(offer, reason)
+            if self.report(lambda: self.acd.ringing(offer_id, self.now())) is None:
+                ringing.cancelled = True
+            outcome = None if ringing.cancelled else self._connect_agent(ringing)
+            if outcome == "ready" and offer.is_callback and self.callbacks is not None:
+                self.callbacks.connect(ringing)
+            elif outcome == "ready":
+                self._bridge_caller(ringing)
+            elif isinstance(outcome, MissReason) and not ringing.cancelled:
+                self.report(lambda: self.acd.missed(offer_id, outcome, self.now()))
         finally:
             self._ringing.pop(offer_id, None)
             self.wake()
 
-    def _originate(self, ringing: _Ringing) -> str:
+    def _connect_agent(self, ringing: Ringing) -> str | MissReason | None:
+        """Originate the agent's leg and let it hear the whisper: "ready"
+        when it is parked and may be bridged, a `MissReason` when the agent
+        did not take the call, None when the offer was cancelled meanwhile."""
         offer = ringing.offer
-        caller = self._callers.get(offer.entry_id)
-        caller_number = _UNSAFE.sub("", caller.variables.get("caller_id_number", "")) if caller else ""
+        leg = self.legs.watch(ringing.agent_uuid)
+        result = self._originate(ringing)
+        if not result.startswith("+OK"):
+            self.legs.forget(leg.uuid)
+            log.info("agent %s missed call %s: %s", offer.agent_id, offer.entry_id, result.strip())
+            return None if ringing.cancelled else miss_reason(result)
+        hold_for = self.whisper_timeout + self.command_timeout
+        if ringing.cancelled or self.report(
+                lambda: self.acd.connecting(offer.offer_id, self.now(), hold_for)) is None:
+            self.drop_leg(leg.uuid)
+            return None
+        state = leg.wait_parked(self.whisper_timeout)
+        if ringing.cancelled:
+            self.drop_leg(leg.uuid)
+            return None
+        if state != "parked":
+            log.info("agent %s: %s during the whisper for call %s", offer.agent_id, state, offer.entry_id)
+            self.drop_leg(leg.uuid)
+            return MissReason.REJECTED if state == "hangup" else MissReason.FAILED
+        return "ready"
+
+    def _originate(self, ringing: Ringing) -> str:
+        offer = ringing.offer
+        context = self._offer_context(offer)
         settings = {
             "origination_uuid": ringing.agent_uuid,
-            "origination_caller_id_number": caller_number,
-            "fsrouter_queue": _UNSAFE.sub("", offer.queue),
+            "origination_caller_id_number": context.get("caller_id_number", ""),
+            "fsrouter_queue": offer.queue,
             "fsrouter_caller_uuid": offer.entry_id,
             "originate_timeout": str(max(1, round(offer.ring_timeout))),
+            **{f"fsrouter_{k}": v for k, v in context.items() if k in _CONTEXT_VARIABLES},
         }
-        variables = ",".join(f"{k}={v}" for k, v in settings.items() if v)
-        command = f"originate {{{variables}}}{offer.dial} &park()"
+        whisper = self._whisper(offer, context)
+        command = originate_command(settings, offer.dial, [speak(self.tts, whisper)] if whisper else [])
+        return self.bgapi_result(command, offer.ring_timeout + self.originate_margin, ringing.agent_uuid)
+
+    def bgapi_result(self, command: str, timeout: float, leg_uuid: str) -> str:
+        """Run an originate; its result text, or `-ERR ...` when ESL failed
+        (then the leg, which may exist, is hung up rather than left ringing)."""
         try:
-            event = self.inbound.bgapi(command, timeout=offer.ring_timeout + self.originate_margin)
+            event = self.inbound.bgapi(command, timeout=timeout)
         except ESLError as exc:
-            log.warning("originate for agent %s failed: %s", offer.agent_id, exc)
-            self._kill(ringing.agent_uuid)  # it may exist; do not leave it ringing
+            log.warning("originate %s failed: %s", leg_uuid, exc)
+            self.kill(leg_uuid)
             return "-ERR ESL_FAILURE"
         body = event.body.decode("utf-8", "replace") if isinstance(event.body, bytes) else str(event.body)
         return body.strip() or "-ERR EMPTY_RESULT"
 
-    def _answered(self, ringing: _Ringing) -> None:
+    def _offer_context(self, offer: Offer) -> Mapping[str, str]:
+        """The call's variables, for the agent leg and the whisper."""
+        if offer.is_callback and self.callbacks is not None:
+            return self.callbacks.context(offer)
+        caller = self._callers.get(offer.entry_id)
+        return caller.variables if caller is not None else {}
+
+    def _whisper(self, offer: Offer, context: Mapping[str, str]) -> str:
+        """The text the agent hears before the bridge ("" for none)."""
+        if offer.is_callback and self.callbacks is not None:
+            template = self.callbacks.whisper_template(offer)
+            rules_queue = context.get("fsrouter_rules_queue", "")
+        else:
+            caller = self._callers.get(offer.entry_id)
+            rules_queue = caller.queue if caller is not None else ""
+            queue = self.plan.queues.get(rules_queue)
+            template = queue.whisper if queue is not None else None
+        if template is None:
+            return ""
+        queue = self.plan.queues.get(rules_queue)
+        title = queue.title if queue is not None else offer.queue
+        return template.render({**context, "queue": title, "waited": spoken_wait(offer.waited)})
+
+    def _bridge_caller(self, ringing: Ringing) -> None:
         offer = ringing.offer
+        self.legs.forget(ringing.agent_uuid)  # from now on the caller's runner follows the call
         caller = self._callers.get(offer.entry_id)
         if ringing.cancelled or caller is None:
-            self._kill(ringing.agent_uuid)  # the caller left while the agent rang
+            self.kill(ringing.agent_uuid)  # the caller left while the agent rang
             return
-        try:
-            self.acd.answered(offer.offer_id, self._now())
-        except (UnknownOffer, UnknownEntry):
-            self._kill(ringing.agent_uuid)  # the offer expired meanwhile
+        if self.report(lambda: self.acd.answered(offer.offer_id, self.now())) is None:
+            self.kill(ringing.agent_uuid)  # the offer expired meanwhile
             return
         caller.offer_id, caller.agent_uuid = offer.offer_id, ringing.agent_uuid
-        self._whisper(ringing)
-        try:
-            self.inbound.api(f"uuid_bridge {offer.entry_id} {ringing.agent_uuid}", timeout=self.command_timeout)
-        except ESLError as exc:
-            log.warning("bridge of %s to agent %s failed: %s", offer.entry_id, offer.agent_id, exc)
+        if not self.bridge(offer.entry_id, ringing.agent_uuid):
             if self._callers.pop(offer.entry_id, None) is not None:
-                self._end_call(caller, self._now())  # hangs up the agent leg too
+                self._end_call(caller, self.now())  # hangs up the agent leg too
             return
         caller.bridged = True
         log.info("call %s: bridged to agent %s", offer.entry_id, offer.agent_id)
         caller.notify(("bridged", offer.agent_id))
 
-    def _whisper(self, ringing: _Ringing) -> None:
-        """Play the queue's whisper to the agent leg only (not written yet:
-        no queue whisper is played).  When it is, run `uuid_broadcast
-        <agent_uuid> <path> aleg` and wait for it to end before the bridge."""
-
-    def _report_miss(self, offer: Offer, reason: MissReason) -> None:
+    def bridge(self, a_uuid: str, b_uuid: str) -> bool:
         try:
-            self._handle(self.acd.missed(offer.offer_id, reason, self._now()))
-        except UnknownOffer:
-            pass  # expired by the core already
+            self.inbound.api(f"uuid_bridge {a_uuid} {b_uuid}", timeout=self.command_timeout)
+        except ESLError as exc:
+            log.warning("bridge of %s to %s failed: %s", a_uuid, b_uuid, exc)
+            return False
+        return True
+
+    def report(self, report: Callable[[], list]) -> list | None:
+        """Tell the ACD about an offer; None when the core no longer has it
+        (it expired or was cancelled meanwhile)."""
+        try:
+            events = report()
+        except (UnknownOffer, UnknownEntry):
+            return None
+        self.handle(events)
+        return events
 
     def _end_call(self, caller: _Caller, now: float) -> None:
         """The answered call is over (or never got bridged): the agent wraps up."""
         if caller.agent_uuid is not None and not caller.bridged:
-            self._kill(caller.agent_uuid)
+            self.kill(caller.agent_uuid)
         if caller.offer_id is not None:
-            try:
-                self._handle(self.acd.call_ended(caller.offer_id, now))
-            except UnknownOffer:
-                pass
+            self.call_ended(caller.offer_id)
 
-    def _kill(self, agent_uuid: str) -> None:
+    def call_ended(self, offer_id: int) -> None:
         try:
-            self.inbound.api(f"uuid_kill {agent_uuid} ORIGINATOR_CANCEL", timeout=self.command_timeout)
+            self.handle(self.acd.call_ended(offer_id, self.now()))
+        except UnknownOffer:
+            pass
+
+    def drop_leg(self, uuid: str) -> None:
+        self.legs.forget(uuid)
+        self.kill(uuid)
+
+    def kill(self, uuid: str) -> None:
+        try:
+            self.inbound.api(f"uuid_kill {uuid} ORIGINATOR_CANCEL", timeout=self.command_timeout)
         except ESLError:
             pass  # no such channel (not created yet, or gone): nothing to hang up
 
-    def _now(self) -> float:
+    def now(self) -> float:
         """The clock, never going back (the ACD refuses time running backwards)."""
         self._last = max(self._last, self._clock())
         return self._last
+
+
+_CONTEXT_VARIABLES = frozenset({"brand", "topic", "language", "vip", "line", "destination_number"})
+"""Call variables copied onto the agent's leg as `fsrouter_<name>`, so the
+agent's phone, CDRs and the dialplan see the call's context."""
+

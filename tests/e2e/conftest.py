@@ -37,18 +37,18 @@ def free_port() -> int:
 class Fsrouter:
     """A running `fsrouter run` process and the simulated switch it serves."""
 
-    def __init__(self, workdir: Path):
+    def __init__(self, workdir: Path, rules: Path = E2E_RULES, time_scale: float = TIME_SCALE):
         self.workdir = workdir
-        self.time_scale = TIME_SCALE
+        self.time_scale = time_scale
         self.rules = workdir / "rules.yaml"
-        shutil.copy(E2E_RULES, self.rules)
+        shutil.copy(rules, self.rules)
         self.port = free_port()
         self.api_port = free_port()
         self.switch = Switch(("127.0.0.1", self.port), time_scale=self.time_scale,
                              sounds_dir=str(REPO / "sounds"))
         self.inbound = InboundListener(self.switch, "127.0.0.1", 0).start()
         self.log = workdir / "fsrouter.log"
-        config = workdir / "fsrouter.yaml"
+        self.config = config = workdir / "fsrouter.yaml"
         config.write_text(json.dumps({  # JSON is YAML
             "listen": {"host": "127.0.0.1", "port": self.port},
             "rules": str(self.rules),
@@ -60,12 +60,22 @@ class Fsrouter:
             "simulator": {"mode": "never"},
             "log_level": "info",
         }))
+        self.start()
+
+    def start(self) -> None:
+        """Start the process (again, after `kill`: same config, database and
+        log, which it appends to)."""
         self.proc = subprocess.Popen(
             [sys.executable, "-c", "from fsrouter.cli import main; main()", "run",
-             "--config", str(config)],
-            stdout=self.log.open("wb"), stderr=subprocess.STDOUT, cwd=workdir)
+             "--config", str(self.config)],
+            stdout=self.log.open("ab"), stderr=subprocess.STDOUT, cwd=self.workdir)
         self.wait_until(lambda: self.status()["freeswitch_inbound_connected"], 15,
                         "fsrouter did not start and connect to the simulator")
+
+    def kill(self) -> None:
+        """SIGKILL: no clean-up of any kind, as in a crash."""
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait(10)
 
     def status(self) -> dict:
         """GET /status with a gevent socket, so the simulator keeps running."""
@@ -113,3 +123,17 @@ def fsrouter(tmp_path):
     running = Fsrouter(tmp_path)
     yield running
     running.stop()
+
+
+@pytest.fixture
+def start_fsrouter(tmp_path):
+    """`start_fsrouter(rules=..., time_scale=...)` for tests needing their own."""
+    started = []
+
+    def start(**options) -> Fsrouter:
+        started.append(Fsrouter(tmp_path, **options))
+        return started[-1]
+
+    yield start
+    for running in started:
+        running.stop()

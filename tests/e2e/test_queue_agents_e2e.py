@@ -19,8 +19,8 @@ CALL_TIMEOUT = 20
 NUMBER = re.compile(r"/numbers/(?:\d+/)?(\d+)\.wav$")  # numbers/N, with or without a rate dir
 
 
-def queued_call(fsrouter):
-    call = fsrouter.switch.place_call(CallerScript(destination="5001"))
+def queued_call(fsrouter, destination="5001"):
+    call = fsrouter.switch.place_call(CallerScript(destination=destination))
     assert call.wait(CALL_TIMEOUT), f"call did not end\n{fsrouter.log_text()}"
     return call
 
@@ -83,6 +83,25 @@ def test_waiting_callers_hear_their_position_fall_3_2_1(fsrouter):
     assert all(call.bridged_with for call in calls)  # everyone reached the agent in the end
     heard = [prompt_id(s) for s in last.sounds]
     assert heard[heard.index("queue/you_are_caller") + 2] == "queue/thank_you"
+
+
+def test_waiting_callers_hear_a_wait_estimate_once_service_has_been_timed(fsrouter):
+    # Five calls of 10 sim s (0.5 s here) teach the queue its handle time.
+    fsrouter.switch.add_agent(AgentScript(endpoint="user/3005", answer_after=0.1, hang_up_after=10))
+    for _ in range(5):
+        assert queued_call(fsrouter, "5008").bridged_with
+    calls = []
+    for _ in range(3):
+        calls.append(fsrouter.switch.place_call(CallerScript(destination="5008")))
+        gevent.sleep(0.1)
+    for call in calls:
+        assert call.wait(CALL_TIMEOUT), fsrouter.log_text()
+    heard = [prompt_id(s) for s in calls[-1].sounds]
+    positions = [int(m.group(1)) for m in map(NUMBER.search, calls[-1].sounds) if m]
+    assert positions and positions[0] == 2 and positions == sorted(positions, reverse=True), positions
+    said = heard.index("queue/estimated_wait")
+    assert heard[said + 1] == "queue/less_than_a_minute", heard  # 0.5 s calls: under a minute
+    assert heard[said + 2] == "queue/thank_you"
 
 
 def answering(fsrouter, *extensions):

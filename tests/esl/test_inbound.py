@@ -65,7 +65,7 @@ def test_connects_subscribes_runs_api_and_delivers_events(fake_fs, client_for):
     assert client.api("status") == "+OK\n"
     assert [f.command for f in fs.conns[0].commands] == [
         "auth ClueCon",
-        "event plain CHANNEL_ANSWER CUSTOM callcenter::info BACKGROUND_JOB",
+        "event plain CHANNEL_ANSWER BACKGROUND_JOB CUSTOM callcenter::info",  # subclasses last
         "api status",
     ]
     fs.conns[0].send(event("CHANNEL_ANSWER", "agent-leg"))

@@ -6,12 +6,14 @@ test is deterministic; one test runs the real dispatcher greenlet.
 
 import gevent
 import pytest
+from runtime_fakes import Clock, FakeInbound
 
 from fsrouter.acd import AgentState
 from fsrouter.acd.model import MissReason
 from fsrouter.esl.codec import Event
-from fsrouter.esl.errors import ESLCommandError, ESLTimeout
-from fsrouter.esl.queue_runtime import QueueRuntime, miss_reason
+from fsrouter.esl.errors import ESLTimeout
+from fsrouter.esl.legs import miss_reason
+from fsrouter.esl.queue_runtime import QueueRuntime
 from fsrouter.rules.compiler import compile_source
 
 RULES = """
@@ -29,49 +31,17 @@ queues:
     require: {sales: 1}
     max_wait: {after: 1m, then: {hangup: NORMAL_CLEARING}}
     no_agents: {hangup: NORMAL_CLEARING}
+  billing:
+    name: Billing
+    require: {support: 1}
+    whisper: "{brand}, {queue}, {topic}, waited {waited}"
+    max_wait: {after: 2m, then: {hangup: NORMAL_CLEARING}}
 agents:
   "1001": {name: Alice, dial: user/1001, skills: {support: 5}}
   "1002": {name: Bob, dial: user/1002, skills: {support: 5}}
 """
 CALLER = "caller-uuid-1"
 VARS = {"caller_id_number": "+306971234567", "language": "en"}
-
-
-class FakeInbound:
-    """Records commands; `originates` scripts each bgapi result (text, exception
-    or callable run at that moment and returning one of those)."""
-
-    def __init__(self, *originates):
-        self.originates = list(originates)
-        self.commands = []
-        self.api_errors = {}
-
-    def bgapi(self, cmd, timeout=60.0):
-        self.commands.append(("bgapi", cmd, timeout))
-        result = self.originates.pop(0)
-        if callable(result):
-            result = result()
-        if isinstance(result, Exception):
-            raise result
-        return Event({"Event-Name": "BACKGROUND_JOB"}, result.encode())
-
-    def api(self, cmd, timeout=5.0):
-        self.commands.append(("api", cmd, timeout))
-        error = self.api_errors.get(cmd.split()[0])
-        if error:
-            raise ESLCommandError(f"api {cmd}", error)
-        return "+OK"
-
-    def apis(self):
-        return [c[1] for c in self.commands if c[0] == "api"]
-
-
-class Clock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
 
 
 @pytest.fixture
@@ -81,6 +51,7 @@ def plan():
 
 def runtime(plan, inbound, clock=None, login=("1001",)):
     rt = QueueRuntime(plan, inbound, clock=clock or Clock(), spawn=lambda f, *a: f(*a))
+    inbound.on_event = rt.on_event
     for agent in login:
         rt.set_agent_state(agent, AgentState.AVAILABLE)
     return rt
@@ -103,7 +74,8 @@ def test_answered_agent_is_bridged_and_the_caller_told(plan):
     assert kind == "bgapi"
     assert cmd == (
         f"originate {{origination_uuid={leg},origination_caller_id_number=+306971234567,"
-        f"fsrouter_queue=support,fsrouter_caller_uuid={CALLER},originate_timeout=20}}user/1001 &park()"
+        f"fsrouter_queue=support,fsrouter_caller_uuid={CALLER},originate_timeout=20,fsrouter_language=en}}"
+        "user/1001 &park()"
     )
     assert timeout == 30.0  # ring timeout + margin: bounded
     assert inbound.apis() == [f"uuid_bridge {CALLER} {leg}"]
@@ -223,6 +195,7 @@ def test_dispatcher_greenlet_offers_without_being_stepped(plan):
     inbound = FakeInbound("+OK\n")
     told = []
     rt = QueueRuntime(plan, inbound, login_all=True, max_sleep=0.05)
+    inbound.on_event = rt.on_event
     rt.start()
     try:
         rt.join(CALLER, "support", VARS, told.append)
@@ -239,3 +212,69 @@ def test_joining_again_leaves_the_previous_queue_first(plan):
     rt.join(CALLER, "support", VARS, lambda m: None)
     assert rt.join(CALLER, "sales", VARS, lambda m: None) is False  # refused: nobody sells
     assert rt.acd.queue_status("support", 2000.0).waiting == 0
+
+
+def test_the_whisper_is_spoken_to_the_agent_leg_before_it_parks_and_is_bridged(plan):
+    inbound = FakeInbound("+OK\n")
+    told = []
+    rt = runtime(plan, inbound)
+    rt.join(CALLER, "billing", {**VARS, "brand": "acme", "topic": "invoices"}, told.append)
+    rt.step()
+    command = inbound.commands[0][1]
+    assert command.endswith("}user/1001 'speak:flite|kal|acme; Billing; invoices; waited 0 seconds,park' inline")
+    assert "fsrouter_brand=acme" in command and "fsrouter_topic=invoices" in command
+    assert inbound.apis() == [f"uuid_bridge {CALLER} {agent_uuid(inbound)}"]
+    assert told == [("bridged", "1001")]
+
+
+def test_an_agent_hanging_up_during_the_whisper_is_a_miss_and_the_next_agent_is_tried(plan):
+    inbound = FakeInbound("+OK\n", "+OK\n", after_answer=["CHANNEL_HANGUP_COMPLETE"])
+    told = []
+    rt = runtime(plan, inbound, login=("1001", "1002"))
+    rt.join(CALLER, "billing", VARS, told.append)
+    rt.step()
+    first = agent_uuid(inbound, 0)
+    assert f"uuid_kill {first} ORIGINATOR_CANCEL" in inbound.apis()
+    assert rt.acd.agent_status("1001").state is not AgentState.ON_CALL
+    rt.step()
+    assert told == [("bridged", "1002")]
+    assert inbound.apis()[-1] == f"uuid_bridge {CALLER} {agent_uuid(inbound, 1)}"
+
+
+def test_a_whisper_that_never_ends_is_given_up_and_the_leg_hung_up(plan):
+    inbound = FakeInbound("+OK\n", after_answer=[""])
+    told = []
+    rt = runtime(plan, inbound)
+    rt.whisper_timeout = 0.05
+    rt.join(CALLER, "billing", VARS, told.append)
+    rt.step()
+    assert inbound.apis() == [f"uuid_kill {agent_uuid(inbound)} ORIGINATOR_CANCEL"]
+    assert told == []
+    assert rt.acd.position(CALLER, rt.now()) == 1  # still in line
+
+
+def sofia(subclass, user):
+    return Event({"Event-Name": "CUSTOM", "Event-Subclass": subclass, "from-user": user})
+
+
+def test_an_unregistered_phone_is_not_offered_calls_until_it_registers_again(plan):
+    inbound = FakeInbound("+OK\n", "+OK\n")
+    rt = runtime(plan, inbound, login=("1001", "1002"))
+    rt.on_event(sofia("sofia::unregister", "1001"))
+    rt.on_event(Event({"Event-Name": "CUSTOM", "Event-Subclass": "sofia::expire", "user": "1002"}))
+    rt.join(CALLER, "support", VARS, lambda m: None)
+    assert rt.step() == []
+    rt.on_event(sofia("sofia::register", "1002"))
+    assert [o.agent_id for o in rt.step()] == ["1002"]
+
+
+def test_nobody_is_offered_while_the_inbound_socket_is_down(plan):
+    inbound = FakeInbound("+OK\n")
+    inbound.connected = False
+    told = []
+    rt = runtime(plan, inbound)
+    rt.join(CALLER, "support", VARS, told.append)
+    assert rt.step() == [] and inbound.commands == []
+    inbound.connected = True
+    assert [o.agent_id for o in rt.step()] == ["1001"]
+    assert told == [("bridged", "1001")]

@@ -1,0 +1,268 @@
+"""Callbacks in the live ACD: booked from a waiting call, dialled in their turn.
+
+The store is the record of every promise.  A booking is committed before the
+caller hears that it is booked, and the waiting call's place passes to a
+callback entry with the same arrival time and priority, so it neither jumps
+ahead of nor falls behind the live callers.
+
+Every `poll` seconds the dialer asks the store which callbacks are due and
+puts any that are not yet in line into the ACD (after a restart, that is how
+pending callbacks come back, in their order).  When one reaches the head and
+its agent has answered and heard the whisper ("callback for ..., waited
+..."), the dialer *claims* it in the store (a lease: two fsrouter processes,
+or one restarted after SIGKILL, never dial it twice at once), dials the
+customer with the line's caller id, plays them the intro and bridges them to
+the agent.  No answer or busy: the attempt is recorded with the next attempt
+time (or the callback given up after `attempts`), and it comes back into
+line, at its old place, when that time comes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import uuid as uuidlib
+from collections.abc import Mapping
+
+import gevent
+
+from fsrouter.acd import UnknownEntry, UnknownQueue
+from fsrouter.acd.model import MissReason
+from fsrouter.esl.legs import miss_reason, originate_command, playback
+from fsrouter.store.errors import StoreError
+from fsrouter.store.records import AttemptOutcome, CallbackRecord
+
+log = logging.getLogger(__name__)
+
+ENTRY_PREFIX = "callback:"
+
+_OUTCOMES = {
+    MissReason.NO_ANSWER: AttemptOutcome.NO_ANSWER,
+    MissReason.BUSY: AttemptOutcome.BUSY,
+    MissReason.REJECTED: AttemptOutcome.BUSY,
+}
+"""How a failed customer originate is recorded (see `legs.miss_reason`)."""
+
+#: The longest a bridged callback is followed before the dialer lets it go.
+LONGEST_CALL = 4 * 3600.0
+
+
+def entry_id(callback_id: int) -> str:
+    return f"{ENTRY_PREFIX}{callback_id}"
+
+
+def callback_id(entry: str) -> int:
+    return int(entry.removeprefix(ENTRY_PREFIX))
+
+
+class CallbackDialer:
+    def __init__(self, runtime, store, *, sounds_root: str, owner: str | None = None,
+                 poll: float = 1.0, customer_ring: float = 30.0, intro_timeout: float = 60.0) -> None:
+        """`runtime` is the `QueueRuntime` (it calls back into this dialer);
+        `store` a `GeventStore`; `sounds_root` where FreeSWITCH finds the
+        prompts."""
+        self.runtime = runtime
+        self.store = store
+        self.sounds_root = sounds_root.rstrip("/")
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
+        self.poll = poll
+        self.customer_ring = customer_ring
+        self.intro_timeout = intro_timeout
+        self._records: dict[int, CallbackRecord] = {}
+        """Callbacks in the ACD's line, by id."""
+        self._connecting: set[int] = set()
+        """Callbacks whose agent answered: being claimed and dialled."""
+        self._next_sync = float("-inf")
+        runtime.callbacks = self
+
+    # -- booking -----------------------------------------------------------
+
+    def book(self, call_uuid: str, caller, number: str) -> str | None:
+        """Book a callback for the waiting `caller` (already out of line);
+        its id, or None when the store could not commit it."""
+        settings = self._settings(caller.queue)
+        if settings is None:
+            return None
+        variables = {**caller.variables, "fsrouter_rules_queue": caller.queue}
+        try:
+            record = self.store.book_callback(
+                caller.acd_queue, number, settings.caller_id.render(caller.variables),
+                caller.arrival, caller.priority, variables,
+                line=caller.variables.get("destination_number"), brand=caller.variables.get("brand"),
+                idempotency_key=call_uuid, booked_at=self.runtime.now())
+        except StoreError:
+            log.exception("call %s: callback to %s could not be booked", call_uuid, number)
+            return None
+        log.info("call %s: callback %d booked to %s, keeping its place in %s",
+                 call_uuid, record.id, number, caller.acd_queue)
+        self._enter(record)
+        return str(record.id)
+
+    # -- keeping the line --------------------------------------------------
+
+    def sync(self, now: float) -> None:
+        """Every `poll` seconds: due callbacks into line, cancelled ones out."""
+        if now < self._next_sync:
+            return
+        self._next_sync = now + self.poll
+        try:
+            due = {record.id: record for record in self.store.due_callbacks(now)}
+        except StoreError:
+            log.exception("could not read the due callbacks; retrying in %.0f s", self.poll)
+            return
+        for record in due.values():
+            if record.id not in self._records and record.id not in self._connecting:
+                self._enter(record)
+        for gone in self._records.keys() - due.keys() - self._connecting:
+            log.info("callback %d is no longer due (cancelled?): out of line", gone)
+            self._leave_line(gone, "callback_cancelled")
+
+    def _enter(self, record: CallbackRecord) -> None:
+        acd = self.runtime.acd
+        try:
+            events = acd.enqueue(entry_id(record.id), record.queue, self.runtime.now(),
+                                 priority=record.priority, arrival=record.arrival_time, is_callback=True)
+        except UnknownQueue:
+            log.error("callback %d: queue %s no longer exists; left pending", record.id, record.queue)
+            return
+        self._records[record.id] = record
+        self.runtime.handle(events)
+        self.runtime.wake()
+
+    def _leave_line(self, cb_id: int, reason: str) -> None:
+        """Take the callback out of the ACD (cancelling an offer to an agent)."""
+        self._records.pop(cb_id, None)
+        runtime = self.runtime
+        try:
+            runtime.handle(runtime.acd.remove(entry_id(cb_id), runtime.now(), reason))
+        except UnknownEntry:
+            pass  # answered or removed already
+
+    # -- what the runtime asks while an agent is dialled -------------------
+
+    def context(self, offer) -> Mapping[str, str]:
+        record = self._records.get(callback_id(offer.entry_id))
+        if record is None:
+            return {}
+        return {**record.variables, "number": record.number, "caller_id_number": record.number,
+                "callback": "callback"}
+
+    def whisper_template(self, offer):
+        record = self._records.get(callback_id(offer.entry_id))
+        settings = self._settings(record.variables.get("fsrouter_rules_queue", "")) if record else None
+        return settings.whisper if settings is not None else None
+
+    # -- dialling the customer ---------------------------------------------
+
+    def connect(self, ringing) -> None:
+        """The agent has answered and heard the whisper: claim the callback,
+        dial the customer, bridge them, record the attempt."""
+        cb_id = callback_id(ringing.offer.entry_id)
+        self._connecting.add(cb_id)  # `sync` leaves it alone meanwhile
+        try:
+            self._connect(cb_id, ringing)
+        finally:
+            self._connecting.discard(cb_id)
+            self._records.pop(cb_id, None)
+
+    def _connect(self, cb_id: int, ringing) -> None:
+        runtime, offer = self.runtime, ringing.offer
+        record = self._claim(cb_id)
+        if record is None:
+            log.info("callback %d: no longer ours to dial (cancelled or taken); agent released", cb_id)
+            runtime.drop_leg(ringing.agent_uuid)
+            self._leave_line(cb_id, "callback_gone")
+            return
+        if runtime.report(lambda: runtime.acd.answered(offer.offer_id, runtime.now())) is None:
+            self._release(cb_id)
+            runtime.drop_leg(ringing.agent_uuid)
+            return
+        customer = str(uuidlib.uuid4())
+        outcome = self._dial(record, customer, ringing.agent_uuid)
+        self._record(record, outcome)
+        if outcome is AttemptOutcome.ANSWERED:
+            self._follow(customer, ringing.agent_uuid)
+        else:
+            runtime.drop_leg(ringing.agent_uuid)
+        runtime.call_ended(offer.offer_id)
+
+    def _dial(self, record: CallbackRecord, customer: str, agent_uuid: str) -> AttemptOutcome:
+        runtime = self.runtime
+        settings = self._settings(record.variables.get("fsrouter_rules_queue", ""))
+        if settings is None:
+            return AttemptOutcome.FAILED
+        language = record.variables.get("language") or runtime.plan.settings.language
+        variables = {
+            "origination_uuid": customer,
+            "origination_caller_id_number": record.caller_id,
+            "originate_timeout": str(round(self.customer_ring)),
+            "fsrouter_callback_id": str(record.id),
+        }
+        dial = settings.dial.render({**record.variables, "number": record.number})
+        intro = f"{self.sounds_root}/{language}/{settings.intro}.wav"
+        leg = runtime.legs.watch(customer)
+        result = runtime.bgapi_result(originate_command(variables, dial, [playback(intro)]),
+                                      self.customer_ring + runtime.originate_margin, customer)
+        if not result.startswith("+OK"):
+            runtime.legs.forget(customer)
+            log.info("callback %d: %s did not answer: %s", record.id, record.number, result.strip())
+            return _OUTCOMES.get(miss_reason(result), AttemptOutcome.FAILED)
+        state = leg.wait_parked(self.intro_timeout)
+        if state != "parked" or not runtime.bridge(customer, agent_uuid):
+            log.info("callback %d: customer leg %s before the bridge", record.id, state)
+            runtime.drop_leg(customer)
+            return AttemptOutcome.FAILED
+        log.info("callback %d: %s bridged to the agent", record.id, record.number)
+        return AttemptOutcome.ANSWERED
+
+    def _follow(self, customer: str, agent_uuid: str) -> None:
+        """Wait until either side of the bridged callback hangs up, then end
+        the other side too (the agent then wraps up)."""
+        legs = self.runtime.legs
+        watched = [legs.get(uuid) or legs.watch(uuid) for uuid in (customer, agent_uuid)]
+        gevent.wait([leg.hung_up for leg in watched], count=1, timeout=LONGEST_CALL)
+        for leg in watched:
+            self.runtime.drop_leg(leg.uuid)
+
+    # -- the store ---------------------------------------------------------
+
+    def _claim(self, cb_id: int) -> CallbackRecord | None:
+        lease = self.customer_ring + self.intro_timeout + self.runtime.originate_margin
+        try:
+            return self.store.claim(cb_id, self.owner, lease, self.runtime.now())
+        except StoreError:
+            log.exception("callback %d: claim failed", cb_id)
+            return None
+
+    def _release(self, cb_id: int) -> None:
+        try:
+            self.store.release(cb_id, self.owner, self.runtime.now())
+        except StoreError:
+            log.exception("callback %d: could not release the claim (its lease will expire)", cb_id)
+
+    def _record(self, record: CallbackRecord, outcome: AttemptOutcome) -> None:
+        now = self.runtime.now()
+        settings = self._settings(record.variables.get("fsrouter_rules_queue", ""))
+        attempts = settings.attempts if settings is not None else 1
+        give_up = outcome is not AttemptOutcome.ANSWERED and record.attempts + 1 >= attempts
+        retry_at = None
+        if outcome is not AttemptOutcome.ANSWERED and not give_up:
+            retry_at = now + settings.retry_every
+        try:
+            self.store.record_attempt(record.id, self.owner, outcome, now,
+                                      next_attempt_at=retry_at, give_up=give_up)
+        except StoreError:
+            log.exception("callback %d: attempt (%s) not recorded; the lease will expire", record.id, outcome)
+            return
+        if give_up:
+            log.warning("callback %d to %s: given up after %d attempts", record.id, record.number, attempts)
+        elif retry_at is not None:
+            log.info("callback %d: %s; next attempt in %.0f s", record.id, outcome, retry_at - now)
+
+    def _settings(self, rules_queue: str):
+        queue = self.runtime.plan.queues.get(rules_queue)
+        settings = queue.callback if queue is not None else None
+        if settings is None:
+            log.error("queue %r has no callback settings", rules_queue)
+        return settings

@@ -1,0 +1,140 @@
+"""Channels fsrouter originates itself (agent legs, callback customers).
+
+A leg is started with ``bgapi originate`` on the inbound connection and runs a
+short inline dialplan: an optional greeting (the agent's whisper, the
+customer's intro), then ``park``.  ``originate`` reports success as soon as
+the far end answers, so the greeting is still playing then; the sign that it
+is over is the leg's ``CHANNEL_PARK`` event.  Only then may the leg be
+bridged: a bridge would cut the greeting off.
+
+`Legs` matches the inbound socket's channel events to the legs being
+watched, by ``Unique-ID`` (we choose it: ``origination_uuid``), so a waiting
+greenlet learns whether its leg parked or hung up.  Watch a leg *before*
+originating it: its events may arrive before the originate's result.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import gevent.event
+
+from fsrouter.acd.model import MissReason
+from fsrouter.esl.codec import Event
+
+#: The channel events a `Legs` needs from the inbound socket.
+LEG_EVENTS = ("CHANNEL_PARK", "CHANNEL_HANGUP_COMPLETE")
+
+_UNSAFE_VALUE = re.compile(r"[^\w+*#.@:/-]")
+"""What may not go into an originate variable's value (`,` `}` `'` spaces...)."""
+_UNSAFE_SPEECH = re.compile(r"[^\w .;:?!+-]")
+"""What may not go into spoken text: `,` ends an inline application, `|`
+separates the TTS engine and voice, quotes end the originate argument."""
+
+
+@dataclass
+class Leg:
+    """What became of one originated channel, as its events tell."""
+
+    uuid: str
+    parked: gevent.event.Event = field(default_factory=gevent.event.Event)
+    #: Set to the hangup cause when the channel is gone.
+    hung_up: gevent.event.AsyncResult = field(default_factory=gevent.event.AsyncResult)
+
+    def wait_parked(self, timeout: float) -> str:
+        """"parked" once the greeting is over, else "hangup" or "timeout"."""
+        waiter = gevent.event.Event()
+
+        def wake(_: object) -> None:
+            waiter.set()
+
+        self.parked.rawlink(wake)
+        self.hung_up.rawlink(wake)
+        try:
+            waiter.wait(timeout)
+        finally:
+            self.parked.unlink(wake)
+            self.hung_up.unlink(wake)
+        if self.hung_up.ready():
+            return "hangup"
+        return "parked" if self.parked.is_set() else "timeout"
+
+
+class Legs:
+    """The legs being watched, fed from the inbound socket's events."""
+
+    def __init__(self) -> None:
+        self._legs: dict[str, Leg] = {}
+
+    def watch(self, uuid: str) -> Leg:
+        leg = self._legs[uuid] = Leg(uuid)
+        return leg
+
+    def get(self, uuid: str) -> Leg | None:
+        return self._legs.get(uuid)
+
+    def forget(self, uuid: str) -> None:
+        self._legs.pop(uuid, None)
+
+    def on_event(self, event: Event) -> bool:
+        """Note a park or hangup of a watched leg; True if the event was one."""
+        leg = self._legs.get(event.get("Unique-ID") or "")
+        if leg is None:
+            return False
+        name = event.get("Event-Name")
+        if name == "CHANNEL_PARK":
+            leg.parked.set()
+        elif name == "CHANNEL_HANGUP_COMPLETE" and not leg.hung_up.ready():
+            leg.hung_up.set(event.get("Hangup-Cause") or "NORMAL_CLEARING")
+        else:
+            return False
+        return True
+
+
+MISS_REASONS = {
+    "NO_ANSWER": MissReason.NO_ANSWER,
+    "NO_USER_RESPONSE": MissReason.NO_ANSWER,
+    "ALLOTTED_TIMEOUT": MissReason.NO_ANSWER,
+    "PROGRESS_TIMEOUT": MissReason.NO_ANSWER,
+    "USER_BUSY": MissReason.BUSY,
+    "CALL_REJECTED": MissReason.REJECTED,
+}
+"""Originate failure causes that say something about the far end; anything
+else (unregistered phone, bad dial string, network) is `failed`."""
+
+
+def miss_reason(result: str) -> MissReason:
+    """An originate's `-ERR USER_BUSY` -> busy, and so on (see `MISS_REASONS`)."""
+    cause = result.removeprefix("-ERR").strip().split()[0] if result.strip() != "-ERR" else ""
+    return MISS_REASONS.get(cause.upper(), MissReason.FAILED)
+
+
+def originate_command(variables: Mapping[str, str], dial: str, greeting: Sequence[str] = ()) -> str:
+    """``originate {vars}<dial> 'app:arg,park' inline``: the greeting apps
+    (already safe `app:arg` strings), then park.  Empty values are left out
+    and unsafe characters dropped, so no value can end the variable block."""
+    pairs = ",".join(f"{k}={_UNSAFE_VALUE.sub('', v)}" for k, v in variables.items() if v)
+    if not greeting:
+        return f"originate {{{pairs}}}{dial} &park()"
+    apps = ",".join([*greeting, "park"])
+    return f"originate {{{pairs}}}{dial} '{apps}' inline"
+
+
+def speak(tts: str, text: str) -> str:
+    """The inline application saying `text` with the TTS `engine|voice`."""
+    said = " ".join(_UNSAFE_SPEECH.sub(" ", text.replace(",", ";")).split())
+    return f"speak:{tts}|{said}"
+
+
+def playback(path: str) -> str:
+    return f"playback:{path}"
+
+
+def spoken_wait(seconds: float) -> str:
+    """A wait as a whisper says it: "40 seconds", "1 minute", "3 minutes"."""
+    if seconds < 60:
+        return f"{max(0, round(seconds))} seconds"
+    minutes = round(seconds / 60)
+    return "1 minute" if minutes == 1 else f"{minutes} minutes"

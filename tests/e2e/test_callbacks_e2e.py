@@ -1,0 +1,159 @@
+"""End to end: a caller keeps their place in line and is called back.
+
+One agent (Kim, user/4001) is busy with another caller, so the caller under
+test waits, hears the callback offer, books, and hangs up; when Kim is free
+she hears "callback for ..." and the customer is dialled through the
+gateway with the line's caller id, hears the intro and is bridged to her.
+The store is read back through `fsrouter callbacks list --json`, and one
+test kills fsrouter with SIGKILL between the booking and the dial.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import gevent
+from click.testing import CliRunner
+
+from fsrouter.cli import main
+from fsrouter.sim import CallerScript, Press
+from fsrouter.sim.agent import AgentScript, CustomerScript
+from fsrouter.sim.scenario import prompt_id
+
+RULES = Path(__file__).parent / "rules" / "callbacks.yaml"
+LINE = "+302101234567"
+OWN = "+306971234567"
+KEYED = "+302106543210"
+CALL_TIMEOUT = 20
+
+
+def gateway(number: str) -> str:
+    return f"sofia/gateway/carrier/{number}"
+
+
+def centre(start_fsrouter, **agent):
+    fsrouter = start_fsrouter(rules=RULES)
+    fsrouter.switch.add_agent(AgentScript(endpoint="user/4001", **{"answer_after": 0.2, "hang_up_after": 30,
+                                                                     **agent}))
+    return fsrouter
+
+
+def keep_kim_busy(fsrouter):
+    """Another caller talks to Kim for 30 sim s (1.5 s here)."""
+    other = fsrouter.switch.place_call(CallerScript(destination=LINE, caller_id_number="+306900000000"))
+    fsrouter.wait_until(lambda: other.bridged_with is not None, 5, "the first caller was not bridged")
+    return other
+
+
+def books_own_number():
+    return CallerScript(destination=LINE, caller_id_number=OWN, actions=[
+        Press("1", after_prompt="callback/offer"),
+        Press("1", after_prompt="callback/confirm_keys"),
+    ])
+
+
+def callbacks(fsrouter) -> list[dict]:
+    result = CliRunner().invoke(main, ["callbacks", "list", "--json", "--database",
+                                       f"sqlite:///{fsrouter.workdir}/fsrouter.db"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def prompts(call) -> list[str]:
+    return [prompt_id(s) for s in call.sounds]
+
+
+def wait_dials(fsrouter, number: str, count: int, timeout: float = 10):
+    fsrouter.wait_until(lambda: len([d for d in fsrouter.switch.dials(gateway(number)) if d.done]) >= count,
+                        timeout, f"{number} was not dialled {count} time(s)")
+    return fsrouter.switch.dials(gateway(number))
+
+
+def test_own_number_confirmed_then_the_agent_is_whispered_and_the_customer_bridged(start_fsrouter):
+    fsrouter = centre(start_fsrouter)
+    fsrouter.switch.add_customer(CustomerScript(endpoint=gateway(OWN), attempts=(1.0,), hang_up_after=10))
+    keep_kim_busy(fsrouter)
+    caller = fsrouter.switch.place_call(books_own_number())
+    assert caller.wait(CALL_TIMEOUT), fsrouter.log_text()
+    heard = prompts(caller)
+    confirm = heard.index("callback/confirm_number")
+    assert heard[confirm + 1:confirm + 11] == [f"numbers/{d}" for d in OWN[3:]]  # 6971234567, read back
+    assert heard[-1] == "callback/booked" and caller.hung_up_by == "fsrouter"
+    assert caller.bridged_with is None
+    [dial] = wait_dials(fsrouter, OWN, 1)
+    assert dial.origination["origination_caller_id_number"] == LINE  # the line they called
+    assert "callback/intro" in prompts(dial)
+    agent = fsrouter.switch.agent_call(dial.bridged_with)
+    assert agent.endpoint == "user/4001"
+    whisper = [s for s in agent.sounds if s.startswith("tts:")]
+    assert whisper and whisper[0].startswith(f"tts:Callback for {OWN}; waited "), agent.sounds
+    assert agent.answered_at < dial.answered_at  # the agent first, then the customer
+    [booked] = callbacks(fsrouter)
+    assert (booked["status"], booked["attempts"], booked["number"]) == ("completed", 1, OWN)
+
+
+def test_a_premium_number_is_refused_aloud_and_a_keyed_number_is_called_back(start_fsrouter):
+    fsrouter = centre(start_fsrouter)
+    fsrouter.switch.add_customer(CustomerScript(endpoint=gateway(KEYED), attempts=(1.0,), hang_up_after=10))
+    keep_kim_busy(fsrouter)
+    caller = fsrouter.switch.place_call(CallerScript(destination=LINE, caller_id_number="anonymous", actions=[
+        Press("1", after_prompt="callback/offer"),
+        Press("9011234567#", after_prompt="callback/enter_number"),                # premium rate
+        Press("2106543210#", after_prompt="callback/enter_number", occurrence=2),  # an Athens line
+        Press("1", after_prompt="callback/confirm_keys"),
+    ]))
+    assert caller.wait(CALL_TIMEOUT), fsrouter.log_text()
+    heard = prompts(caller)
+    refused = heard.index("callback/refused")
+    assert heard[refused + 1] == "callback/enter_number"  # asked again, politely
+    assert heard[-1] == "callback/booked"
+    [dial] = wait_dials(fsrouter, KEYED, 1)
+    assert dial.bridged_with is not None
+    assert fsrouter.switch.dials(gateway("+309011234567")) == []
+    assert [(c["number"], c["status"]) for c in callbacks(fsrouter)] == [(KEYED, "completed")]
+
+
+def test_no_answer_is_retried_and_the_second_attempt_is_bridged(start_fsrouter):
+    fsrouter = centre(start_fsrouter)
+    fsrouter.switch.add_customer(CustomerScript(endpoint=gateway(OWN), attempts=(None, 1.0), hang_up_after=10))
+    keep_kim_busy(fsrouter)
+    caller = fsrouter.switch.place_call(books_own_number())
+    assert caller.wait(CALL_TIMEOUT), fsrouter.log_text()
+    first, second = wait_dials(fsrouter, OWN, 2, timeout=15)
+    assert first.answered_at is None and first.hangup_cause == "NO_ANSWER"
+    assert second.bridged_with is not None
+    [booked] = callbacks(fsrouter)
+    assert (booked["status"], booked["attempts"]) == ("completed", 2)
+
+
+def test_the_callback_is_given_up_after_the_declared_attempts(start_fsrouter):
+    fsrouter = centre(start_fsrouter)
+    fsrouter.switch.add_customer(CustomerScript(endpoint=gateway(OWN), attempts=(None, "busy")))
+    keep_kim_busy(fsrouter)
+    caller = fsrouter.switch.place_call(books_own_number())
+    assert caller.wait(CALL_TIMEOUT), fsrouter.log_text()
+    wait_dials(fsrouter, OWN, 2, timeout=15)
+    fsrouter.wait_until(lambda: callbacks(fsrouter)[0]["status"] == "failed", 5, "not given up")
+    gevent.sleep(1.5)  # past the retry interval: no third attempt
+    assert len(fsrouter.switch.dials(gateway(OWN))) == 2
+    assert callbacks(fsrouter)[0]["attempts"] == 2
+
+
+def test_sigkill_between_booking_and_dialling_loses_nothing_and_dials_once(start_fsrouter):
+    # Kim's phone is not registered yet, so the booked callback cannot be dialled.
+    fsrouter = centre(start_fsrouter, unregistered=True)
+    caller = fsrouter.switch.place_call(books_own_number())
+    assert caller.wait(CALL_TIMEOUT), fsrouter.log_text()
+    assert prompts(caller)[-1] == "callback/booked"
+    assert [c["status"] for c in callbacks(fsrouter)] == ["pending"]
+    fsrouter.kill()
+    fsrouter.switch.add_customer(CustomerScript(endpoint=gateway(OWN), attempts=(1.0,), hang_up_after=10))
+    fsrouter.switch.register("user/4001")
+    fsrouter.start()
+    [dial] = wait_dials(fsrouter, OWN, 1)
+    assert dial.bridged_with is not None
+    gevent.sleep(1.5)
+    assert len(fsrouter.switch.dials(gateway(OWN))) == 1
+    [booked] = callbacks(fsrouter)
+    assert (booked["status"], booked["attempts"]) == ("completed", 1)

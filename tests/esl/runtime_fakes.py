@@ -1,0 +1,50 @@
+"""A scripted inbound connection and a settable clock for queue runtime tests."""
+
+from fsrouter.esl.codec import Event
+from fsrouter.esl.errors import ESLCommandError
+
+
+class FakeInbound:
+    """Records commands; `originates` scripts each bgapi result (text, exception
+    or callable run at that moment and returning one of those)."""
+
+    def __init__(self, *originates, after_answer=()):
+        self.originates = list(originates)
+        self.commands = []
+        self.api_errors = {}
+        self.on_event = None
+        self.connected = True
+        #: What each answered leg does next, in turn: "CHANNEL_PARK" (the
+        #: whisper is over, the default), "CHANNEL_HANGUP_COMPLETE" or "" (nothing).
+        self.after_answer = list(after_answer)
+
+    def bgapi(self, cmd, timeout=60.0):
+        self.commands.append(("bgapi", cmd, timeout))
+        result = self.originates.pop(0)
+        if callable(result):
+            result = result()
+        if isinstance(result, Exception):
+            raise result
+        next_event = self.after_answer.pop(0) if self.after_answer else "CHANNEL_PARK"
+        if result.startswith("+OK") and self.on_event is not None and next_event:
+            leg = cmd.split("origination_uuid=")[1].split(",")[0]
+            self.on_event(Event({"Event-Name": next_event, "Unique-ID": leg}))
+        return Event({"Event-Name": "BACKGROUND_JOB"}, result.encode())
+
+    def api(self, cmd, timeout=5.0):
+        self.commands.append(("api", cmd, timeout))
+        error = self.api_errors.get(cmd.split()[0])
+        if error:
+            raise ESLCommandError(f"api {cmd}", error)
+        return "+OK"
+
+    def apis(self):
+        return [c[1] for c in self.commands if c[0] == "api"]
+
+
+class Clock:
+    def __init__(self):
+        self.now = 1000.0
+
+    def __call__(self):
+        return self.now

@@ -1,0 +1,162 @@
+"""Callbacks through the queue runtime, with a real SQLite store and a fake inbound socket.
+
+Booking keeps the caller's place; a due callback is dialled only after its
+agent answered and heard the whisper; no answer means a later attempt at the
+same place, up to the queue's number of attempts; the store decides what is
+due, so a new process (a restart) picks pending callbacks up in order.
+"""
+
+import gevent
+import pytest
+from runtime_fakes import Clock, FakeInbound
+
+from fsrouter.acd import AgentState
+from fsrouter.esl.callback_dialer import CallbackDialer
+from fsrouter.esl.codec import Event
+from fsrouter.esl.queue_runtime import QueueRuntime
+from fsrouter.rules.compiler import compile_source
+from fsrouter.store import open_store
+
+RULES = """
+settings: {timezone: UTC, language: en}
+lines:
+  "+302101234567": {brand: acme, language: en, flow: main}
+flows:
+  main:
+    - queue: billing
+queues:
+  billing:
+    name: Billing
+    require: {billing: 1}
+    callback:
+      offer_when: {position_over: 0}
+      retry: {attempts: 2, every: 60s}
+      dial: "sofia/gateway/carrier/{number}"
+    max_wait: {after: 10m, then: {hangup: NORMAL_CLEARING}}
+agents:
+  "1001": {name: Alice, dial: user/1001, skills: {billing: 5}}
+"""
+LINE = {"destination_number": "+302101234567", "caller_id_number": "+306971234567",
+        "language": "en", "brand": "acme"}
+NUMBER = "+306971234567"
+
+
+@pytest.fixture
+def plan():
+    return compile_source(RULES)
+
+
+@pytest.fixture
+def store(tmp_path):
+    with open_store(f"sqlite:///{tmp_path}/fsrouter.db") as opened:
+        yield opened
+
+
+def centre(plan, store, inbound, clock, *, login=True):
+    runtime = QueueRuntime(plan, inbound, clock=clock, spawn=gevent.spawn, max_sleep=0.01)
+    inbound.on_event = runtime.on_event
+    CallbackDialer(runtime, store, sounds_root="/sounds", owner="test", poll=0.0)
+    if login:
+        runtime.set_agent_state("1001", AgentState.AVAILABLE)
+    return runtime
+
+
+def settle():
+    gevent.sleep(0.05)
+
+
+def hang_up(runtime, uuid):
+    runtime.on_event(Event({"Event-Name": "CHANNEL_HANGUP_COMPLETE", "Unique-ID": uuid}))
+
+
+def uuids(inbound):
+    return [cmd.split("origination_uuid=")[1].split(",")[0].split("}")[0]
+            for kind, cmd, _ in inbound.commands if kind == "bgapi"]
+
+
+def test_a_booked_callback_keeps_the_callers_place_in_line(plan, store):
+    clock = Clock()
+    runtime = centre(plan, store, FakeInbound(), clock, login=False)
+    runtime.join("first", "billing", LINE, lambda m: None)
+    clock.now += 5
+    runtime.join("second", "billing", LINE, lambda m: None)
+    clock.now += 5
+    callback_id = runtime.book_callback("second", NUMBER)
+    clock.now += 5
+    runtime.join("third", "billing", LINE, lambda m: None)
+    booked = store.get(int(callback_id))
+    assert (booked.number, booked.arrival_time, booked.idempotency_key) == (NUMBER, 1005.0, "second")
+    assert booked.caller_id == "+302101234567"  # the line the customer called
+    positions = {entry: runtime.acd.position(entry, clock.now)
+                 for entry in ("first", f"callback:{callback_id}", "third")}
+    assert positions == {"first": 1, f"callback:{callback_id}": 2, "third": 3}
+    assert runtime.status("second") is None  # the live call is out of line
+
+
+def test_the_agent_hears_the_whisper_then_the_customer_is_dialled_and_bridged(plan, store):
+    clock = Clock()
+    inbound = FakeInbound("+OK\n", "+OK\n")
+    runtime = centre(plan, store, inbound, clock, login=False)
+    runtime.join("caller", "billing", LINE, lambda m: None)
+    callback_id = int(runtime.book_callback("caller", NUMBER))
+    clock.now += 125
+    runtime.set_agent_state("1001", AgentState.AVAILABLE)
+    runtime.step()
+    settle()
+    agent_cmd, customer_cmd = [cmd for kind, cmd, _ in inbound.commands if kind == "bgapi"]
+    assert agent_cmd.endswith(f"user/1001 'speak:flite|kal|Callback for {NUMBER}; waited 2 minutes,park' inline")
+    assert "origination_caller_id_number=+302101234567" in customer_cmd
+    assert customer_cmd.endswith(
+        f"sofia/gateway/carrier/{NUMBER} 'playback:/sounds/en/callback/intro.wav,park' inline")
+    agent, customer = uuids(inbound)
+    assert inbound.apis()[-1] == f"uuid_bridge {customer} {agent}"
+    assert store.get(callback_id).status == "completed"
+    hang_up(runtime, customer)
+    settle()
+    assert f"uuid_kill {agent} ORIGINATOR_CANCEL" in inbound.apis()
+    assert runtime.acd.agent_status("1001").state is AgentState.WRAP_UP
+
+
+def test_no_answer_is_tried_again_later_at_the_same_place_then_given_up(plan, store):
+    clock = Clock()
+    inbound = FakeInbound("+OK\n", "-ERR NO_ANSWER\n", "+OK\n", "-ERR USER_BUSY\n")
+    runtime = centre(plan, store, inbound, clock)
+    runtime.join("caller", "billing", LINE, lambda m: None)
+    callback_id = int(runtime.book_callback("caller", NUMBER))
+    runtime.step()
+    settle()
+    first = store.get(callback_id)
+    assert (first.status, first.attempts, first.last_outcome) == ("pending", 1, "no_answer")
+    assert first.next_attempt_at == clock.now + 60
+    agent, _ = uuids(inbound)
+    assert f"uuid_kill {agent} ORIGINATOR_CANCEL" in inbound.apis()
+    clock.now += 30  # the agent's wrap-up is over, the callback not due yet
+    assert runtime.step() == []
+    clock.now += 31
+    runtime.step()
+    settle()
+    second = store.get(callback_id)
+    assert (second.status, second.attempts, second.last_outcome) == ("failed", 2, "busy")
+
+
+def test_a_cancelled_callback_leaves_the_line(plan, store):
+    clock = Clock()
+    runtime = centre(plan, store, FakeInbound(), clock, login=False)
+    runtime.join("caller", "billing", LINE, lambda m: None)
+    callback_id = int(runtime.book_callback("caller", NUMBER))
+    store.cancel(callback_id, clock.now)
+    runtime.step()
+    assert runtime.acd.queue_status("billing", clock.now).waiting == 0
+
+
+def test_after_a_restart_pending_callbacks_come_back_in_their_order(plan, store):
+    clock = Clock()
+    before = centre(plan, store, FakeInbound(), clock, login=False)
+    for caller in ("a", "b", "c"):
+        before.join(caller, "billing", LINE, lambda m: None)
+        clock.now += 1
+    ids = [before.book_callback(caller, NUMBER) for caller in ("b", "a", "c")]  # booked out of order
+    after = centre(plan, store, FakeInbound(), clock, login=False)
+    after.step()
+    order = sorted(ids, key=lambda i: after.acd.position(f"callback:{i}", clock.now))
+    assert order == [ids[1], ids[0], ids[2]]  # a, b, c: by arrival, as they called
