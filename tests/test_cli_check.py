@@ -23,7 +23,7 @@ PROMPTS = [
         "hold_music", "you_are_caller", "estimated_wait", "minute", "minutes",
         "less_than_a_minute", "more_than", "thank_you", "max_wait", "no_agents",
     )),
-    *(f"numbers/{n}" for n in range(1, 61)),
+    *(f"numbers/{n}" for n in range(0, 61)),
     *(f"callback/{n}" for n in (
         "offer", "confirm_number", "confirm_keys", "enter_number", "invalid_number",
         "refused", "booked", "intro",

@@ -25,6 +25,7 @@ from itertools import count
 from types import MappingProxyType
 
 from ..rules import plan as p
+from ..rules import queue_settings
 from ..rules.templates import Template
 from .announce import announcement
 from .callback import CallbackDialog, Result, offer_due
@@ -54,7 +55,7 @@ _SOUND_ID = re.compile(r"[A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*")
 _LANGUAGE = re.compile(r"[A-Za-z0-9_-]+")
 _DTMF = re.compile(r"[0-9*#]+")
 
-HOLD_MUSIC = Template.parse("queue/hold_music")
+HOLD_MUSIC = Template.parse(queue_settings.HOLD_MUSIC)
 """Played in a loop while a caller waits in a queue."""
 MAX_WAIT_TIMER = "queue_max_wait"
 ANNOUNCE_TIMER = "queue_announce"

@@ -16,7 +16,7 @@ from . import plan
 from .conditions import TestCompiler
 from .flows import FlowCompiler
 from .problems import Position
-from .queue_settings import QueueSettings, countries
+from .queue_settings import HOLD_MUSIC, QueueSettings, countries
 from .shapes import NAME, Shapes
 from .templates import Template
 from .tree import Map, Node, Scalar, Seq, plain
@@ -251,6 +251,7 @@ class SectionCompiler:
         self, name: str, fields: Mapping[str, Node], key: Scalar, compiled: QueueSettings,
     ) -> plan.Queue | None:
         flow = f"queue:{name}"
+        compiled.spoken(key, "hold music", [HOLD_MUSIC])
         title = self.shapes.text(fields["name"], "queue name") if "name" in fields else name
         max_wait = self.shapes.fields(fields["max_wait"], "max_wait", ("after", "then"), ("after", "then"))
         if not max_wait or len(max_wait) < 2:
