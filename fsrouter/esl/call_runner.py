@@ -24,6 +24,7 @@ import gevent.queue
 
 from fsrouter.esl.codec import Event, Frame
 from fsrouter.esl.errors import ESLCommandError, ESLConnectionClosed, ESLError
+from fsrouter.esl.greenswitch_fixes import WAKE
 from fsrouter.esl.outbound import OutboundCall
 from fsrouter.flow import commands as cmd
 from fsrouter.flow import events as ev
@@ -59,9 +60,6 @@ class Queueing(Protocol):
 
     def book_callback(self, call_uuid: str, number: str) -> str | None: ...
 
-
-#: While queued, how often the runner looks at what the ACD told it.
-_QUEUE_POLL = 0.1
 
 
 @dataclass(frozen=True)
@@ -117,7 +115,7 @@ class CallRunner:
         self.settings = settings
         self.clock = clock
         self._queueing = queueing
-        #: Messages from the queue runtime's greenlets; never blocks them.
+        #: Messages from the queue runtime's greenlets (`_tell`); never blocks them.
         self._inbox: gevent.queue.Queue = gevent.queue.Queue()
         self._in_queue = False
         self._timers = _Timers()
@@ -165,6 +163,8 @@ class CallRunner:
                 log.info("call %s: no confirmation from FreeSWITCH; closing", self.call.uuid)
                 return
             item = self.call.next_event(timeout=wait)
+            if item is WAKE:
+                continue  # the queue runtime told us something: the inbox is read above
             if item is None:
                 if (settle_deadline is None and self._timers.next_deadline() is None
                         and not self._in_queue):
@@ -179,8 +179,6 @@ class CallRunner:
 
     def _wait_budget(self, now: float, settle_deadline: float | None) -> float:
         deadlines = [d for d in (self._timers.next_deadline(), settle_deadline) if d is not None]
-        if self._in_queue:
-            deadlines.append(now + _QUEUE_POLL)
         if not deadlines:
             return self.settings.idle_timeout
         return max(0.0, min(deadlines) - now)
@@ -239,6 +237,12 @@ class CallRunner:
                 self._feed(ev.QueueUnavailable())
             # ("max_wait", queue): the machine keeps its own max-wait timer.
 
+    def _tell(self, message: tuple) -> None:
+        """How the queue runtime's greenlets reach this call: the message
+        waits in the inbox and the runner is woken to read it."""
+        self._inbox.put(message)
+        self.call.wake()
+
     def _sync_queue(self, reason: str) -> None:
         """Join the ACD when the machine starts waiting in a queue, and leave
         it when the machine moves on (max wait, no agents, a booked
@@ -261,7 +265,7 @@ class CallRunner:
         # back to us (parked) rather than run on through the dialplan.
         self._execute("set", "park_after_bridge=true")
         self._in_queue = True
-        if self._queueing.join(self.call.uuid, queue, self.machine.variables, self._inbox.put):
+        if self._queueing.join(self.call.uuid, queue, self.machine.variables, self._tell):
             return True
         self._in_queue = False
         self._feed(ev.QueueUnavailable())

@@ -154,6 +154,10 @@ class _EventQueue(gevent.queue.Queue):
 _CLOSED = object()
 """Queued after the last event in pull mode, so a blocked `next_event` wakes up."""
 
+WAKE = object()
+"""What `next_event` returns when the owner's `wake()` was called: something
+local (not from FreeSWITCH) wants the owner's attention."""
+
 
 # ----------------------------------------------------------------- protocol
 
@@ -342,8 +346,14 @@ class FixedESLProtocol(esl.ESLProtocol):
         self.sock_file.close()
         self.sock.close()
 
-    def next_event(self, timeout: float | None) -> FixedESLEvent | None:
-        """Pull mode (``dispatch_events = False``): the next queued frame, None on timeout.
+    def wake(self) -> None:
+        """Make a blocked (or the next) `next_event` return `WAKE`.  Never
+        blocks: the queue's bound only holds the socket reader back."""
+        self._esl_event_queue.put_nowait(WAKE)
+
+    def next_event(self, timeout: float | None) -> FixedESLEvent | object | None:
+        """Pull mode (``dispatch_events = False``): the next queued frame, None on
+        timeout, `WAKE` after a `wake()`.
 
         Raises ConnectionClosed once the connection ended and the queue is drained.
         """

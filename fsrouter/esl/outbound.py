@@ -32,7 +32,7 @@ from greenswitch import esl
 
 from fsrouter.esl.codec import Event, Frame, encode_command
 from fsrouter.esl.errors import ESLCommandError, ESLConnectionClosed, ESLError, ESLProtocolError
-from fsrouter.esl.greenswitch_fixes import FixedESLEvent, FixedOutboundSession
+from fsrouter.esl.greenswitch_fixes import WAKE, FixedESLEvent, FixedOutboundSession
 
 log = logging.getLogger(__name__)
 
@@ -98,16 +98,22 @@ class OutboundCall:
         ESLCommandError.check(f"api {cmd}", body)
         return body
 
-    def next_event(self, timeout: float | None) -> Event | Frame | None:
+    def next_event(self, timeout: float | None) -> Event | Frame | object | None:
         """The next event for this call; a ``text/disconnect-notice`` comes as its Frame.
 
-        None when `timeout` passes first.  Raises ESLConnectionClosed after
-        the connection ended and everything received was handed out.
+        None when `timeout` passes first, `WAKE` when `wake()` was called.
+        Raises ESLConnectionClosed after the connection ended and everything
+        received was handed out.
         """
         item = self._session.next_event(timeout)
-        if item is None:
-            return None
+        if item is None or item is WAKE:
+            return item
         return item.event if item.event is not None else item.frame
+
+    def wake(self) -> None:
+        """Make `next_event` return `WAKE` (from any greenlet; never blocks), so
+        the call's owner looks at what other greenlets told it."""
+        self._session.wake()
 
     def close(self) -> None:
         """Close the socket (without ``exit``); idempotent, always safe."""

@@ -12,6 +12,7 @@ from esl_fakes import FakeOutboundFS, event, live_greenlets, open_fds
 
 from fsrouter.esl.codec import Event, Frame, encode_disconnect_notice, encode_reply
 from fsrouter.esl.errors import ESLCommandError, ESLConnectionClosed, ESLTimeout
+from fsrouter.esl.greenswitch_fixes import WAKE
 from fsrouter.esl.outbound import OutboundCall, OutboundServer
 
 
@@ -86,6 +87,24 @@ def test_disconnect_notice_then_close_is_drained_before_the_connection_error(ser
     hangup, notice = outcome.get(timeout=2)
     assert hangup.name == "CHANNEL_HANGUP_COMPLETE"
     assert isinstance(notice, Frame) and notice.header("Content-Disposition") == "linger"
+
+
+def test_wake_interrupts_a_wait_for_events_at_once(serve):
+    woken = gevent.event.AsyncResult()
+
+    def handler(call: OutboundCall) -> None:
+        gevent.spawn_later(0.05, call.wake)  # another greenlet has news for the call
+        started = time.monotonic()
+        item = call.next_event(5.0)
+        woken.set((item, time.monotonic() - started, call.next_event(0.05)))
+
+    server = serve(handler)
+    fake = FakeOutboundFS(server.address)
+    fake.handshake()
+    item, waited, after = woken.get(timeout=3)
+    assert item is WAKE and waited < 1.0
+    assert after is None  # one wake, one WAKE
+    fake.conn.close()
 
 
 def test_command_errors_and_execute_after_hangup(serve):
