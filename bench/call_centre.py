@@ -3,7 +3,7 @@
     .venv/bin/python bench/call_centre.py [--scenario PATH] [--rules PATH] [--time-scale 0.02]
 
 Starts the simulator (switch + inbound event socket) in this process and
-`fsrouter run` as a subprocess, the way tests/e2e/conftest.py does; places
+`fsrouter run` as a subprocess (fsrouter.sim.harness, as tests/e2e do); places
 the scenario's calls (by default 500 callers with Poisson arrivals and
 exponential patience, against 50 agents with exponential handle times:
 fsrouter/sim/scenarios/centre_50x500.yaml with bench/centre/rules.yaml) and
@@ -26,13 +26,8 @@ at that scale (bench/centre/rules.yaml is, for 0.02).
 from __future__ import annotations
 
 import argparse
-import json
 import math
-import os
 import shutil
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -40,85 +35,18 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import gevent
-import gevent.socket
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from fsrouter.sim import InboundListener, Switch  # noqa: E402
 from fsrouter.sim.call import SimCall  # noqa: E402
+from fsrouter.sim.harness import FsrouterFailed, FsrouterProcess, free_port  # noqa: E402
 from fsrouter.sim.scenario import CallSummary, Report, load_scenario, run_scenario  # noqa: E402
 
 SCENARIO = REPO / "fsrouter" / "sim" / "scenarios" / "centre_50x500.yaml"
 RULES = REPO / "bench" / "centre" / "rules.yaml"
-ERROR_MARKERS = (" ERROR ", " CRITICAL ", "Traceback")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Fsrouter:
-    """`fsrouter run` in a subprocess, configured for a simulated switch."""
-
-    def __init__(self, workdir: Path, rules: Path, inbound: InboundListener, outbound_port: int):
-        self.log = workdir / "fsrouter.log"
-        self.api_port = free_port()
-        config = workdir / "fsrouter.yaml"
-        config.write_text(json.dumps({  # JSON is YAML
-            "listen": {"host": "127.0.0.1", "port": outbound_port},
-            "rules": str(shutil.copy(rules, workdir / "rules.yaml")),
-            "sounds": str(REPO / "sounds"),
-            "freeswitch": {"inbound": {"host": "127.0.0.1", "port": inbound.address[1], "password": "ClueCon"}},
-            "api": {"host": "127.0.0.1", "port": self.api_port},
-            "database": {"url": f"sqlite:///{workdir}/fsrouter.db"},
-            "simulator": {"mode": "never"},
-            "log_level": "info",
-        }))
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", "from fsrouter.cli import main; main()", "run", "--config", str(config)],
-            stdout=self.log.open("ab"), stderr=subprocess.STDOUT, cwd=workdir)
-
-    def wait_connected(self, timeout: float = 20.0) -> None:
-        """Until fsrouter's inbound connection to the simulator is up (GET /status)."""
-        deadline = time.monotonic() + timeout
-        while not self._status().get("freeswitch_inbound_connected"):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"fsrouter did not start and connect:\n{self.log.read_text()}")
-            gevent.sleep(0.1)
-
-    def _status(self) -> dict:
-        try:
-            conn = gevent.socket.create_connection(("127.0.0.1", self.api_port), timeout=2)
-        except OSError:
-            return {}
-        with conn:
-            conn.sendall(b"GET /status HTTP/1.0\r\nHost: x\r\n\r\n")
-            data = b""
-            while chunk := conn.recv(65536):
-                data += chunk
-        return json.loads(data.partition(b"\r\n\r\n")[2] or b"{}")
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        return self.proc.returncode
-
-    def cpu_seconds(self) -> float:
-        """User + system CPU fsrouter used so far (Linux /proc)."""
-        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rpartition(")")[2].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-    def error_lines(self) -> list[str]:
-        return [line for line in self.log.read_text(errors="replace").splitlines()
-                if any(marker in line for marker in ERROR_MARKERS)]
+SOUNDS = REPO / "sounds"
 
 
 # ------------------------------------------------------------ figures
@@ -192,10 +120,12 @@ def main() -> int:
     spec = load_scenario(args.scenario)
     workdir = Path(tempfile.mkdtemp(prefix="fsrouter-centre-"))
     port = free_port()
-    switch = Switch(("127.0.0.1", port), time_scale=args.time_scale, sounds_dir=str(REPO / "sounds"),
+    switch = Switch(("127.0.0.1", port), time_scale=args.time_scale, sounds_dir=str(SOUNDS),
                     seed=spec.get("seed"))
     inbound = InboundListener(switch, "127.0.0.1", 0).start()
-    fsrouter = Fsrouter(workdir, args.rules, inbound, port)
+    fsrouter = FsrouterProcess(workdir, rules=args.rules, sounds=SOUNDS, inbound_address=inbound.address,
+                               outbound_port=port)
+    fsrouter.start()
     try:
         fsrouter.wait_connected()
         started = time.monotonic()
@@ -204,6 +134,8 @@ def main() -> int:
         gevent.sleep(0.5)  # let fsrouter log what the last hangups did
         print(report(result, switch, wall, fsrouter.error_lines()))
         print(f"fsrouter CPU: {fsrouter.cpu_seconds():.1f} s")
+    except FsrouterFailed as failure:  # it did not start: its log says why, a traceback would not
+        raise SystemExit(str(failure)) from None
     finally:
         fsrouter.stop()
         inbound.stop()

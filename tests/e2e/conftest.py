@@ -1,121 +1,55 @@
 """`fsrouter run` in a subprocess against the simulator, over real sockets.
 
 The simulator (switch + inbound listener) lives in the test process on
-gevent; fsrouter is a real separate process started through its CLI, so
-these tests see exactly what FreeSWITCH would: sockets, bytes and timing.
+gevent; fsrouter is a real separate process started through its CLI
+(fsrouter.sim.harness), so these tests see exactly what FreeSWITCH would:
+sockets, bytes and timing.
 """
 
 from __future__ import annotations
 
-import json
-import os
-import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
+from typing import NoReturn
 
-import gevent
-import gevent.socket
 import pytest
 
 from fsrouter.sim import InboundListener, Switch
+from fsrouter.sim.harness import FsrouterProcess, free_port
 
 REPO = Path(__file__).resolve().parents[2]
+SOUNDS = REPO / "sounds"
 E2E_RULES = REPO / "tests" / "rules" / "good" / "e2e.yaml"
 TIME_SCALE = 0.05  # prompts of 2-6 s play in 0.1-0.3 s
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Fsrouter:
+class Fsrouter(FsrouterProcess):
     """A running `fsrouter run` process and the simulated switch it serves."""
 
     def __init__(self, workdir: Path, rules: Path = E2E_RULES, time_scale: float = TIME_SCALE):
-        self.workdir = workdir
         self.time_scale = time_scale
-        self.rules = workdir / "rules.yaml"
-        shutil.copy(rules, self.rules)
-        self.port = free_port()
-        self.api_port = free_port()
-        self.switch = Switch(("127.0.0.1", self.port), time_scale=self.time_scale,
-                             sounds_dir=str(REPO / "sounds"))
+        port = free_port()
+        self.switch = Switch(("127.0.0.1", port), time_scale=time_scale, sounds_dir=str(SOUNDS))
         self.inbound = InboundListener(self.switch, "127.0.0.1", 0).start()
-        self.log = workdir / "fsrouter.log"
-        self.config = config = workdir / "fsrouter.yaml"
-        config.write_text(json.dumps({  # JSON is YAML
-            "listen": {"host": "127.0.0.1", "port": self.port},
-            "rules": str(self.rules),
-            "sounds": str(REPO / "sounds"),
-            "freeswitch": {"inbound": {"host": "127.0.0.1", "port": self.inbound.address[1],
-                                       "password": "ClueCon"}},
-            "api": {"host": "127.0.0.1", "port": self.api_port},
-            "database": {"url": f"sqlite:///{workdir}/fsrouter.db"},
-            "simulator": {"mode": "never"},
-            "log_level": "info",
-        }))
+        super().__init__(workdir, rules=rules, sounds=SOUNDS, inbound_address=self.inbound.address,
+                         outbound_port=port)
         self.start()
 
     def start(self) -> None:
-        """Start the process (again, after `kill`: same config, database and
-        log, which it appends to)."""
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", "from fsrouter.cli import main; main()", "run",
-             "--config", str(self.config)],
-            stdout=self.log.open("ab"), stderr=subprocess.STDOUT, cwd=self.workdir)
-        self.wait_until(lambda: self.status()["freeswitch_inbound_connected"], 15,
-                        "fsrouter did not start and connect to the simulator")
+        """Start the process and wait until it serves the switch; again after
+        `kill`, with the same config, database and log."""
+        super().start()
+        self.wait_connected()
 
-    def kill(self) -> None:
-        """SIGKILL: no clean-up of any kind, as in a crash."""
-        self.proc.send_signal(signal.SIGKILL)
-        self.proc.wait(10)
-
-    def status(self) -> dict:
-        """GET /status with a gevent socket, so the simulator keeps running."""
-        try:
-            conn = gevent.socket.create_connection(("127.0.0.1", self.api_port), timeout=2)
-        except OSError:
-            return {"freeswitch_inbound_connected": False}
-        with conn:
-            conn.sendall(b"GET /status HTTP/1.0\r\nHost: x\r\n\r\n")
-            data = b""
-            while chunk := conn.recv(65536):
-                data += chunk
-        return json.loads(data.partition(b"\r\n\r\n")[2])
-
-    def open_fds(self) -> int:
-        return len(os.listdir(f"/proc/{self.proc.pid}/fd"))
-
-    def wait_until(self, predicate, timeout: float, message: str) -> None:
-        deadline = time.monotonic() + timeout
-        while not predicate():
-            if self.proc.poll() is not None:
-                pytest.fail(f"fsrouter exited ({self.proc.returncode}):\n{self.log.read_text()}")
-            if time.monotonic() > deadline:
-                pytest.fail(f"{message}\n--- fsrouter log ---\n{self.log.read_text()}")
-            gevent.sleep(0.05)
-
-    def log_text(self) -> str:
-        return self.log.read_text()
+    def fail(self, message: str) -> NoReturn:
+        """A wait that gives up (`wait_until`) fails the test, with fsrouter's log."""
+        pytest.fail(message)
 
     def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        """Stop fsrouter, then the simulator it was serving."""
+        returncode = super().stop()
         self.inbound.stop()
         self.switch.close()
-        return self.proc.returncode
+        return returncode
 
 
 @pytest.fixture
