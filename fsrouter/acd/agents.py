@@ -62,8 +62,10 @@ NEW_IDLE_PERIOD = frozenset({"login", "resume", "miss", "wrap_up_over"})
 """Events after which the agent's idle time (longest_idle) starts again.
 
 A cancelled offer (the caller hung up while the agent rang) is not one: the
-agent did nothing wrong and keeps their turn.  A miss is one: the agent goes
-to the back of the line, on top of the miss delay.
+agent did nothing wrong and keeps their turn; a `lost` miss (the connection
+to FreeSWITCH went down) frees the agent with "cancel" for the same reason.
+A miss is one: the agent goes to the back of the line, on top of the miss
+delay.
 """
 
 

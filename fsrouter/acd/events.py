@@ -147,7 +147,8 @@ class Removed(_Left):
 
 @dataclass(frozen=True, kw_only=True)
 class AgentMissed:
-    """An offered agent did not take the call; `consecutive` counts misses in a row."""
+    """An offered agent did not take the call; `consecutive` counts the misses
+    in a row held against the agent (a `lost` one is reported but not counted)."""
 
     offer_id: int
     agent_id: str

@@ -91,7 +91,8 @@ class Acd(Protocol):
 
     def missed(self, offer_id: int, reason: MissReason | str, now: float) -> list[Event]:
         """The agent did not take it: the entry keeps its place; the agent gets
-        the delay for `reason`, or is paused after too many misses in a row."""
+        the delay for `reason`, or is paused after too many misses in a row.
+        `lost` (the connection to FreeSWITCH went down) costs the agent nothing."""
         ...
 
     def call_ended(self, offer_id: int, now: float) -> list[Event]:
@@ -153,6 +154,13 @@ class Acd(Protocol):
         ...
 
     # -- snapshots -------------------------------------------------------------
+
+    def has_entry(self, entry_id: str) -> bool:
+        """Whether the entry is still in the ACD: waiting, or being offered to
+        an agent (an answered entry has left).  Takes no `now`, so a deadline
+        not yet applied (a max wait just reached) shows only after the next
+        call that takes one."""
+        ...
 
     def agent_status(self, agent_id: str) -> AgentStatus:
         ...

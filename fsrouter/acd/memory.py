@@ -303,6 +303,9 @@ class InMemoryAcd:
 
     # -- snapshots -------------------------------------------------------------
 
+    def has_entry(self, entry_id: str) -> bool:
+        return entry_id in self._entries
+
     def agent_status(self, agent_id: str) -> AgentStatus:
         agent = self._agent(agent_id)
         return AgentStatus(
@@ -587,7 +590,9 @@ class InMemoryAcd:
     def _miss(self, agent: Agent, reason: MissReason, at: float) -> list[Event]:
         offer = agent.offer
         entry = self._entries[offer.entry_id]
-        agent.misses += 1
+        held_against_agent = reason.is_agents_doing
+        if held_against_agent:
+            agent.misses += 1
         events: list[Event] = [
             AgentMissed(
                 offer_id=offer.offer_id,
@@ -605,7 +610,7 @@ class InMemoryAcd:
         policy = agent.spec.policy
         delay = policy.delay_after(reason)
         auto_pause = None
-        if policy.max_misses and agent.misses >= policy.max_misses:
+        if held_against_agent and policy.max_misses and agent.misses >= policy.max_misses:
             auto_pause = ("pause", f"missed {agent.misses} offers in a row")
         # The entry goes back to waiting with its key unchanged: it keeps its place.
         queue = entry.queue
@@ -617,4 +622,7 @@ class InMemoryAcd:
         else:
             self._dispatcher.entry_waiting(entry)
         ready_at = at + delay if delay else None
-        return events + self._free(agent, "miss", at, reason, ready_at, then=auto_pause)
+        # A miss that is not the agent's doing frees the agent as a cancelled
+        # offer does: without starting a new idle period, so it keeps its turn.
+        event = "miss" if held_against_agent else "cancel"
+        return events + self._free(agent, event, at, reason, ready_at, then=auto_pause)

@@ -49,6 +49,15 @@ class MissReason(StrEnum):
     BUSY = "busy"
     REJECTED = "rejected"
     FAILED = "failed"
+    LOST = "lost"
+    """The connection to FreeSWITCH was lost while the agent was being offered
+    the call: not the agent's doing."""
+
+    @property
+    def is_agents_doing(self) -> bool:
+        """Whether the miss is held against the agent (delay, misses in a row,
+        back of the line); a lost connection is not."""
+        return self is not MissReason.LOST
 
 
 def _levels(owner: str, levels: Mapping[str, int]) -> Mapping[str, int]:
@@ -76,7 +85,9 @@ class AgentPolicy:
 
     After a miss the agent is not offered anything for the delay that goes
     with the reason (as mod_callcenter's *_delay_time); after `max_misses`
-    consecutive misses the agent is paused (0 disables auto-pause).
+    consecutive misses the agent is paused (0 disables auto-pause).  A miss
+    that is not the agent's doing (`MissReason.LOST`) has no delay and is not
+    counted.
     `ring_timeout` is what the IO layer gives the originate; the core also
     expires an unreported offer a few seconds after it, so an agent can never
     be stuck reserved by a lost report.
@@ -109,6 +120,7 @@ class AgentPolicy:
             MissReason.BUSY: self.busy_delay,
             MissReason.REJECTED: self.reject_delay,
             MissReason.FAILED: self.failed_delay,
+            MissReason.LOST: 0.0,
         }[reason]
 
 

@@ -12,6 +12,7 @@ from fsrouter.acd import (
     AgentStateChanged,
     InMemoryAcd,
     InvalidTransition,
+    MissReason,
     OfferCancelled,
     UnknownOffer,
     state_diagram,
@@ -93,6 +94,40 @@ def test_auto_pause_after_consecutive_misses():
     acd.set_agent_state("a", "available", 501)
     assert only_offer(acd.dispatch(501)).entry_id == "c1"
     assert acd.agent_status("a").consecutive_misses == 0
+
+
+def test_a_lost_offer_costs_the_agent_nothing():
+    acd = centre(agent("a", AgentPolicy(no_answer_delay=0, max_misses=2), billing=5))
+    acd.enqueue("c1", "billing", 10)
+    acd.missed(only_offer(acd.dispatch(10)).offer_id, "no_answer", 30)
+    lost = only_offer(acd.dispatch(30))
+    missed, change = acd.missed(lost.offer_id, "lost", 35)
+    assert (missed.reason, missed.consecutive) == (MissReason.LOST, 1)  # reported, not counted
+    assert (change.new, change.reason, change.ready_at) == (AgentState.AVAILABLE, "lost", None)
+    assert acd.agent_status("a").consecutive_misses == 1  # not reset either
+    again = only_offer(acd.dispatch(35))  # no delay
+    *_, change = acd.missed(again.offer_id, "no_answer", 55)
+    assert (change.new, change.reason) == (AgentState.PAUSED, "missed 2 offers in a row")
+
+
+def test_lost_offers_never_pause_the_agent():
+    acd = centre(agent("a", AgentPolicy(max_misses=1), billing=5))
+    acd.enqueue("c1", "billing", 10)
+    for now in (10, 11, 12):
+        [_, change] = acd.missed(only_offer(acd.dispatch(now)).offer_id, MissReason.LOST, now)
+        assert change.new is AgentState.AVAILABLE
+    assert acd.agent_status("a").consecutive_misses == 0
+
+
+def test_after_a_lost_offer_the_entry_keeps_its_place_and_the_agent_its_turn():
+    acd = centre(agent("a", billing=5), agent("b", billing=5))
+    acd.enqueue("c1", "billing", 10)
+    first = only_offer(acd.dispatch(10))
+    acd.enqueue("c2", "billing", 11)
+    acd.missed(first.offer_id, "lost", 15)
+    assert [acd.position(e, 15) for e in ("c1", "c2")] == [1, 2]
+    retry, second = acd.dispatch(15)
+    assert [(o.entry_id, o.agent_id) for o in (retry, second)] == [("c1", "a"), ("c2", "b")]
 
 
 def test_an_unreported_offer_expires_as_no_answer():

@@ -118,3 +118,18 @@ def test_abandon_and_remove_report_the_wait():
     assert acd.remove("c1", 70, "exit key") == [
         Removed(entry_id="c1", queue="billing", at=70, waited=70, reason="exit key")
     ]
+
+
+def test_has_entry_while_waiting_or_offered_and_not_once_it_has_left():
+    acd = InMemoryAcd([BILLING], [agent("a", billing=5)])
+    login(acd, "a")
+    acd.enqueue("c1", "billing", 1)
+    acd.enqueue("c2", "billing", 2)
+    assert acd.has_entry("c1") and acd.has_entry("c2")
+    offer = only_offer(acd.dispatch(3))
+    assert acd.has_entry(offer.entry_id)  # being offered
+    acd.answered(offer.offer_id, 4)
+    assert not acd.has_entry("c1")
+    acd.abandon("c2", 5)
+    assert not acd.has_entry("c2")
+    assert not acd.has_entry("never-queued")
