@@ -23,8 +23,12 @@ What each ACD event becomes (`fields` in brackets):
 
 An entry's final event also carries the EWT `promises` announced to the
 caller (`[{"at", "seconds", "minutes"}]`) when there were any, so EWT error
-can be reported.  Other events (offers, agent state changes…) are not
-statistics and are ignored.
+can be reported.  Every row of a callback entry (entry id `callback:<id>`)
+carries `is_callback: true`, so reports can keep callbacks apart from live
+callers (service level, speed of answer) without joining on the `offered`
+row; rows of live callers carry no such field, except `offered`, which
+always says which it is.  Other events (offers, agent state changes…) are
+not statistics and are ignored.
 
 When the database is unreachable the rows are kept and written at the next
 flush, up to `max_pending` rows; beyond that the oldest are dropped (and
@@ -59,6 +63,9 @@ log = logging.getLogger(__name__)
 
 K = QueueEventKind
 
+CALLBACK_ENTRY_PREFIX = "callback:"
+"""How callback entries' ids begin (`esl.callback_dialer` names them `callback:<id>`)."""
+
 
 def _promises(event: Any) -> dict[str, Any]:
     promises = [
@@ -69,6 +76,8 @@ def _promises(event: Any) -> dict[str, Any]:
 
 
 def _row(kind: QueueEventKind, event: Any, queue: str | None = None, **fields: Any) -> NewQueueEvent:
+    if event.entry_id.startswith(CALLBACK_ENTRY_PREFIX):
+        fields["is_callback"] = True
     return NewQueueEvent(kind, queue or event.queue, event.entry_id, event.at, fields)
 
 

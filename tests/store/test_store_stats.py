@@ -92,6 +92,34 @@ def test_each_acd_event_becomes_its_statistics_row(store):
     ]
 
 
+def test_every_row_of_a_callback_entry_says_so(store):
+    callback, live = "callback:12", "c1"
+    events = [
+        Queued(entry_id=callback, queue="billing", at=1.0, arrival=0.5, priority=0, is_callback=True),
+        AgentMissed(offer_id=1, agent_id="1001", entry_id=callback, queue="billing", at=2.0,
+                    reason=MissReason.LOST, consecutive=0),
+        Transferred(entry_id=callback, from_queue="billing", to_queue="general", at=3.0, waited=2.5),
+        Answered(entry_id=callback, queue="general", at=4.0, waited=3.5, agent_id="1002"),
+        queued(live, at=5.0),
+        Answered(entry_id=live, queue="billing", at=6.0, waited=1.0, agent_id="1001"),
+        Abandoned(entry_id="callbacks-are-not-this", queue="billing", at=7.0, waited=1.0, position=1),
+    ]
+    recorder = StatsRecorder(store)
+    recorder.start()
+    recorder.record(events)
+    assert recorder.stop(timeout=5) is True
+    rows = {(e.entry_id, e.kind): e.fields.get("is_callback") for e in store.queue_events()}
+    assert rows == {
+        (callback, K.OFFERED): True,
+        (callback, K.AGENT_MISSED): True,
+        (callback, K.TRANSFERRED): True,
+        (callback, K.ANSWERED): True,
+        (live, K.OFFERED): False,
+        (live, K.ANSWERED): None,
+        ("callbacks-are-not-this", K.ABANDONED): None,
+    }
+
+
 def test_full_batches_are_written_at_once_the_rest_at_stop(store):
     spy = Spy(store)
     recorder = StatsRecorder(spy, batch_size=3, flush_interval=60.0)
