@@ -10,14 +10,21 @@ import re
 
 _DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?")
 DURATION_HINT = "seconds or a duration like 45s, 3m, 1h30m"
+DURATION_OR_ZERO_HINT = "seconds (0 allowed) or a duration like 45s, 3m, 1h30m"
 
 
-def seconds(value: object) -> float | None:
-    """Positive seconds, or None when `value` is not a positive duration."""
+def seconds(value: object, *, zero: bool = False) -> float | None:
+    """Positive seconds (or 0, with `zero`), or None when `value` is not such a duration.
+
+    With `zero`, 0 is accepted too: for waits where "no wait" is a sensible
+    choice, unlike timeouts and intervals, where 0 is always a mistake.
+    """
     result: float | None = None
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         result = float(value)
     elif isinstance(value, str) and (m := _DURATION.fullmatch(value)) and any(m.groups()):
         h, mi, s = m.groups()
         result = int(h or 0) * 3600 + int(mi or 0) * 60 + float(s or 0)
-    return result if result is not None and result > 0 else None
+    if result is None or result < 0 or (result == 0 and not zero):
+        return None
+    return result

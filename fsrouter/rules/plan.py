@@ -211,11 +211,14 @@ class CallbackSettings:
     The offer is made in an announcement once the estimated wait is over
     `offer_wait_over` seconds or the position over `offer_position_over`
     (None: that test is off).  `policy` decides which numbers may be
-    dialled.  A callback is tried `attempts` times, `retry_every` seconds
-    apart; `dial` is the dial string (`{number}` is the E.164 number),
-    `caller_id` the number the customer sees (by default the line they
-    called), `whisper` what the agent hears first and `intro` what the
-    customer hears on answering.
+    dialled.  The first attempt may be made `dial_after` seconds after
+    booking, not sooner: a callback whose place is at the head of the line
+    would otherwise ring the customer while they are still on the line
+    hearing that it is booked.  A callback is tried `attempts` times,
+    `retry_every` seconds apart; `dial` is the dial string (`{number}` is
+    the E.164 number), `caller_id` the number the customer sees (by default
+    the line they called), `whisper` what the agent hears first and `intro`
+    what the customer hears on answering.
     """
 
     policy: NumberPolicy
@@ -224,6 +227,7 @@ class CallbackSettings:
     offer_position_over: int | None = None
     attempts: int = 3
     retry_every: float = 300.0
+    dial_after: float = 15.0
     dial: Template = Template.parse("sofia/gateway/default/{number}")
     caller_id: Template = Template.parse("{destination_number}")
     whisper: Template = Template.parse("Callback for {number}, waited {waited}")

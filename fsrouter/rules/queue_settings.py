@@ -22,8 +22,8 @@ from .tree import Map, Node, Scalar, Seq, plain
 ANNOUNCE_KEYS = ("position", "wait")
 DEFAULT_WAIT_EVERY = 90.0
 CALLBACK_KEYS = (
-    "key", "offer_when", "region", "allow", "deny", "allow_patterns", "retry", "dial", "caller_id",
-    "whisper", "intro",
+    "key", "offer_when", "region", "allow", "deny", "allow_patterns", "retry", "dial_after", "dial",
+    "caller_id", "whisper", "intro",
 )
 ALLOW_KEYS = ("regions", "types")
 POLICY_KEYS = ("allow", "deny", "allow_patterns")
@@ -83,6 +83,7 @@ class QueueSettings:
         retry = self.retry(fields["retry"]) if "retry" in fields else {}
         values = self.shapes.read(fields, {
             "key": ("key", self.key),
+            "dial_after": ("dial_after", lambda n: self.shapes.duration(n, "callback dial_after", zero=True)),
             "dial": ("dial", lambda n: self.shapes.template(n, "callback dial", "a dial string like "
                                                            "sofia/gateway/NAME/{number}")),
             "caller_id": ("caller_id", lambda n: self.shapes.template(n, "callback caller_id")),

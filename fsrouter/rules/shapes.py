@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 
-from .durations import DURATION_HINT
+from .durations import DURATION_HINT, DURATION_OR_ZERO_HINT
 from .durations import seconds as duration_seconds
 from .problems import Report
 from .templates import Template, TemplateSyntaxError
@@ -88,11 +88,12 @@ class Shapes:
         self.bad(node, what, f"an integer from {low} to {high}")
         return None
 
-    def duration(self, node: Node, what: str) -> float | None:
-        """Seconds from `90`, `45s`, `3m`, `1h30m`; must be positive."""
-        seconds = duration_seconds(node.value) if isinstance(node, Scalar) else None
+    def duration(self, node: Node, what: str, *, zero: bool = False) -> float | None:
+        """Seconds from `90`, `45s`, `3m`, `1h30m`; must be positive, or may
+        also be 0 with `zero`."""
+        seconds = duration_seconds(node.value, zero=zero) if isinstance(node, Scalar) else None
         if seconds is None:
-            self.bad(node, what, DURATION_HINT)
+            self.bad(node, what, DURATION_OR_ZERO_HINT if zero else DURATION_HINT)
         return seconds
 
     def template(self, node: Node, what: str, expected: str = "text") -> Template | None:

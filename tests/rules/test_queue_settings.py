@@ -52,6 +52,7 @@ def test_every_callback_setting_and_its_default():
       deny: ["+30690*"]
       allow_patterns: ["+30800*"]
       retry: {attempts: 5, every: 10m}
+      dial_after: 30s
       dial: "sofia/gateway/trunk/{number}"
       caller_id: "+302101234567"
       whisper: "Callback, {queue}"
@@ -59,16 +60,22 @@ def test_every_callback_setting_and_its_default():
 """)
     assert plan.queues["q"].callback == CallbackSettings(
         NumberPolicy("GR", frozenset({"GR", "CY"}), frozenset({"mobile"}), ("+30690*",), ("+30800*",)),
-        key="*", offer_wait_over=180, offer_position_over=5, attempts=5, retry_every=600,
+        key="*", offer_wait_over=180, offer_position_over=5, attempts=5, retry_every=600, dial_after=30,
         dial=Template.parse("sofia/gateway/trunk/{number}"), caller_id=Template.parse("+302101234567"),
         whisper=Template.parse("Callback, {queue}"), intro=Template.parse("callback/booked"),
     )
     short = compile_source(BASE + "    callback: {offer_when: {position_over: 0}, region: GR}\n").queues["q"]
     assert short.callback == CallbackSettings(NumberPolicy("GR"), offer_position_over=0)
-    assert (short.callback.attempts, short.callback.retry_every) == (3, 300)
+    assert (short.callback.attempts, short.callback.retry_every, short.callback.dial_after) == (3, 300, 15)
     assert short.callback.dial == Template.parse("sofia/gateway/default/{number}")
     assert short.callback.caller_id == Template.parse("{destination_number}")
     assert short.callback.whisper == Template.parse("Callback for {number}, waited {waited}")
+
+
+@pytest.mark.parametrize("written, seconds", [("0", 0.0), ("0s", 0.0), ("0.5s", 0.5), ("1m", 60.0)])
+def test_a_callback_may_be_dialled_at_once_after_booking(written, seconds):
+    plan = compile_source(BASE + f"    callback: {{offer_when: {{position_over: 5}}, region: GR, dial_after: {written}}}\n")
+    assert plan.queues["q"].callback.dial_after == seconds
 
 
 def test_the_intro_prompt_is_checked_like_any_prompt():
@@ -99,10 +106,10 @@ def test_the_acd_mapping_still_reads_the_options():
 @pytest.mark.parametrize("extra, expected", [
     ('    callback: {offer_when: {wait_over: 3m}, region: GR, colour: red}\n',
      ['<rules>:9:57: error: unknown key "colour" in callback (expected one of: key, offer_when, region, '
-      'allow, deny, allow_patterns, retry, dial, caller_id, whisper, intro)']),
+      'allow, deny, allow_patterns, retry, dial_after, dial, caller_id, whisper, intro)']),
     ('    callback: [1]\n',
      ['<rules>:9:15: error: bad value for callback: a list (expected a mapping with keys key, offer_when, '
-      'region, allow, deny, allow_patterns, retry, dial, caller_id, whisper, intro)']),
+      'region, allow, deny, allow_patterns, retry, dial_after, dial, caller_id, whisper, intro)']),
     ('    callback: {region: GR}\n',
      ['<rules>:9:15: error: callback has no "offer_when"']),
     ('    callback: {offer_when: {}, region: GR}\n',
@@ -124,6 +131,12 @@ def test_the_acd_mapping_still_reads_the_options():
         '<rules>:9:90: error: bad prompt id "x.wav" (expected a sound id like menu/main (letters, digits, _ '
         'and -, separated by /; no language, rate or .wav))',
     ]),
+    ('    callback: {offer_when: {position_over: 5}, region: GR, dial_after: -1}\n',
+     ['<rules>:9:72: error: bad value for callback dial_after: -1 '
+      '(expected seconds (0 allowed) or a duration like 45s, 3m, 1h30m)']),
+    ('    callback: {offer_when: {position_over: 5}, region: GR, dial_after: soon}\n',
+     ['<rules>:9:72: error: bad value for callback dial_after: "soon" '
+      '(expected seconds (0 allowed) or a duration like 45s, 3m, 1h30m)']),
     ('    whisper: {a: 1}\n', ['<rules>:9:14: error: bad value for whisper: a mapping (expected text)']),
 ])
 def test_bad_shapes_point_at_the_line(extra, expected):
