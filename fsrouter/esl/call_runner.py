@@ -122,6 +122,12 @@ class CallRunner:
         #: Application-UUID -> (command, variable holding collected digits)
         self._pending: dict[str, tuple[object, str | None]] = {}
         self._hung_up = False
+        #: While the queue runtime bridges the caller to an agent ("bridging"
+        #: until "bridged" or "bridge_failed"): media held back, timers paused.
+        self._bridging_since: float | None = None
+        self._bridging_timeout = settings.command_timeout + settings.settle_timeout
+        self._held: list = []
+        self._unbridged_early = False
         #: Set once the machine handed the call back (transfer/hangup): from
         #: then on we only wait for FreeSWITCH to confirm, then close.
         self._leaving_uuid: str | None = None
@@ -153,9 +159,13 @@ class CallRunner:
         settle_deadline: float | None = None
         while True:
             now = self.clock()
-            for name in self._timers.pop_due(now):
-                self._feed(ev.TimerFired(name))
             self._read_inbox()
+            if self._bridging_since is None:
+                for name in self._timers.pop_due(now):
+                    self._feed(ev.TimerFired(name))
+            elif now - self._bridging_since > self._bridging_timeout:
+                log.warning("call %s: no word on the bridge to the agent; carrying on", self.call.uuid)
+                self._end_bridging(perform_held=True)
             if (self._leaving_uuid or self._hung_up) and settle_deadline is None:
                 settle_deadline = now + self.settings.settle_timeout
             wait = self._wait_budget(now, settle_deadline)
@@ -167,10 +177,11 @@ class CallRunner:
                 continue  # the queue runtime told us something: the inbox is read above
             if item is None:
                 if (settle_deadline is None and self._timers.next_deadline() is None
-                        and not self._in_queue):
+                        and not self._in_queue and self._bridging_since is None):
                     log.warning("call %s: idle for %.0f s, hanging up", self.call.uuid, wait)
                     self._perform([cmd.Hangup("RECOVERY_ON_TIMER_EXPIRE")])
                 continue
+            self._read_inbox()  # a bridge under way changes what this event means
             if isinstance(item, Frame):  # text/disconnect-notice
                 self._caller_gone("NORMAL_CLEARING")
                 return
@@ -178,7 +189,10 @@ class CallRunner:
                 return
 
     def _wait_budget(self, now: float, settle_deadline: float | None) -> float:
-        deadlines = [d for d in (self._timers.next_deadline(), settle_deadline) if d is not None]
+        timers = self._timers.next_deadline()
+        if self._bridging_since is not None:  # timers wait for the bridge's outcome
+            timers = self._bridging_since + self._bridging_timeout
+        deadlines = [d for d in (timers, settle_deadline) if d is not None]
         if not deadlines:
             return self.settings.idle_timeout
         return max(0.0, min(deadlines) - now)
@@ -197,9 +211,11 @@ class CallRunner:
                 self._feed(self._completion(event, *pending))
         elif name in _HANGUP_EVENTS:
             self._caller_gone(event.get("Hangup-Cause") or "NORMAL_CLEARING")
+        elif name == "CHANNEL_UNBRIDGE" and self._bridging_since is not None:
+            self._unbridged_early = True  # the agent left before we heard the bridge was made
         elif name == "CHANNEL_UNBRIDGE":
             self._feed(ev.AgentDisconnected())
-        elif name == "DTMF" and self._in_queue and not self._collecting():
+        elif name == "DTMF" and self._in_queue and self._bridging_since is None and not self._collecting():
             # A key pressed over the hold music (a Collect reports its own digits).
             self._feed(ev.DigitPressed(event.get("DTMF-Digit") or ""))
         return False
@@ -230,12 +246,29 @@ class CallRunner:
 
     def _read_inbox(self) -> None:
         while not self._inbox.empty():
-            message = self._inbox.get_nowait()
-            if message[0] == "bridged":
-                self._feed(ev.AgentConnected(message[1]))
-            elif message[0] == "no_agents":
+            kind, detail = self._inbox.get_nowait()
+            if kind == "bridging" and self._in_queue:
+                self._bridging_since = self.clock()
+            elif kind == "bridged":
+                early = self._unbridged_early
+                self._end_bridging(perform_held=False)
+                self._feed(ev.AgentConnected(detail))
+                if early:
+                    self._feed(ev.AgentDisconnected())
+            elif kind == "bridge_failed":
+                self._end_bridging(perform_held=True)
+            elif kind == "no_agents":
                 self._feed(ev.QueueUnavailable())
             # ("max_wait", queue): the machine keeps its own max-wait timer.
+
+    def _end_bridging(self, perform_held: bool) -> None:
+        """The bridge is made (media held back is dropped: the caller talks
+        to the agent now) or failed (it is sent after all)."""
+        held, self._held = self._held, []
+        self._bridging_since = None
+        self._unbridged_early = False
+        if perform_held:
+            self._perform(held)
 
     def _tell(self, message: tuple) -> None:
         """How the queue runtime's greenlets reach this call: the message
@@ -274,6 +307,10 @@ class CallRunner:
     # -- commands out ------------------------------------------------------
 
     def _perform(self, commands) -> None:
+        if self._in_queue and not self._hung_up and self.machine.state not in ("queued", "connected"):
+            # Out of the ACD before anything is sent (each send yields), so no
+            # agent is bridged to a caller who is already on their way out.
+            self._sync_queue("left_queue")
         for command in commands:
             if self._hung_up and not isinstance(command, (cmd.StartTimer, cmd.CancelTimer)):
                 continue  # the channel is gone; media would only get -ERR
@@ -287,6 +324,10 @@ class CallRunner:
 
     def _perform_one(self, command) -> None:
         timeout = self.settings.command_timeout
+        if self._bridging_since is not None and isinstance(command, (cmd.Play, cmd.Collect, cmd.StopMedia)):
+            # Sent now, it would be queued on the channel and play inside the bridge.
+            self._held.append(command)
+            return
         if isinstance(command, cmd.StartTimer):
             self._timers.start(command.name, self.clock() + command.seconds)
         elif isinstance(command, cmd.CancelTimer):

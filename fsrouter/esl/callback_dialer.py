@@ -32,10 +32,10 @@ from fsrouter.acd.model import MissReason
 from fsrouter.esl.legs import miss_reason, originate_command, playback
 from fsrouter.store.errors import StoreError
 from fsrouter.store.records import AttemptOutcome, CallbackRecord
+from fsrouter.store.stats import CALLBACK_ENTRY_PREFIX
 
 log = logging.getLogger(__name__)
 
-ENTRY_PREFIX = "callback:"
 
 _OUTCOMES = {
     MissReason.NO_ANSWER: AttemptOutcome.NO_ANSWER,
@@ -44,16 +44,16 @@ _OUTCOMES = {
 }
 """How a failed customer originate is recorded (see `legs.miss_reason`)."""
 
-#: The longest a bridged callback is followed before the dialer lets it go.
-LONGEST_CALL = 4 * 3600.0
+#: How often a bridged callback's legs are checked when no hang-up was heard.
+CHECK_EVERY = 30.0
 
 
 def entry_id(callback_id: int) -> str:
-    return f"{ENTRY_PREFIX}{callback_id}"
+    return f"{CALLBACK_ENTRY_PREFIX}{callback_id}"
 
 
 def callback_id(entry: str) -> int:
-    return int(entry.removeprefix(ENTRY_PREFIX))
+    return int(entry.removeprefix(CALLBACK_ENTRY_PREFIX))
 
 
 class CallbackDialer:
@@ -73,7 +73,6 @@ class CallbackDialer:
         """Callbacks in the ACD's line, by id."""
         self._connecting: set[int] = set()
         """Callbacks whose agent answered: being claimed and dialled."""
-        self._next_sync = float("-inf")
         runtime.callbacks = self
 
     # -- booking -----------------------------------------------------------
@@ -90,24 +89,31 @@ class CallbackDialer:
                 caller.acd_queue, number, settings.caller_id.render(caller.variables),
                 caller.arrival, caller.priority, variables,
                 line=caller.variables.get("destination_number"), brand=caller.variables.get("brand"),
+                # Not while the caller is still on the line hearing it is booked.
+                not_before=self.runtime.now() + settings.dial_after,
                 idempotency_key=call_uuid, booked_at=self.runtime.now())
         except StoreError:
             log.exception("call %s: callback to %s could not be booked", call_uuid, number)
             return None
         log.info("call %s: callback %d booked to %s, keeping its place in %s",
                  call_uuid, record.id, number, caller.acd_queue)
-        self._enter(record)
+        if record.next_attempt_at <= self.runtime.now():
+            self._enter(record)  # else `sync` puts it back at its place once `dial_after` is over
         return str(record.id)
 
     # -- keeping the line --------------------------------------------------
 
-    def sync(self, now: float) -> None:
-        """Every `poll` seconds: due callbacks into line, cancelled ones out."""
-        if now < self._next_sync:
-            return
-        self._next_sync = now + self.poll
+    def run(self) -> None:
+        """Keep the line in step with the store every `poll` seconds, in a
+        greenlet of its own: the dispatcher never waits on the database."""
+        while True:
+            self.sync()
+            gevent.sleep(self.poll)
+
+    def sync(self) -> None:
+        """Due callbacks into line, cancelled ones out."""
         try:
-            due = {record.id: record for record in self.store.due_callbacks(now)}
+            due = {record.id: record for record in self.store.due_callbacks(self.runtime.now())}
         except StoreError:
             log.exception("could not read the due callbacks; retrying in %.0f s", self.poll)
             return
@@ -120,6 +126,9 @@ class CallbackDialer:
 
     def _enter(self, record: CallbackRecord) -> None:
         acd = self.runtime.acd
+        if acd.has_entry(entry_id(record.id)):  # a booking and a sync crossed
+            self._records[record.id] = record
+            return
         try:
             events = acd.enqueue(entry_id(record.id), record.queue, self.runtime.now(),
                                  priority=record.priority, arrival=record.arrival_time, is_callback=True)
@@ -164,34 +173,55 @@ class CallbackDialer:
             self._connect(cb_id, ringing)
         finally:
             self._connecting.discard(cb_id)
-            self._records.pop(cb_id, None)
+            if not self.runtime.acd.has_entry(ringing.offer.entry_id):
+                self._records.pop(cb_id, None)
 
     def _connect(self, cb_id: int, ringing) -> None:
-        runtime, offer = self.runtime, ringing.offer
+        runtime, offer, agent = self.runtime, ringing.offer, ringing.agent_uuid
+        # The claim may take a while (the database): keep the offer open.
+        if runtime.report(lambda: runtime.acd.connecting(offer.offer_id, runtime.now(), self._lease())) is None:
+            runtime.drop_leg(agent)
+            return
         record = self._claim(cb_id)
         if record is None:
             log.info("callback %d: no longer ours to dial (cancelled or taken); agent released", cb_id)
-            runtime.drop_leg(ringing.agent_uuid)
+            runtime.drop_leg(agent)
             self._leave_line(cb_id, "callback_gone")
             return
         if runtime.report(lambda: runtime.acd.answered(offer.offer_id, runtime.now())) is None:
             self._release(cb_id)
-            runtime.drop_leg(ringing.agent_uuid)
+            runtime.drop_leg(agent)
             return
         customer = str(uuidlib.uuid4())
-        outcome = self._dial(record, customer, ringing.agent_uuid)
-        self._record(record, outcome)
-        if outcome is AttemptOutcome.ANSWERED:
-            self._follow(customer, ringing.agent_uuid)
+        try:
+            outcome = self._dial(record, customer, agent)
+        except gevent.GreenletExit:
+            # The service is stopping mid-dial: hang up, give the callback
+            # back, and the next process dials it (once).
+            runtime.drop_leg(customer)
+            runtime.drop_leg(agent)
+            self._release(cb_id)
+            raise
+        if outcome is None:
+            log.info("callback %d: the agent left before the customer was dialled", cb_id)
+            self._release(cb_id)
         else:
-            runtime.drop_leg(ringing.agent_uuid)
+            self._record(record, outcome)
+        if outcome is AttemptOutcome.ANSWERED:
+            self._follow(customer, agent)
+        else:
+            runtime.drop_leg(agent)
         runtime.call_ended(offer.offer_id)
 
-    def _dial(self, record: CallbackRecord, customer: str, agent_uuid: str) -> AttemptOutcome:
+    def _dial(self, record: CallbackRecord, customer: str, agent_uuid: str) -> AttemptOutcome | None:
+        """How the attempt went; None when the agent hung up before the
+        customer was dialled (no attempt was made)."""
         runtime = self.runtime
         settings = self._settings(record.variables.get("fsrouter_rules_queue", ""))
         if settings is None:
             return AttemptOutcome.FAILED
+        if self._gone(agent_uuid):
+            return None
         language = record.variables.get("language") or runtime.plan.settings.language
         variables = {
             "origination_uuid": customer,
@@ -218,19 +248,32 @@ class CallbackDialer:
 
     def _follow(self, customer: str, agent_uuid: str) -> None:
         """Wait until either side of the bridged callback hangs up, then end
-        the other side too (the agent then wraps up)."""
+        the other side too (the agent then wraps up).  Hang-ups are heard on
+        the inbound socket; should one be missed (the socket reconnected),
+        asking FreeSWITCH every `CHECK_EVERY` seconds still ends the wait."""
         legs = self.runtime.legs
         watched = [legs.get(uuid) or legs.watch(uuid) for uuid in (customer, agent_uuid)]
-        gevent.wait([leg.hung_up for leg in watched], count=1, timeout=LONGEST_CALL)
+        while not any(self._gone(leg.uuid) for leg in watched):
+            gevent.wait([leg.hung_up for leg in watched], count=1, timeout=CHECK_EVERY)
+            if not all(self._gone(leg.uuid) or self.runtime.channel_exists(leg.uuid) for leg in watched):
+                break
         for leg in watched:
             self.runtime.drop_leg(leg.uuid)
 
+    def _gone(self, uuid: str) -> bool:
+        """Whether the leg's hang-up was heard."""
+        leg = self.runtime.legs.get(uuid)
+        return leg is not None and leg.hung_up.ready()
+
     # -- the store ---------------------------------------------------------
 
+    def _lease(self) -> float:
+        """Long enough to dial the customer and play the intro."""
+        return self.customer_ring + self.intro_timeout + self.runtime.originate_margin
+
     def _claim(self, cb_id: int) -> CallbackRecord | None:
-        lease = self.customer_ring + self.intro_timeout + self.runtime.originate_margin
         try:
-            return self.store.claim(cb_id, self.owner, lease, self.runtime.now())
+            return self.store.claim(cb_id, self.owner, self._lease(), self.runtime.now())
         except StoreError:
             log.exception("callback %d: claim failed", cb_id)
             return None

@@ -100,9 +100,13 @@ MISS_REASONS = {
     "PROGRESS_TIMEOUT": MissReason.NO_ANSWER,
     "USER_BUSY": MissReason.BUSY,
     "CALL_REJECTED": MissReason.REJECTED,
+    "ESL_FAILURE": MissReason.LOST,
 }
 """Originate failure causes that say something about the far end; anything
-else (unregistered phone, bad dial string, network) is `failed`."""
+else (unregistered phone, bad dial string, network) is `failed`.
+`ESL_FAILURE` is ours: the connection to FreeSWITCH failed, nobody's doing."""
+
+ESL_FAILURE = "-ERR ESL_FAILURE"
 
 
 def miss_reason(result: str) -> MissReason:

@@ -54,11 +54,11 @@ from fsrouter.acd import (
     UnknownEntry,
     UnknownOffer,
 )
-from fsrouter.acd.from_plan import AcdPlan, from_plan
+from fsrouter.acd.from_plan import AcdPlan, PlanMappingError, from_plan
 from fsrouter.esl.agent_presence import AgentPresence
 from fsrouter.esl.codec import Event
 from fsrouter.esl.errors import ESLError
-from fsrouter.esl.legs import Legs, miss_reason, originate_command, speak, spoken_wait
+from fsrouter.esl.legs import ESL_FAILURE, Legs, miss_reason, originate_command, speak, spoken_wait
 from fsrouter.flow.events import QueueStatus
 
 log = logging.getLogger(__name__)
@@ -146,10 +146,12 @@ class QueueRuntime:
     def start(self) -> None:
         if self._dispatcher is None:
             self._dispatcher = self._group.spawn(self._run)
+            if self.callbacks is not None:
+                self._group.spawn(self.callbacks.run)
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop dispatching; offer greenlets in flight are killed (their agent
-        legs, if any, end with their ring timeout)."""
+        """Stop dispatching; offer greenlets in flight are killed (a callback
+        being dialled hangs its legs up and gives the callback back)."""
         self._group.kill(timeout=timeout)
         self._dispatcher = None
 
@@ -177,7 +179,14 @@ class QueueRuntime:
         queue (the machine's own max-wait timer sent it on) leaves it first."""
         if call_uuid in self._callers:
             self.leave(call_uuid, "requeued")
-        caller = _Caller(queue, self.layout.queue_for(queue, variables), notify, dict(variables),
+        try:
+            acd_queue = self.layout.queue_for(queue, variables)
+        except PlanMappingError:
+            # A queue added by a rules reload: the ACD keeps the queues it
+            # started with, so nobody here can serve it.
+            log.error("call %s: queue %s is not in the running ACD (restart to add it)", call_uuid, queue)
+            return False
+        caller = _Caller(queue, acd_queue, notify, dict(variables),
                          self.now(), self.layout.priority_for(queue, variables))
         return self._enqueue(call_uuid, caller)
 
@@ -243,8 +252,16 @@ class QueueRuntime:
         self.leave(call_uuid, "callback")
         callback_id = self.callbacks.book(call_uuid, caller, number)
         if callback_id is None:
-            self._enqueue(call_uuid, caller)
+            self._back_in_line(call_uuid, caller)
         return callback_id
+
+    def _back_in_line(self, call_uuid: str, caller: _Caller) -> None:
+        """Put a caller who left the line for a moment (a booking or a bridge
+        that failed) back at their old place; when the queue now refuses
+        them, they go on to its `no_agents`."""
+        caller.offer_id = caller.agent_uuid = None
+        if not self._enqueue(call_uuid, caller):
+            caller.notify(("no_agents", caller.queue))
 
     def set_agent_state(self, agent_id: str, state: AgentState | str, reason: str = "") -> None:
         """Log an agent in or out, or pause them (for the API and the CLI)."""
@@ -265,10 +282,7 @@ class QueueRuntime:
             self._wake.wait(timeout=max(0.0, sleep))
 
     def step(self) -> list[Offer]:
-        """One round: bring due callbacks into line, apply deadlines, act on
-        what they caused, start the offers."""
-        if self.callbacks is not None:
-            self.callbacks.sync(self.now())
+        """One round: apply deadlines, act on what they caused, start the offers."""
         now = self.now()
         self.handle(self.acd.tick(now))
         if not self.inbound.connected:
@@ -291,7 +305,9 @@ class QueueRuntime:
                     ringing.cancelled = True
                     self.kill(ringing.agent_uuid)
             elif isinstance(event, (TimedOut, LeftEmpty)):
-                caller = self._callers.pop(event.entry_id, None)
+                # Out of the ACD, but kept until the runner leaves: a caller
+                # in the middle of booking a callback may still book it.
+                caller = self._callers.get(event.entry_id)
                 if caller is not None:
                     kind = "max_wait" if isinstance(event, TimedOut) else "no_agents"
                     caller.notify((kind, caller.queue))
@@ -340,7 +356,9 @@ class QueueRuntime:
         if state != "parked":
             log.info("agent %s: %s during the whisper for call %s", offer.agent_id, state, offer.entry_id)
             self.drop_leg(leg.uuid)
-            return MissReason.REJECTED if state == "hangup" else MissReason.FAILED
+            if state == "hangup":
+                return MissReason.REJECTED
+            return MissReason.FAILED if self.inbound.connected else MissReason.LOST
         return "ready"
 
     def _originate(self, ringing: Ringing) -> str:
@@ -366,7 +384,7 @@ class QueueRuntime:
         except ESLError as exc:
             log.warning("originate %s failed: %s", leg_uuid, exc)
             self.kill(leg_uuid)
-            return "-ERR ESL_FAILURE"
+            return ESL_FAILURE
         body = event.body.decode("utf-8", "replace") if isinstance(event.body, bytes) else str(event.body)
         return body.strip() or "-ERR EMPTY_RESULT"
 
@@ -404,9 +422,14 @@ class QueueRuntime:
             self.kill(ringing.agent_uuid)  # the offer expired meanwhile
             return
         caller.offer_id, caller.agent_uuid = offer.offer_id, ringing.agent_uuid
+        # Told first, so the runner sends no more media to a channel about to
+        # be bridged (queued media would play inside the bridge).
+        caller.notify(("bridging", offer.agent_id))
         if not self.bridge(offer.entry_id, ringing.agent_uuid):
-            if self._callers.pop(offer.entry_id, None) is not None:
-                self._end_call(caller, self.now())  # hangs up the agent leg too
+            self._end_call(caller, self.now())  # hangs up the agent leg too
+            if self._callers.get(offer.entry_id) is caller:
+                caller.notify(("bridge_failed", offer.agent_id))
+                self._back_in_line(offer.entry_id, caller)
             return
         caller.bridged = True
         log.info("call %s: bridged to agent %s", offer.entry_id, offer.agent_id)
@@ -446,6 +469,13 @@ class QueueRuntime:
     def drop_leg(self, uuid: str) -> None:
         self.legs.forget(uuid)
         self.kill(uuid)
+
+    def channel_exists(self, uuid: str) -> bool:
+        """Whether FreeSWITCH still has the channel (True when it cannot be asked)."""
+        try:
+            return self.inbound.api(f"uuid_exists {uuid}", timeout=self.command_timeout).strip() != "false"
+        except ESLError:
+            return True
 
     def kill(self, uuid: str) -> None:
         try:

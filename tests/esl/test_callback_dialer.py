@@ -31,6 +31,7 @@ queues:
     callback:
       offer_when: {position_over: 0}
       retry: {attempts: 2, every: 60s}
+      dial_after: 0s
       dial: "sofia/gateway/carrier/{number}"
     max_wait: {after: 10m, then: {hangup: NORMAL_CLEARING}}
 agents:
@@ -131,8 +132,10 @@ def test_no_answer_is_tried_again_later_at_the_same_place_then_given_up(plan, st
     agent, _ = uuids(inbound)
     assert f"uuid_kill {agent} ORIGINATOR_CANCEL" in inbound.apis()
     clock.now += 30  # the agent's wrap-up is over, the callback not due yet
+    runtime.callbacks.sync()
     assert runtime.step() == []
     clock.now += 31
+    runtime.callbacks.sync()
     runtime.step()
     settle()
     second = store.get(callback_id)
@@ -145,7 +148,7 @@ def test_a_cancelled_callback_leaves_the_line(plan, store):
     runtime.join("caller", "billing", LINE, lambda m: None)
     callback_id = int(runtime.book_callback("caller", NUMBER))
     store.cancel(callback_id, clock.now)
-    runtime.step()
+    runtime.callbacks.sync()
     assert runtime.acd.queue_status("billing", clock.now).waiting == 0
 
 
@@ -157,6 +160,20 @@ def test_after_a_restart_pending_callbacks_come_back_in_their_order(plan, store)
         clock.now += 1
     ids = [before.book_callback(caller, NUMBER) for caller in ("b", "a", "c")]  # booked out of order
     after = centre(plan, store, FakeInbound(), clock, login=False)
-    after.step()
+    after.callbacks.sync()
     order = sorted(ids, key=lambda i: after.acd.position(f"callback:{i}", clock.now))
     assert order == [ids[1], ids[0], ids[2]]  # a, b, c: by arrival, as they called
+
+
+def test_a_fresh_booking_waits_dial_after_before_it_is_back_in_line(plan, store):
+    clock = Clock()
+    runtime = centre(plan, store, FakeInbound(), clock, login=False)
+    runtime.plan = compile_source(RULES.replace("dial_after: 0s", "dial_after: 15s"))
+    runtime.join("caller", "billing", LINE, lambda m: None)
+    callback_id = runtime.book_callback("caller", NUMBER)
+    entry = f"callback:{callback_id}"
+    assert not runtime.acd.has_entry(entry)  # the caller is still hearing it is booked
+    clock.now += 16
+    runtime.callbacks.sync()
+    assert runtime.acd.position(entry, clock.now) == 1
+    assert store.get(int(callback_id)).arrival_time == 1000.0  # its old place

@@ -79,7 +79,7 @@ def test_answered_agent_is_bridged_and_the_caller_told(plan):
     )
     assert timeout == 30.0  # ring timeout + margin: bounded
     assert inbound.apis() == [f"uuid_bridge {CALLER} {leg}"]
-    assert told == [("bridged", "1001")]
+    assert told == [("bridging", "1001"), ("bridged", "1001")]
     assert rt.acd.agent_status("1001").state is AgentState.ON_CALL
 
 
@@ -99,6 +99,7 @@ def test_hangup_after_the_bridge_ends_the_call_and_the_agent_wraps_up(plan):
         ("-ERR CALL_REJECTED\n", MissReason.REJECTED),
         ("-ERR USER_NOT_REGISTERED\n", MissReason.FAILED),
         ("-ERR\n", MissReason.FAILED),
+        ("-ERR ESL_FAILURE", MissReason.LOST),
     ],
 )
 def test_miss_reasons(result, reason):
@@ -114,7 +115,7 @@ def test_a_miss_tries_the_next_agent_and_the_caller_keeps_waiting(plan):
     second = rt.step()
     assert [o.agent_id for o in first + second] == ["1001", "1002"]
     assert rt.acd.agent_status("1001").state is AgentState.AVAILABLE  # with a busy delay
-    assert told == [("bridged", "1002")]
+    assert told == [("bridging", "1002"), ("bridged", "1002")]
     assert inbound.apis() == [f"uuid_bridge {CALLER} {agent_uuid(inbound, 1)}"]
 
 
@@ -137,17 +138,18 @@ def test_caller_hanging_up_while_the_agent_rings_cancels_the_agent_leg(plan):
     assert rt.acd.agent_status("1001").state is AgentState.AVAILABLE
 
 
-def test_originate_that_times_out_counts_as_failed_and_kills_the_leg(plan):
-    inbound = FakeInbound(ESLTimeout("no result"))
+def test_an_originate_lost_with_the_connection_kills_the_leg_and_costs_the_agent_nothing(plan):
+    inbound = FakeInbound(ESLTimeout("no result"), "+OK\n")
     rt = runtime(plan, inbound)
     rt.join(CALLER, "support", VARS, lambda m: None)
     rt.step()
     assert inbound.apis() == [f"uuid_kill {agent_uuid(inbound)} ORIGINATOR_CANCEL"]
     status = rt.acd.agent_status("1001")
-    assert status.state is AgentState.AVAILABLE
+    assert status.state is AgentState.AVAILABLE and status.consecutive_misses == 0
+    assert [o.agent_id for o in rt.step()] == ["1001"]  # offered again at once: no miss delay
 
 
-def test_failed_bridge_hangs_up_the_agent_and_frees_them_after_wrap_up(plan):
+def test_a_failed_bridge_hangs_up_the_agent_and_puts_the_caller_back_in_line(plan):
     inbound = FakeInbound("+OK\n")
     inbound.api_errors["uuid_bridge"] = "-ERR No such channel!"
     told = []
@@ -156,8 +158,10 @@ def test_failed_bridge_hangs_up_the_agent_and_frees_them_after_wrap_up(plan):
     rt.step()
     leg = agent_uuid(inbound)
     assert inbound.apis() == [f"uuid_bridge {CALLER} {leg}", f"uuid_kill {leg} ORIGINATOR_CANCEL"]
-    assert told == []
+    assert told == [("bridging", "1001"), ("bridge_failed", "1001")]
     assert rt.acd.agent_status("1001").state is AgentState.WRAP_UP
+    assert rt.acd.position(CALLER, rt.now()) == 1  # back in line, at the old place
+    assert rt.status(CALLER) is not None
 
 
 def test_max_wait_in_the_acd_tells_the_caller(plan):
@@ -204,7 +208,7 @@ def test_dispatcher_greenlet_offers_without_being_stepped(plan):
                 gevent.sleep(0.01)
     finally:
         rt.stop()
-    assert told == [("bridged", "1001")]
+    assert told == [("bridging", "1001"), ("bridged", "1001")]
 
 
 def test_joining_again_leaves_the_previous_queue_first(plan):
@@ -224,7 +228,7 @@ def test_the_whisper_is_spoken_to_the_agent_leg_before_it_parks_and_is_bridged(p
     assert command.endswith("}user/1001 'speak:flite|kal|acme; Billing; invoices; waited 0 seconds,park' inline")
     assert "fsrouter_brand=acme" in command and "fsrouter_topic=invoices" in command
     assert inbound.apis() == [f"uuid_bridge {CALLER} {agent_uuid(inbound)}"]
-    assert told == [("bridged", "1001")]
+    assert told == [("bridging", "1001"), ("bridged", "1001")]
 
 
 def test_an_agent_hanging_up_during_the_whisper_is_a_miss_and_the_next_agent_is_tried(plan):
@@ -237,7 +241,7 @@ def test_an_agent_hanging_up_during_the_whisper_is_a_miss_and_the_next_agent_is_
     assert f"uuid_kill {first} ORIGINATOR_CANCEL" in inbound.apis()
     assert rt.acd.agent_status("1001").state is not AgentState.ON_CALL
     rt.step()
-    assert told == [("bridged", "1002")]
+    assert told == [("bridging", "1002"), ("bridged", "1002")]
     assert inbound.apis()[-1] == f"uuid_bridge {CALLER} {agent_uuid(inbound, 1)}"
 
 
@@ -277,4 +281,4 @@ def test_nobody_is_offered_while_the_inbound_socket_is_down(plan):
     assert rt.step() == [] and inbound.commands == []
     inbound.connected = True
     assert [o.agent_id for o in rt.step()] == ["1001"]
-    assert told == [("bridged", "1001")]
+    assert told == [("bridging", "1001"), ("bridged", "1001")]

@@ -1,0 +1,142 @@
+"""The call runner while the queue runtime bridges its caller, over a scripted call.
+
+The bridge breaks the caller's hold music, and the completion of that
+playback can reach the runner before the news that the bridge is made; the
+runner must not answer it with more media (queued on a bridged channel, it
+would play inside the bridge with the agent cut off).
+"""
+
+import gevent
+import gevent.queue
+import pytest
+
+from fsrouter.esl.call_runner import CallRunner, RunnerSettings
+from fsrouter.esl.codec import Event
+from fsrouter.esl.greenswitch_fixes import WAKE
+from fsrouter.flow import CallMachine
+from fsrouter.rules.compiler import compile_source
+
+RULES = """
+settings: {timezone: UTC, language: en}
+lines:
+  "5000": {brand: acme, language: en, flow: main}
+flows:
+  main:
+    - queue: support
+queues:
+  support:
+    require: {support: 1}
+    max_wait: {after: 2m, then: {hangup: NORMAL_CLEARING}}
+agents:
+  "1001": {name: Alice, dial: user/1001, skills: {support: 5}}
+"""
+UUID = "caller-1"
+
+
+class ScriptedCall:
+    """An OutboundCall whose events the test puts in; records what was executed."""
+
+    uuid = UUID
+    channel = {}
+
+    def __init__(self):
+        self.events = gevent.queue.Queue()
+        self.executed = []
+
+    def command(self, line, timeout=5.0):
+        return "+OK"
+
+    def execute(self, app, arg=None, *, event_uuid, event_lock, timeout):
+        self.executed.append((app, arg, event_uuid))
+
+    def api(self, cmd, timeout=5.0):
+        self.executed.append(("api", cmd, None))
+        return "+OK"
+
+    def next_event(self, timeout):
+        try:
+            return self.events.get(timeout=timeout)
+        except gevent.queue.Empty:
+            return None
+
+    def wake(self):
+        self.events.put(WAKE)
+
+    def close(self):
+        pass
+
+    def playbacks(self):
+        return [(arg, app_uuid) for app, arg, app_uuid in self.executed if app == "playback"]
+
+    def completes(self, app_uuid):
+        self.events.put(Event({"Event-Name": "CHANNEL_EXECUTE_COMPLETE", "Unique-ID": UUID,
+                               "Application-UUID": app_uuid, "Application-Response": "FILE PLAYED"}))
+
+    def sends(self, name):
+        self.events.put(Event({"Event-Name": name, "Unique-ID": UUID}))
+
+
+class Queueing:
+    notify = None
+
+    def join(self, call_uuid, queue, variables, notify):
+        self.notify = notify
+        return True
+
+    def leave(self, call_uuid, reason="hangup"):
+        pass
+
+    def status(self, call_uuid):
+        return None
+
+    def book_callback(self, call_uuid, number):
+        return None
+
+
+@pytest.fixture
+def running():
+    machine = CallMachine(compile_source(RULES), {"destination_number": "5000", "uuid": UUID}, now=0)
+    call, queueing = ScriptedCall(), Queueing()
+    runner = gevent.spawn(CallRunner(call, machine, RunnerSettings(sounds_root="/s", settle_timeout=0.1),
+                                    queueing=queueing).run)
+    gevent.sleep(0.01)
+    assert len(call.playbacks()) == 1  # on hold
+    yield call, queueing, machine
+    call.sends("CHANNEL_HANGUP_COMPLETE")
+    runner.join(2)
+    assert runner.dead
+
+
+def test_media_broken_by_the_bridge_is_not_answered_with_more_media(running):
+    call, queueing, machine = running
+    [(_, hold)] = call.playbacks()
+    queueing.notify(("bridging", "1001"))
+    call.completes(hold)  # the bridge broke the hold music
+    gevent.sleep(0.01)
+    queueing.notify(("bridged", "1001"))
+    gevent.sleep(0.01)
+    assert len(call.playbacks()) == 1
+    assert machine.state == "connected"
+
+
+def test_a_failed_bridge_sends_the_held_back_music_after_all(running):
+    call, queueing, machine = running
+    [(_, hold)] = call.playbacks()
+    queueing.notify(("bridging", "1001"))
+    call.completes(hold)  # the music ended by itself just then
+    gevent.sleep(0.01)
+    assert len(call.playbacks()) == 1
+    queueing.notify(("bridge_failed", "1001"))
+    gevent.sleep(0.01)
+    assert len(call.playbacks()) == 2 and machine.state == "queued"
+
+
+def test_an_agent_leaving_before_the_bridge_news_still_ends_the_call(running):
+    call, queueing, machine = running
+    queueing.notify(("bridging", "1001"))
+    call.sends("CHANNEL_UNBRIDGE")  # the agent hung up at once
+    gevent.sleep(0.01)
+    queueing.notify(("bridged", "1001"))
+    gevent.sleep(0.01)
+    assert machine.state == "finished"
+    assert call.executed[-1][:2] == ("hangup", "NORMAL_CLEARING")
