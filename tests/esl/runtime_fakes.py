@@ -1,7 +1,33 @@
-"""A scripted inbound connection and a settable clock for queue runtime tests."""
+"""Shared by the queue runtime and call runner tests: a scripted inbound connection, a settable clock, rules."""
 
 from fsrouter.esl.codec import Event
 from fsrouter.esl.errors import ESLCommandError
+
+RULES = """
+settings: {timezone: UTC, language: en}
+lines:
+  "5000": {brand: acme, language: en, flow: main}
+flows:
+  main:
+    - queue: support
+queues:
+  support:
+    require: {support: 1}
+    max_wait: {after: 2m, then: {hangup: NORMAL_CLEARING}}
+  sales:
+    require: {sales: 1}
+    max_wait: {after: 1m, then: {hangup: NORMAL_CLEARING}}
+    no_agents: {hangup: NORMAL_CLEARING}
+  billing:
+    name: Billing
+    require: {support: 1}
+    whisper: "{brand}, {queue}, {topic}, waited {waited}"
+    max_wait: {after: 2m, then: {hangup: NORMAL_CLEARING}}
+agents:
+  "1001": {name: Alice, dial: user/1001, skills: {support: 5}}
+  "1002": {name: Bob, dial: user/1002, skills: {support: 5}}
+"""
+"""support and billing (with a whisper), served by 1001 and 1002; sales, with `no_agents`, by nobody."""
 
 
 class FakeInbound:

@@ -9,6 +9,7 @@ would play inside the bridge with the agent cut off).
 import gevent
 import gevent.queue
 import pytest
+from runtime_fakes import RULES
 
 from fsrouter.esl.call_runner import CallRunner, RunnerSettings
 from fsrouter.esl.codec import Event
@@ -16,20 +17,6 @@ from fsrouter.esl.greenswitch_fixes import WAKE
 from fsrouter.flow import CallMachine
 from fsrouter.rules.compiler import compile_source
 
-RULES = """
-settings: {timezone: UTC, language: en}
-lines:
-  "5000": {brand: acme, language: en, flow: main}
-flows:
-  main:
-    - queue: support
-queues:
-  support:
-    require: {support: 1}
-    max_wait: {after: 2m, then: {hangup: NORMAL_CLEARING}}
-agents:
-  "1001": {name: Alice, dial: user/1001, skills: {support: 5}}
-"""
 UUID = "caller-1"
 
 

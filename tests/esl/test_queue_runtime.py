@@ -6,7 +6,7 @@ test is deterministic; one test runs the real dispatcher greenlet.
 
 import gevent
 import pytest
-from runtime_fakes import Clock, FakeInbound
+from runtime_fakes import RULES, Clock, FakeInbound
 
 from fsrouter.acd import AgentState
 from fsrouter.acd.model import MissReason
@@ -16,30 +16,6 @@ from fsrouter.esl.legs import miss_reason
 from fsrouter.esl.queue_runtime import QueueRuntime
 from fsrouter.rules.compiler import compile_source
 
-RULES = """
-settings: {timezone: UTC, language: en}
-lines:
-  "5000": {brand: acme, language: en, flow: main}
-flows:
-  main:
-    - queue: support
-queues:
-  support:
-    require: {support: 1}
-    max_wait: {after: 2m, then: {hangup: NORMAL_CLEARING}}
-  sales:
-    require: {sales: 1}
-    max_wait: {after: 1m, then: {hangup: NORMAL_CLEARING}}
-    no_agents: {hangup: NORMAL_CLEARING}
-  billing:
-    name: Billing
-    require: {support: 1}
-    whisper: "{brand}, {queue}, {topic}, waited {waited}"
-    max_wait: {after: 2m, then: {hangup: NORMAL_CLEARING}}
-agents:
-  "1001": {name: Alice, dial: user/1001, skills: {support: 5}}
-  "1002": {name: Bob, dial: user/1002, skills: {support: 5}}
-"""
 CALLER = "caller-uuid-1"
 VARS = {"caller_id_number": "+306971234567", "language": "en"}
 
