@@ -14,6 +14,7 @@ import gevent
 from fsrouter.sim import CallerScript, HangUp
 from fsrouter.sim.agent import AgentScript
 from fsrouter.sim.scenario import prompt_id
+from fsrouter.store import open_store
 
 CALL_TIMEOUT = 20
 NUMBER = re.compile(r"/numbers/(?:\d+/)?(\d+)\.wav$")  # numbers/N, with or without a rate dir
@@ -37,6 +38,16 @@ def test_queued_caller_is_bridged_to_an_answering_agent(fsrouter):
     assert call.hung_up_by == "fsrouter"  # the agent left; fsrouter ended the parked caller
     fsrouter.wait_until(lambda: "ended in state finished, outcome ('answered', '100" in fsrouter.log_text(),
                         5, "the call did not end as answered")
+    fsrouter.wait_until(lambda: {"offered", "answered"} <= {e.kind for e in statistics(fsrouter, call.uuid)},
+                        5, "the queue statistics were not stored")
+    answered = next(e for e in statistics(fsrouter, call.uuid) if e.kind == "answered")
+    assert answered.queue == "support" and answered.fields["wait"] >= 0
+
+
+def statistics(fsrouter, entry_id):
+    """The queue statistics events fsrouter stored for one call."""
+    with open_store(f"sqlite:///{fsrouter.workdir}/fsrouter.db") as store:
+        return [e for e in store.queue_events() if e.entry_id == entry_id]
 
 
 def test_busy_agents_cost_the_caller_only_time(fsrouter):
