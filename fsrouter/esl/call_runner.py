@@ -144,6 +144,7 @@ class CallRunner:
         except ESLError as exc:
             log.warning("call %s: ESL failure, dropping the session: %s", self.call.uuid, exc)
         finally:
+            self._hung_up = True  # whatever ended it, the call is over for us: out of any queue
             self._sync_queue("hangup")
             # With `linger`, FreeSWITCH keeps the channel in memory until we
             # close: closing is never optional.

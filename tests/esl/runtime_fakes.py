@@ -38,6 +38,7 @@ class FakeInbound:
         self.originates = list(originates)
         self.commands = []
         self.api_errors = {}
+        self.api_results = {}
         self.on_event = None
         self.connected = True
         #: What each answered leg does next, in turn: "CHANNEL_PARK" (the
@@ -62,7 +63,7 @@ class FakeInbound:
         error = self.api_errors.get(cmd.split()[0])
         if error:
             raise ESLCommandError(f"api {cmd}", error)
-        return "+OK"
+        return self.api_results.get(cmd.split()[0], "+OK")
 
     def apis(self):
         return [c[1] for c in self.commands if c[0] == "api"]

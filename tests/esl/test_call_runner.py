@@ -13,6 +13,7 @@ from runtime_fakes import RULES
 
 from fsrouter.esl.call_runner import CallRunner, RunnerSettings
 from fsrouter.esl.codec import Event
+from fsrouter.esl.errors import ESLConnectionClosed
 from fsrouter.esl.greenswitch_fixes import WAKE
 from fsrouter.flow import CallMachine
 from fsrouter.rules.compiler import compile_source
@@ -42,9 +43,12 @@ class ScriptedCall:
 
     def next_event(self, timeout):
         try:
-            return self.events.get(timeout=timeout)
+            item = self.events.get(timeout=timeout)
         except gevent.queue.Empty:
             return None
+        if isinstance(item, Exception):
+            raise item
+        return item
 
     def wake(self):
         self.events.put(WAKE)
@@ -65,13 +69,14 @@ class ScriptedCall:
 
 class Queueing:
     notify = None
+    left = None
 
     def join(self, call_uuid, queue, variables, notify):
         self.notify = notify
         return True
 
     def leave(self, call_uuid, reason="hangup"):
-        pass
+        self.left = reason
 
     def status(self, call_uuid):
         return None
@@ -127,3 +132,10 @@ def test_an_agent_leaving_before_the_bridge_news_still_ends_the_call(running):
     gevent.sleep(0.01)
     assert machine.state == "finished"
     assert call.executed[-1][:2] == ("hangup", "NORMAL_CLEARING")
+
+
+def test_a_socket_closed_while_queued_takes_the_call_out_of_the_queue(running):
+    call, queueing, machine = running
+    call.events.put(ESLConnectionClosed("FreeSWITCH closed the socket"))
+    gevent.sleep(0.01)
+    assert queueing.left == "hangup"

@@ -133,11 +133,25 @@ def test_a_failed_bridge_hangs_up_the_agent_and_puts_the_caller_back_in_line(pla
     rt.join(CALLER, "support", VARS, told.append)
     rt.step()
     leg = agent_uuid(inbound)
-    assert inbound.apis() == [f"uuid_bridge {CALLER} {leg}", f"uuid_kill {leg} ORIGINATOR_CANCEL"]
+    assert inbound.apis() == [f"uuid_bridge {CALLER} {leg}", f"uuid_kill {leg} ORIGINATOR_CANCEL",
+                              f"uuid_exists {CALLER}"]
     assert told == [("bridging", "1001"), ("bridge_failed", "1001")]
     assert rt.acd.agent_status("1001").state is AgentState.WRAP_UP
     assert rt.acd.position(CALLER, rt.now()) == 1  # back in line, at the old place
     assert rt.status(CALLER) is not None
+
+
+def test_a_bridge_failing_because_the_caller_is_gone_does_not_put_them_back(plan):
+    inbound = FakeInbound("+OK\n")
+    inbound.api_errors["uuid_bridge"] = "-ERR Invalid uuid"
+    inbound.api_results["uuid_exists"] = "false"
+    told = []
+    rt = runtime(plan, inbound)
+    rt.join(CALLER, "support", VARS, told.append)
+    rt.step()
+    assert told == [("bridging", "1001")]
+    assert not rt.acd.has_entry(CALLER) and rt.status(CALLER) is None
+    assert rt.step() == []  # nobody to offer again
 
 
 def test_max_wait_in_the_acd_tells_the_caller(plan):
