@@ -97,8 +97,8 @@ class CallbackDialer:
             return None
         log.info("call %s: callback %d booked to %s, keeping its place in %s",
                  call_uuid, record.id, number, caller.acd_queue)
-        if record.next_attempt_at <= self.runtime.now():
-            self._enter(record)  # else `sync` puts it back at its place once `dial_after` is over
+        if record.next_attempt_at <= self.runtime.now() and self._in_window(record, self.runtime.now()):
+            self._enter(record)  # else `sync` puts it back at its place once it may be dialled
         return str(record.id)
 
     # -- keeping the line --------------------------------------------------
@@ -111,9 +111,13 @@ class CallbackDialer:
             gevent.sleep(self.poll)
 
     def sync(self) -> None:
-        """Due callbacks into line, cancelled ones out."""
+        """Due callbacks into line; cancelled ones, and those whose queue's
+        `window` is closed now, out (they come back to their place when it
+        opens)."""
+        now = self.runtime.now()
         try:
-            due = {record.id: record for record in self.store.due_callbacks(self.runtime.now())}
+            due = {record.id: record for record in self.store.due_callbacks(now)
+                   if self._in_window(record, now)}
         except StoreError:
             log.exception("could not read the due callbacks; retrying in %.0f s", self.poll)
             return
@@ -121,8 +125,14 @@ class CallbackDialer:
             if record.id not in self._records and record.id not in self._connecting:
                 self._enter(record)
         for gone in self._records.keys() - due.keys() - self._connecting:
-            log.info("callback %d is no longer due (cancelled?): out of line", gone)
+            log.info("callback %d is not due now (cancelled, or outside its window): out of line", gone)
             self._leave_line(gone, "callback_cancelled")
+
+    def _in_window(self, record: CallbackRecord, now: float) -> bool:
+        settings = self._settings(record.variables.get("fsrouter_rules_queue", ""))
+        window = settings.window if settings is not None else None
+        plan = self.runtime.plan
+        return window is None or window.test(plan.context(record.variables, now))
 
     def _enter(self, record: CallbackRecord) -> None:
         acd = self.runtime.acd

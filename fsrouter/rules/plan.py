@@ -218,7 +218,9 @@ class CallbackSettings:
     `retry_every` seconds apart; `dial` is the dial string (`{number}` is
     the E.164 number), `caller_id` the number the customer sees (by default
     the line they called), `whisper` what the agent hears first and `intro`
-    what the customer hears on answering.
+    what the customer hears on answering.  With a `window` (tests like a
+    route's `match`, e.g. days and hours, in the rules' time zone), callbacks
+    are dialled only while it holds; outside it they keep their place and wait.
     """
 
     policy: NumberPolicy
@@ -232,6 +234,7 @@ class CallbackSettings:
     caller_id: Template = Template.parse("{destination_number}")
     whisper: Template = Template.parse("Callback for {number}, waited {waited}")
     intro: Template = Template.parse("callback/intro")
+    window: Predicate | None = None
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import phonenumbers
 
 from ..acd.callback_numbers import NumberPolicy, PolicyError
 from . import plan
+from .conditions import TestCompiler
 from .shapes import Shapes
 from .templates import Template
 from .tree import Map, Node, Scalar, Seq, plain
@@ -23,7 +24,7 @@ ANNOUNCE_KEYS = ("position", "wait")
 DEFAULT_WAIT_EVERY = 90.0
 CALLBACK_KEYS = (
     "key", "offer_when", "region", "allow", "deny", "allow_patterns", "retry", "dial_after", "dial",
-    "caller_id", "whisper", "intro",
+    "caller_id", "whisper", "intro", "window",
 )
 ALLOW_KEYS = ("regions", "types")
 POLICY_KEYS = ("allow", "deny", "allow_patterns")
@@ -51,6 +52,8 @@ class QueueSettings:
     """Checks a prompt id and records it for the sound-file check."""
     line_countries: frozenset[str] = frozenset()
     """The countries of the lines' E.164 numbers (see `countries`)."""
+    tests: TestCompiler | None = None
+    """Compiles a callback `window` (the same tests as a route's `match`)."""
 
     def announce(self, node: Node) -> plan.AnnounceSettings | None:
         fields = self.shapes.fields(node, "announce", ANNOUNCE_KEYS, required=("position",))
@@ -89,6 +92,7 @@ class QueueSettings:
             "caller_id": ("caller_id", lambda n: self.shapes.template(n, "callback caller_id")),
             "whisper": ("whisper", lambda n: self.shapes.template(n, "callback whisper")),
             "intro": ("intro", lambda n: self.prompt(n, "callback intro")),
+            "window": ("window", lambda n: self.tests.mapping(n, "callback window")),
         })
         policy = self.policy(node, fields)
         if offer is None or retry is None or values is None or policy is None:

@@ -232,7 +232,7 @@ class SectionCompiler:
         may default to."""
         queues = {}
         held = {skill for agent in agents.values() for skill in agent.skills}
-        settings = QueueSettings(self.shapes, self.flows.prompt, countries(lines))
+        settings = QueueSettings(self.shapes, self.flows.prompt, countries(lines), self.tests)
         for name, (key, node) in entries.items():
             if not NAME.fullmatch(name):
                 self.shapes.report.error(key.pos, f'bad queue name "{name}"', "letters, digits, _ and -")

@@ -177,3 +177,21 @@ def test_a_fresh_booking_waits_dial_after_before_it_is_back_in_line(plan, store)
     runtime.callbacks.sync()
     assert runtime.acd.position(entry, clock.now) == 1
     assert store.get(int(callback_id)).arrival_time == 1000.0  # its old place
+
+
+def test_outside_its_window_a_callback_waits_out_of_line_and_comes_back_to_its_place(plan, store):
+    clock = Clock()  # 1970-01-01 00:16:40 UTC, a Thursday
+    runtime = centre(plan, store, FakeInbound(), clock, login=False)
+    runtime.plan = compile_source(RULES.replace("      dial_after: 0s\n",
+                                                "      dial_after: 0s\n      window: {hours: \"08:00-20:00\"}\n"))
+    runtime.join("caller", "billing", LINE, lambda m: None)
+    entry = f"callback:{runtime.book_callback('caller', NUMBER)}"
+    runtime.callbacks.sync()
+    assert not runtime.acd.has_entry(entry)  # 00:16: the window is closed
+    clock.now = 8 * 3600.0 + 60
+    runtime.join("later", "billing", LINE, lambda m: None)
+    runtime.callbacks.sync()
+    assert runtime.acd.position(entry, clock.now) == 1  # 08:01: back, ahead of the later caller
+    clock.now = 20 * 3600.0 + 60
+    runtime.callbacks.sync()
+    assert not runtime.acd.has_entry(entry)

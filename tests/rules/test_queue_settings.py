@@ -3,6 +3,7 @@ settings, every mistake reported at its exact line and column."""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -78,6 +79,19 @@ def test_a_callback_may_be_dialled_at_once_after_booking(written, seconds):
     assert plan.queues["q"].callback.dial_after == seconds
 
 
+def test_a_callback_window_is_a_test_like_a_routes_match():
+    plan = compile_source(BASE + '    callback: {offer_when: {position_over: 5}, region: GR, '
+                          'window: {days: mon-fri, hours: "08:00-20:00"}}\n')
+    window = plan.queues["q"].callback.window
+    monday_9am, monday_9pm = (datetime(2026, 1, 5, hour, tzinfo=timezone.utc).timestamp() for hour in (9, 21))
+    assert window.test(plan.context({}, monday_9am)) and not window.test(plan.context({}, monday_9pm))
+    assert compile_source(BASE + "    callback: {offer_when: {position_over: 5}, region: GR}\n") \
+        .queues["q"].callback.window is None
+    assert problems('    callback: {offer_when: {position_over: 5}, region: GR, window: {hours: "25:00-26:00"}}\n') == [
+        '<rules>:9:76: error: bad time range "25:00-26:00" (expected HH:MM-HH:MM with the start before the end, '
+        'e.g. "08:00-18:00"; split ranges over midnight)']
+
+
 def test_the_intro_prompt_is_checked_like_any_prompt():
     written = analyse_source(BASE + "    callback: {offer_when: {position_over: 5}, region: GR, intro: cb/hi}\n")
     default = analyse_source(BASE + "    callback: {offer_when: {position_over: 5}, region: GR}\n")
@@ -106,10 +120,10 @@ def test_the_acd_mapping_still_reads_the_options():
 @pytest.mark.parametrize("extra, expected", [
     ('    callback: {offer_when: {wait_over: 3m}, region: GR, colour: red}\n',
      ['<rules>:9:57: error: unknown key "colour" in callback (expected one of: key, offer_when, region, '
-      'allow, deny, allow_patterns, retry, dial_after, dial, caller_id, whisper, intro)']),
+      'allow, deny, allow_patterns, retry, dial_after, dial, caller_id, whisper, intro, window)']),
     ('    callback: [1]\n',
      ['<rules>:9:15: error: bad value for callback: a list (expected a mapping with keys key, offer_when, '
-      'region, allow, deny, allow_patterns, retry, dial_after, dial, caller_id, whisper, intro)']),
+      'region, allow, deny, allow_patterns, retry, dial_after, dial, caller_id, whisper, intro, window)']),
     ('    callback: {region: GR}\n',
      ['<rules>:9:15: error: callback has no "offer_when"']),
     ('    callback: {offer_when: {}, region: GR}\n',
