@@ -164,7 +164,7 @@ class CallRunner:
             if self._bridging_since is None:
                 for name in self._timers.pop_due(now):
                     self._feed(ev.TimerFired(name))
-            elif now - self._bridging_since > self._bridging_timeout:
+            elif now - self._bridging_since >= self._bridging_timeout:
                 log.warning("call %s: no word on the bridge to the agent; carrying on", self.call.uuid)
                 self._end_bridging(perform_held=True)
             if (self._leaving_uuid or self._hung_up) and settle_deadline is None:
@@ -248,15 +248,16 @@ class CallRunner:
     def _read_inbox(self) -> None:
         while not self._inbox.empty():
             kind, detail = self._inbox.get_nowait()
-            if kind == "bridging" and self._in_queue:
-                self._bridging_since = self.clock()
-            elif kind == "bridged":
-                early = self._unbridged_early
-                self._end_bridging(perform_held=False)
+            if kind == "bridged":
+                # Held media is moot once the caller talks to the agent, unless
+                # the flow had already moved on (then AgentConnected means nothing).
+                early, self._unbridged_early = self._unbridged_early, False
+                self._end_bridging(perform_held=self.machine.state != "queued")
                 self._feed(ev.AgentConnected(detail))
                 if early:
                     self._feed(ev.AgentDisconnected())
             elif kind == "bridge_failed":
+                self._unbridged_early = False
                 self._end_bridging(perform_held=True)
             elif kind == "no_agents":
                 self._feed(ev.QueueUnavailable())
@@ -267,13 +268,18 @@ class CallRunner:
         to the agent now) or failed (it is sent after all)."""
         held, self._held = self._held, []
         self._bridging_since = None
-        self._unbridged_early = False
         if perform_held:
             self._perform(held)
 
     def _tell(self, message: tuple) -> None:
         """How the queue runtime's greenlets reach this call: the message
-        waits in the inbox and the runner is woken to read it."""
+        waits in the inbox and the runner is woken to read it.  "bridging"
+        takes effect at once, so no media already on its way (the runner may
+        be in the middle of sending it) follows the caller into the bridge."""
+        if message[0] == "bridging":
+            if self._in_queue:
+                self._bridging_since = self.clock()
+            return
         self._inbox.put(message)
         self.call.wake()
 

@@ -107,7 +107,10 @@ class CallbackDialer:
         """Keep the line in step with the store every `poll` seconds, in a
         greenlet of its own: the dispatcher never waits on the database."""
         while True:
-            self.sync()
+            try:
+                self.sync()
+            except Exception:  # keep the line in step for every other callback
+                log.exception("callback sync failed; retrying in %.0f s", self.poll)
             gevent.sleep(self.poll)
 
     def sync(self) -> None:
@@ -116,17 +119,17 @@ class CallbackDialer:
         opens)."""
         now = self.runtime.now()
         try:
-            due = {record.id: record for record in self.store.due_callbacks(now)
-                   if self._in_window(record, now)}
+            due = {record.id: record for record in self.store.due_callbacks(now)}
         except StoreError:
             log.exception("could not read the due callbacks; retrying in %.0f s", self.poll)
             return
-        for record in due.values():
-            if record.id not in self._records and record.id not in self._connecting:
-                self._enter(record)
-        for gone in self._records.keys() - due.keys() - self._connecting:
-            log.info("callback %d is not due now (cancelled, or outside its window): out of line", gone)
-            self._leave_line(gone, "callback_cancelled")
+        dialable = {cb_id for cb_id, record in due.items() if self._in_window(record, now)}
+        for cb_id in dialable - self._records.keys() - self._connecting:
+            self._enter(due[cb_id])
+        for gone in self._records.keys() - dialable - self._connecting:
+            reason = "callback_window" if gone in due else "callback_cancelled"
+            log.info("callback %d out of line (%s)", gone, reason)
+            self._leave_line(gone, reason)
 
     def _in_window(self, record: CallbackRecord, now: float) -> bool:
         settings = self._settings(record.variables.get("fsrouter_rules_queue", ""))
@@ -188,32 +191,36 @@ class CallbackDialer:
 
     def _connect(self, cb_id: int, ringing) -> None:
         runtime, offer, agent = self.runtime, ringing.offer, ringing.agent_uuid
-        # The claim may take a while (the database): keep the offer open.
-        if runtime.report(lambda: runtime.acd.connecting(offer.offer_id, runtime.now(), self._lease())) is None:
-            runtime.drop_leg(agent)
-            return
-        record = self._claim(cb_id)
-        if record is None:
-            log.info("callback %d: no longer ours to dial (cancelled or taken); agent released", cb_id)
-            runtime.drop_leg(agent)
-            self._leave_line(cb_id, "callback_gone")
-            return
-        if runtime.report(lambda: runtime.acd.answered(offer.offer_id, runtime.now())) is None:
-            self._release(cb_id)
-            runtime.drop_leg(agent)
-            return
         customer = str(uuidlib.uuid4())
+        claimed = False
         try:
+            # The claim may take a while (the database): keep the offer open.
+            if runtime.report(lambda: runtime.acd.connecting(offer.offer_id, runtime.now(), self._lease())) is None:
+                runtime.drop_leg(agent)
+                return
+            record = self._claim(cb_id)
+            if record is None:
+                log.info("callback %d: no longer ours to dial (cancelled or taken); agent released", cb_id)
+                runtime.drop_leg(agent)
+                self._leave_line(cb_id, "callback_gone")
+                return
+            claimed = True
+            if runtime.report(lambda: runtime.acd.answered(offer.offer_id, runtime.now())) is None:
+                self._release(cb_id)
+                runtime.drop_leg(agent)
+                return
             outcome = self._dial(record, customer, agent)
+            claimed = False  # from here on the attempt is recorded or the claim given back
         except gevent.GreenletExit:
-            # The service is stopping mid-dial: hang up, give the callback
-            # back, and the next process dials it (once).
+            # The service is stopping: hang up, give the callback back, and
+            # the next process dials it (once).
             runtime.drop_leg(customer)
             runtime.drop_leg(agent)
-            self._release(cb_id)
+            if claimed:
+                self._release(cb_id)
             raise
         if outcome is None:
-            log.info("callback %d: the agent left before the customer was dialled", cb_id)
+            log.info("callback %d: not dialled after all; it keeps its place", cb_id)
             self._release(cb_id)
         else:
             self._record(record, outcome)
@@ -224,8 +231,8 @@ class CallbackDialer:
         runtime.call_ended(offer.offer_id)
 
     def _dial(self, record: CallbackRecord, customer: str, agent_uuid: str) -> AttemptOutcome | None:
-        """How the attempt went; None when the agent hung up before the
-        customer was dialled (no attempt was made)."""
+        """How the attempt went; None when no attempt was made (the agent
+        hung up first, or the connection to FreeSWITCH failed)."""
         runtime = self.runtime
         settings = self._settings(record.variables.get("fsrouter_rules_queue", ""))
         if settings is None:
@@ -247,6 +254,8 @@ class CallbackDialer:
         if not result.startswith("+OK"):
             runtime.legs.forget(customer)
             log.info("callback %d: %s did not answer: %s", record.id, record.number, result.strip())
+            if miss_reason(result) is MissReason.LOST:
+                return None  # the connection to FreeSWITCH failed: no attempt was made
             return _OUTCOMES.get(miss_reason(result), AttemptOutcome.FAILED)
         state = leg.wait_parked(self.intro_timeout)
         if state != "parked" or not runtime.bridge(customer, agent_uuid):

@@ -427,13 +427,14 @@ class QueueRuntime:
         caller.notify(("bridging", offer.agent_id))
         if not self.bridge(offer.entry_id, ringing.agent_uuid):
             self._end_call(caller, self.now())  # hangs up the agent leg too
-            if self._callers.get(offer.entry_id) is not caller:
-                return  # the caller left meanwhile
-            if not self.channel_exists(offer.entry_id):
-                self._callers.pop(offer.entry_id)  # the caller is gone: nobody to put back
-                return
             caller.notify(("bridge_failed", offer.agent_id))
-            self._back_in_line(offer.entry_id, caller)
+            still_there = self.channel_exists(offer.entry_id)
+            if self._callers.get(offer.entry_id) is not caller:
+                return  # the caller's runner left meanwhile (checked after every yield)
+            if still_there:
+                self._back_in_line(offer.entry_id, caller)
+            else:
+                del self._callers[offer.entry_id]  # the caller is gone: nobody to put back
             return
         caller.bridged = True
         log.info("call %s: bridged to agent %s", offer.entry_id, offer.agent_id)

@@ -63,7 +63,8 @@ class FakeInbound:
         error = self.api_errors.get(cmd.split()[0])
         if error:
             raise ESLCommandError(f"api {cmd}", error)
-        return self.api_results.get(cmd.split()[0], "+OK")
+        result = self.api_results.get(cmd.split()[0], "+OK")
+        return result() if callable(result) else result
 
     def apis(self):
         return [c[1] for c in self.commands if c[0] == "api"]

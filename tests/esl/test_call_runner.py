@@ -89,7 +89,7 @@ class Queueing:
 def running():
     machine = CallMachine(compile_source(RULES), {"destination_number": "5000", "uuid": UUID}, now=0)
     call, queueing = ScriptedCall(), Queueing()
-    runner = gevent.spawn(CallRunner(call, machine, RunnerSettings(sounds_root="/s", settle_timeout=0.1),
+    runner = gevent.spawn(CallRunner(call, machine, RunnerSettings(sounds_root="/s", settle_timeout=0.05, command_timeout=0.05),
                                     queueing=queueing).run)
     gevent.sleep(0.01)
     assert len(call.playbacks()) == 1  # on hold
@@ -139,3 +139,13 @@ def test_a_socket_closed_while_queued_takes_the_call_out_of_the_queue(running):
     call.events.put(ESLConnectionClosed("FreeSWITCH closed the socket"))
     gevent.sleep(0.01)
     assert queueing.left == "hangup"
+
+
+def test_an_early_unbridge_survives_a_slow_bridge_report(running):
+    call, queueing, machine = running
+    queueing.notify(("bridging", "1001"))
+    call.sends("CHANNEL_UNBRIDGE")
+    gevent.sleep(0.3)  # longer than the runner waits for word on the bridge (0.1 s here)
+    queueing.notify(("bridged", "1001"))
+    gevent.sleep(0.01)
+    assert machine.state == "finished"

@@ -13,6 +13,7 @@ from runtime_fakes import Clock, FakeInbound
 from fsrouter.acd import AgentState
 from fsrouter.esl.callback_dialer import CallbackDialer
 from fsrouter.esl.codec import Event
+from fsrouter.esl.errors import ESLTimeout
 from fsrouter.esl.queue_runtime import QueueRuntime
 from fsrouter.rules.compiler import compile_source
 from fsrouter.store import open_store
@@ -195,3 +196,34 @@ def test_outside_its_window_a_callback_waits_out_of_line_and_comes_back_to_its_p
     clock.now = 20 * 3600.0 + 60
     runtime.callbacks.sync()
     assert not runtime.acd.has_entry(entry)
+
+
+def test_a_dial_lost_with_the_connection_is_not_an_attempt(plan, store):
+    clock = Clock()
+    inbound = FakeInbound("+OK\n", ESLTimeout("no result"))
+    runtime = centre(plan, store, inbound, clock)
+    runtime.join("caller", "billing", LINE, lambda m: None)
+    callback_id = int(runtime.book_callback("caller", NUMBER))
+    runtime.step()
+    settle()
+    record = store.get(callback_id)
+    assert (record.status, record.attempts) == ("pending", 0)  # given back, due again
+
+
+def test_stopping_mid_dial_hangs_up_both_legs_and_gives_the_callback_back(plan, store):
+    clock = Clock()
+    inbound = FakeInbound("+OK\n", lambda: gevent.sleep(30))  # the customer's phone rings on
+    runtime = QueueRuntime(plan, inbound, clock=clock, max_sleep=0.01)
+    inbound.on_event = runtime.on_event
+    CallbackDialer(runtime, store, sounds_root="/sounds", owner="test", poll=0.01)
+    runtime.set_agent_state("1001", AgentState.AVAILABLE)
+    runtime.join("caller", "billing", LINE, lambda m: None)
+    callback_id = int(runtime.book_callback("caller", NUMBER))
+    runtime.start()
+    gevent.sleep(0.1)
+    assert store.get(callback_id).status == "dialing"
+    runtime.stop()
+    record = store.get(callback_id)
+    assert (record.status, record.attempts) == ("pending", 0)
+    agent, customer = uuids(inbound)
+    assert {f"uuid_kill {agent} ORIGINATOR_CANCEL", f"uuid_kill {customer} ORIGINATOR_CANCEL"} <= set(inbound.apis())

@@ -149,7 +149,7 @@ def test_a_bridge_failing_because_the_caller_is_gone_does_not_put_them_back(plan
     rt = runtime(plan, inbound)
     rt.join(CALLER, "support", VARS, told.append)
     rt.step()
-    assert told == [("bridging", "1001")]
+    assert told == [("bridging", "1001"), ("bridge_failed", "1001")]
     assert not rt.acd.has_entry(CALLER) and rt.status(CALLER) is None
     assert rt.step() == []  # nobody to offer again
 
@@ -272,3 +272,19 @@ def test_nobody_is_offered_while_the_inbound_socket_is_down(plan):
     inbound.connected = True
     assert [o.agent_id for o in rt.step()] == ["1001"]
     assert told == [("bridging", "1001"), ("bridged", "1001")]
+
+
+def test_a_caller_leaving_while_a_failed_bridge_is_checked_is_not_put_back(plan):
+    rt = None
+
+    def caller_leaves_meanwhile():
+        rt.leave(CALLER, "hangup")  # the runner heard the hangup during uuid_exists
+        return "true"
+
+    inbound = FakeInbound("+OK\n")
+    inbound.api_errors["uuid_bridge"] = "-ERR Invalid uuid"
+    inbound.api_results["uuid_exists"] = caller_leaves_meanwhile
+    rt = runtime(plan, inbound)
+    rt.join(CALLER, "support", VARS, lambda m: None)
+    rt.step()
+    assert not rt.acd.has_entry(CALLER) and rt.status(CALLER) is None
