@@ -43,10 +43,11 @@ class Result(Enum):
     GAVE_UP = "gave_up"  # no usable answer: the caller waits on
 
 
-def offer_due(settings: CallbackSettings, status: QueueStatus) -> bool:
+def offer_due(settings: CallbackSettings, status: QueueStatus, window_open: bool = True) -> bool:
     """Whether this announcement offers a callback: someone could make it,
-    and the estimated wait or the position is over the queue's threshold."""
-    if not status.staffed:
+    the queue's callback window is open (nobody is promised "soon" at
+    night), and the estimated wait or the position is over the threshold."""
+    if not status.staffed or not window_open:
         return False
     wait = None if status.wait_minutes is None else status.wait_minutes * 60
     long_wait = settings.offer_wait_over is not None and wait is not None and wait > settings.offer_wait_over

@@ -286,7 +286,9 @@ class CallMachine:
         commands: list[Command] = [StartTimer(ANNOUNCE_TIMER, settings.every)]
         say_wait = settings.wait_every is not None and (
             self._wait_said_at is None or now - self._wait_said_at >= settings.wait_every)
-        offer = self._queue.callback is not None and offer_due(self._queue.callback, status)
+        callback = self._queue.callback
+        offer = callback is not None and offer_due(callback, status, callback.window is None or
+                                                   callback.window.test(self._plan.context(self._vars, now)))
         prompts = announcement(status, settings, say_wait, offer)
         sounds = self._prompts(prompts)
         if not sounds:

@@ -72,6 +72,16 @@ def test_offer_only_when_staffed_and_the_wait_or_the_line_is_long():
     assert not offer_due(CALLBACK, QueueStatus(9, "more_than", 30, staffed=False))
 
 
+def test_no_offer_while_the_callback_window_is_closed():
+    night = compile_source(RULES.replace("      allow:", '      window: {hours: "08:00-20:00"}\n      allow:'))
+    m = CallMachine(night, {"destination_number": "7000", "caller_id_number": OWN, "uuid": "u"}, now=0)
+    m.start(0)  # 1970-01-01 00:00 UTC: closed
+    m.feed(TimerFired("queue_announce"), 15)
+    said = m.feed(QueueStatus(7, "minutes", 4), 15)
+    assert "en/callback/offer.wav" not in said[-1].sounds
+    assert not offer_due(CALLBACK, QueueStatus(7, "minutes", 4), window_open=False)
+
+
 def test_keys_before_any_offer_or_other_keys_are_ignored():
     m = CallMachine(PLAN, {"destination_number": "7000", "caller_id_number": OWN}, now=0)
     m.start(0)
