@@ -47,6 +47,9 @@ _OUTCOMES = {
 #: How often a bridged callback's legs are checked when no hang-up was heard.
 CHECK_EVERY = 30.0
 
+RULES_QUEUE = "fsrouter_rules_queue"
+"""The booked variable naming the rules queue, whose `callback` settings apply."""
+
 
 def entry_id(callback_id: int) -> str:
     return f"{CALLBACK_ENTRY_PREFIX}{callback_id}"
@@ -83,21 +86,22 @@ class CallbackDialer:
         settings = self._settings(caller.queue)
         if settings is None:
             return None
-        variables = {**caller.variables, "fsrouter_rules_queue": caller.queue}
+        variables = {**caller.variables, RULES_QUEUE: caller.queue}
+        now = self.runtime.now()
         try:
             record = self.store.book_callback(
                 caller.acd_queue, number, settings.caller_id.render(caller.variables),
                 caller.arrival, caller.priority, variables,
                 line=caller.variables.get("destination_number"), brand=caller.variables.get("brand"),
                 # Not while the caller is still on the line hearing it is booked.
-                not_before=self.runtime.now() + settings.dial_after,
-                idempotency_key=call_uuid, booked_at=self.runtime.now())
+                not_before=now + settings.dial_after,
+                idempotency_key=call_uuid, booked_at=now)
         except StoreError:
             log.exception("call %s: callback to %s could not be booked", call_uuid, number)
             return None
         log.info("call %s: callback %d booked to %s, keeping its place in %s",
                  call_uuid, record.id, number, caller.acd_queue)
-        if record.next_attempt_at <= self.runtime.now() and self._in_window(record, self.runtime.now()):
+        if record.next_attempt_at <= now and self._in_window(record, now):
             self._enter(record)  # else `sync` puts it back at its place once it may be dialled
         return str(record.id)
 
@@ -132,7 +136,7 @@ class CallbackDialer:
             self._leave_line(gone, reason)
 
     def _in_window(self, record: CallbackRecord, now: float) -> bool:
-        settings = self._settings(record.variables.get("fsrouter_rules_queue", ""))
+        settings = self._settings_for(record)
         window = settings.window if settings is not None else None
         plan = self.runtime.plan
         return window is None or window.test(plan.context(record.variables, now))
@@ -169,11 +173,6 @@ class CallbackDialer:
             return {}
         return {**record.variables, "number": record.number, "caller_id_number": record.number,
                 "callback": "callback"}
-
-    def whisper_template(self, offer):
-        record = self._records.get(callback_id(offer.entry_id))
-        settings = self._settings(record.variables.get("fsrouter_rules_queue", "")) if record else None
-        return settings.whisper if settings is not None else None
 
     # -- dialling the customer ---------------------------------------------
 
@@ -234,7 +233,7 @@ class CallbackDialer:
         """How the attempt went; None when no attempt was made (the agent
         hung up first, or the connection to FreeSWITCH failed)."""
         runtime = self.runtime
-        settings = self._settings(record.variables.get("fsrouter_rules_queue", ""))
+        settings = self._settings_for(record)
         if settings is None:
             return AttemptOutcome.FAILED
         if self._gone(agent_uuid):
@@ -254,9 +253,10 @@ class CallbackDialer:
         if not result.startswith("+OK"):
             runtime.legs.forget(customer)
             log.info("callback %d: %s did not answer: %s", record.id, record.number, result.strip())
-            if miss_reason(result) is MissReason.LOST:
+            reason = miss_reason(result)
+            if reason is MissReason.LOST:
                 return None  # the connection to FreeSWITCH failed: no attempt was made
-            return _OUTCOMES.get(miss_reason(result), AttemptOutcome.FAILED)
+            return _OUTCOMES.get(reason, AttemptOutcome.FAILED)
         state = leg.wait_parked(self.intro_timeout)
         if state != "parked" or not runtime.bridge(customer, agent_uuid):
             log.info("callback %d: customer leg %s before the bridge", record.id, state)
@@ -305,7 +305,7 @@ class CallbackDialer:
 
     def _record(self, record: CallbackRecord, outcome: AttemptOutcome) -> None:
         now = self.runtime.now()
-        settings = self._settings(record.variables.get("fsrouter_rules_queue", ""))
+        settings = self._settings_for(record)
         attempts = settings.attempts if settings is not None else 1
         give_up = outcome is not AttemptOutcome.ANSWERED and record.attempts + 1 >= attempts
         retry_at = None
@@ -321,6 +321,9 @@ class CallbackDialer:
             log.warning("callback %d to %s: given up after %d attempts", record.id, record.number, attempts)
         elif retry_at is not None:
             log.info("callback %d: %s; next attempt in %.0f s", record.id, outcome, retry_at - now)
+
+    def _settings_for(self, record: CallbackRecord):
+        return self._settings(record.variables.get(RULES_QUEUE, ""))
 
     def _settings(self, rules_queue: str):
         queue = self.runtime.plan.queues.get(rules_queue)

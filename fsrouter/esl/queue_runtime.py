@@ -56,6 +56,7 @@ from fsrouter.acd import (
 )
 from fsrouter.acd.from_plan import AcdPlan, PlanMappingError, from_plan
 from fsrouter.esl.agent_presence import AgentPresence
+from fsrouter.esl.callback_dialer import RULES_QUEUE
 from fsrouter.esl.codec import Event
 from fsrouter.esl.errors import ESLError
 from fsrouter.esl.legs import ESL_FAILURE, Legs, miss_reason, originate_command, speak, spoken_wait
@@ -396,20 +397,18 @@ class QueueRuntime:
         return caller.variables if caller is not None else {}
 
     def _whisper(self, offer: Offer, context: Mapping[str, str]) -> str:
-        """The text the agent hears before the bridge ("" for none)."""
-        if offer.is_callback and self.callbacks is not None:
-            template = self.callbacks.whisper_template(offer)
-            rules_queue = context.get("fsrouter_rules_queue", "")
+        """The text the agent hears before the bridge ("" for none): the
+        rules queue's `whisper`, or its `callback.whisper` for a callback."""
+        if offer.is_callback:
+            queue = self.plan.queues.get(context.get(RULES_QUEUE, ""))
+            template = queue.callback.whisper if queue is not None and queue.callback is not None else None
         else:
             caller = self._callers.get(offer.entry_id)
-            rules_queue = caller.queue if caller is not None else ""
-            queue = self.plan.queues.get(rules_queue)
+            queue = self.plan.queues.get(caller.queue) if caller is not None else None
             template = queue.whisper if queue is not None else None
         if template is None:
             return ""
-        queue = self.plan.queues.get(rules_queue)
-        title = queue.title if queue is not None else offer.queue
-        return template.render({**context, "queue": title, "waited": spoken_wait(offer.waited)})
+        return template.render({**context, "queue": queue.title, "waited": spoken_wait(offer.waited)})
 
     def _bridge_caller(self, ringing: Ringing) -> None:
         offer = ringing.offer
