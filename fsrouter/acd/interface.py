@@ -155,6 +155,13 @@ class Acd(Protocol):
 
     # -- snapshots -------------------------------------------------------------
 
+    def is_staffed(self, queue: str, now: float) -> bool:
+        """Whether anyone able to serve the queue (at its last relaxation
+        stage) is logged in, unpaused and reachable: `queue_status(...)
+        .serving_agents > 0` without building the whole snapshot, for
+        questions asked per caller."""
+        ...
+
     def has_entry(self, entry_id: str) -> bool:
         """Whether the entry is still in the ACD: waiting, or being offered to
         an agent (an answered entry has left).  Takes no `now`, so a deadline

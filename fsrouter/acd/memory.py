@@ -306,6 +306,10 @@ class InMemoryAcd:
     def has_entry(self, entry_id: str) -> bool:
         return entry_id in self._entries
 
+    def is_staffed(self, queue: str, now: float) -> bool:
+        self._advance(now)
+        return self._queue(queue).staffed
+
     def agent_status(self, agent_id: str) -> AgentStatus:
         agent = self._agent(agent_id)
         return AgentStatus(

@@ -236,7 +236,7 @@ class QueueRuntime:
             wait = self.acd.announce_wait(call_uuid, now)
         except UnknownEntry:
             return None
-        staffed = self.acd.queue_status(caller.acd_queue, now).serving_agents > 0
+        staffed = self.acd.is_staffed(caller.acd_queue, now)
         if wait is None:
             return QueueStatus(position, staffed=staffed)
         return QueueStatus(position, str(wait.bucket), wait.minutes, staffed=staffed)

@@ -133,3 +133,12 @@ def test_has_entry_while_waiting_or_offered_and_not_once_it_has_left():
     acd.abandon("c2", 5)
     assert not acd.has_entry("c2")
     assert not acd.has_entry("never-queued")
+
+
+def test_is_staffed_agrees_with_the_snapshot():
+    acd = InMemoryAcd([BILLING], [agent("a", billing=5)])
+    assert not acd.is_staffed("billing", 1) and acd.queue_status("billing", 1).serving_agents == 0
+    login(acd, "a", now=2)
+    assert acd.is_staffed("billing", 2) and acd.queue_status("billing", 2).serving_agents == 1
+    acd.set_agent_state("a", "paused", 3, "lunch")
+    assert not acd.is_staffed("billing", 3) and acd.queue_status("billing", 3).serving_agents == 0
