@@ -3,7 +3,7 @@
     .venv/bin/python bench/esl_receive.py [--events 100000]
 
 Replays the real `text/event-plain` frames recorded from FreeSWITCH 1.10.12
-(../shared/esl-transcripts/inbound_bridge.txt, 4-7 KB channel events) as one
+(tests/fixtures/esl-transcripts/inbound_bridge.txt, 4-7 KB channel events) as one
 byte stream, in 64 KiB reads as a socket would deliver them, and does what a
 call runner does with each event: read its name, Unique-ID and
 Application-UUID.  Both paths parse the same bytes in memory, so the figure is

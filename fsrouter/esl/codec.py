@@ -8,7 +8,7 @@ encodes commands; the FreeSWITCH simulator parses commands
 (``Parser(commands=True)``) and encodes replies and events with the
 server-side encoders, which reproduce FreeSWITCH 1.10's output byte for byte.
 
-Wire format (see ../shared/esl-transcripts/README.md):
+Wire format (see tests/fixtures/esl-transcripts/README.md):
 
 * A frame is a header block ending in ``\\n\\n`` then exactly
   ``Content-Length`` *bytes* of body.  The body is sliced on bytes before

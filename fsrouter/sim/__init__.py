@@ -4,7 +4,7 @@ It places scripted calls into fsrouter's outbound listener the way the
 ``socket`` dialplan application does, runs the applications fsrouter asks
 for with realistic durations, and serves an inbound event socket -- framing,
 sequencing and replying as FreeSWITCH 1.10.12 does in the recorded
-transcripts (../shared/esl-transcripts).  Used by tests, ``fsrouter
+transcripts (tests/fixtures/esl-transcripts).  Used by tests, ``fsrouter
 simulate`` and benchmarks.
 """
 
