@@ -87,7 +87,7 @@ def run(config_path: str, simulator: str | None) -> None:
     """Run the service until SIGTERM/SIGINT; SIGHUP reloads the rules."""
     import logging
 
-    from .service import Service
+    from .runtime.service import Service
     from .store.errors import StoreError
     from .sim.standin import StandIn, freeswitch_answers
 

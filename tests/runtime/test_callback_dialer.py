@@ -11,10 +11,10 @@ import pytest
 from runtime_fakes import Clock, FakeInbound
 
 from fsrouter.acd import AgentState
-from fsrouter.esl.callback_dialer import CallbackDialer
+from fsrouter.runtime.callback_dialer import CallbackDialer
 from fsrouter.esl.codec import Event
 from fsrouter.esl.errors import ESLTimeout
-from fsrouter.esl.queue_runtime import QueueRuntime
+from fsrouter.runtime.queue_runtime import QueueRuntime
 from fsrouter.rules.compiler import compile_source
 from fsrouter.store import open_store
 

@@ -19,13 +19,13 @@ import gevent.event
 from fsrouter import rules
 from fsrouter.api.status import StatusAPI, count_greenlets
 from fsrouter.config import ServiceConfig
-from fsrouter.esl.agent_presence import PRESENCE_EVENTS
-from fsrouter.esl.call_runner import CallRunner, RunnerSettings
-from fsrouter.esl.callback_dialer import CallbackDialer
+from fsrouter.runtime.agent_presence import PRESENCE_EVENTS
+from fsrouter.runtime.call_runner import CallRunner, RunnerSettings
+from fsrouter.runtime.callback_dialer import CallbackDialer
 from fsrouter.esl.inbound import DEFAULT_EVENTS, InboundClient
-from fsrouter.esl.legs import LEG_EVENTS
+from fsrouter.runtime.legs import LEG_EVENTS
 from fsrouter.esl.outbound import OutboundCall, OutboundServer
-from fsrouter.esl.queue_runtime import QueueRuntime
+from fsrouter.runtime.queue_runtime import QueueRuntime
 from fsrouter.flow import CallMachine
 from fsrouter.store import open_store
 from fsrouter.store.gevent_wrapper import GeventStore

@@ -12,8 +12,8 @@ from fsrouter.acd import AgentState
 from fsrouter.acd.model import MissReason
 from fsrouter.esl.codec import Event
 from fsrouter.esl.errors import ESLTimeout
-from fsrouter.esl.legs import miss_reason
-from fsrouter.esl.queue_runtime import QueueRuntime
+from fsrouter.runtime.legs import miss_reason
+from fsrouter.runtime.queue_runtime import QueueRuntime
 from fsrouter.rules.compiler import compile_source
 
 CALLER = "caller-uuid-1"

@@ -55,11 +55,11 @@ from fsrouter.acd import (
     UnknownOffer,
 )
 from fsrouter.acd.from_plan import AcdPlan, PlanMappingError, from_plan
-from fsrouter.esl.agent_presence import AgentPresence
-from fsrouter.esl.callback_dialer import RULES_QUEUE
+from fsrouter.runtime.agent_presence import AgentPresence
+from fsrouter.runtime.callback_dialer import RULES_QUEUE
 from fsrouter.esl.codec import Event
 from fsrouter.esl.errors import ESLError
-from fsrouter.esl.legs import ESL_FAILURE, Legs, miss_reason, originate_command, speak, spoken_wait
+from fsrouter.runtime.legs import ESL_FAILURE, Legs, miss_reason, originate_command, speak, spoken_wait
 from fsrouter.flow.events import QueueStatus
 
 log = logging.getLogger(__name__)

@@ -29,7 +29,7 @@ import gevent
 
 from fsrouter.acd import UnknownEntry, UnknownQueue
 from fsrouter.acd.model import MissReason
-from fsrouter.esl.legs import miss_reason, originate_command, playback
+from fsrouter.runtime.legs import miss_reason, originate_command, playback
 from fsrouter.store.errors import StoreError
 from fsrouter.store.records import AttemptOutcome, CallbackRecord
 from fsrouter.store.stats import CALLBACK_ENTRY_PREFIX

@@ -4,7 +4,7 @@ import gevent
 
 from fsrouter.esl.codec import Event
 from fsrouter.esl.inbound import subscription
-from fsrouter.esl.legs import Legs, originate_command, playback, speak, spoken_wait
+from fsrouter.runtime.legs import Legs, originate_command, playback, speak, spoken_wait
 
 
 def test_without_a_greeting_the_leg_just_parks():

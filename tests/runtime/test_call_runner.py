@@ -11,7 +11,7 @@ import gevent.queue
 import pytest
 from runtime_fakes import RULES
 
-from fsrouter.esl.call_runner import CallRunner, RunnerSettings
+from fsrouter.runtime.call_runner import CallRunner, RunnerSettings
 from fsrouter.esl.codec import Event
 from fsrouter.esl.errors import ESLConnectionClosed
 from fsrouter.esl.greenswitch_fixes import WAKE
