@@ -1,0 +1,164 @@
+"""A call runner's side of the bridge to an agent: a sans-IO machine.
+
+While the queue runtime bridges the caller (`Bridging` until `Bridged` or
+`BridgeFailed`), the runner must send no media (queued on the channel, it
+would play inside the bridge with the agent cut off) and its flow timers
+wait.  Media the flow asks for meanwhile is held back (`hold`): dropped once
+the bridge is made and the caller is still in the queue (they talk to the
+agent now), sent after all when it fails, or when no word comes within
+`timeout`.  The bridge ending before the runner heard it was made
+(`Unbridged`: the agent hung up at once) is kept in mind, so the flow hears
+`AgentDisconnected` right after `AgentConnected`, even after the runner gave
+up waiting.  The runtime's other messages become flow events: `NoAgents` is
+`QueueUnavailable`; `MaxWait` changes nothing (the flow keeps its own
+max-wait timer and usually fires first).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from fsrouter.flow import events as ev
+from fsrouter.offer.messages import Bridged, BridgeFailed, Bridging, MaxWait, NoAgents
+from fsrouter.offer.table import Step, Table, lookup, render
+
+
+class BridgingState(StrEnum):
+    IDLE = "idle"
+    BRIDGING = "bridging"
+    AGENT_LEFT = "agent_left"
+    """Bridging, and the bridge already ended (`CHANNEL_UNBRIDGE` heard first)."""
+    AGENT_LEFT_LATE = "agent_left_late"
+    """Gave up waiting for word on the bridge, after the agent left."""
+
+
+@dataclass(frozen=True)
+class Unbridged:
+    """The caller's channel reported `CHANNEL_UNBRIDGE`."""
+
+
+@dataclass(frozen=True)
+class Timeout:
+    """No word on the bridge by `deadline`."""
+
+
+@dataclass(frozen=True)
+class FeedFlow:
+    """Feed `event` to the call's flow machine."""
+
+    event: object
+
+
+@dataclass(frozen=True)
+class SendHeld:
+    """Send the media held back, after all."""
+
+    commands: tuple
+
+
+@dataclass(frozen=True)
+class SettleHeld:
+    """The bridge is made: the media held back is moot while the flow is
+    still waiting in the queue (it is dropped), but is sent if the flow had
+    already moved on (then `AgentConnected` means nothing to it)."""
+
+    commands: tuple
+
+
+S = BridgingState
+
+TRANSITIONS: Table = {
+    (S.IDLE, Bridging): Step(S.BRIDGING, "_start"),
+    (S.IDLE, Bridged): Step(S.IDLE, "_connected"),
+    (S.IDLE, BridgeFailed): Step(S.IDLE),
+    (S.IDLE, Unbridged): Step(S.IDLE, "_disconnected"),
+    (S.IDLE, NoAgents): Step(S.IDLE, "_unavailable"),
+    (S.IDLE, MaxWait): Step(S.IDLE),
+    (S.BRIDGING, Bridging): Step(S.BRIDGING, "_start"),
+    (S.BRIDGING, Bridged): Step(S.IDLE, "_bridged"),
+    (S.BRIDGING, BridgeFailed): Step(S.IDLE, "_send_held"),
+    (S.BRIDGING, Unbridged): Step(S.AGENT_LEFT),
+    (S.BRIDGING, Timeout): Step(S.IDLE, "_send_held"),
+    (S.BRIDGING, NoAgents): Step(S.BRIDGING, "_unavailable"),
+    (S.BRIDGING, MaxWait): Step(S.BRIDGING),
+    (S.AGENT_LEFT, Bridging): Step(S.AGENT_LEFT, "_start"),
+    (S.AGENT_LEFT, Bridged): Step(S.IDLE, "_bridged_and_left"),
+    (S.AGENT_LEFT, BridgeFailed): Step(S.IDLE, "_send_held"),
+    (S.AGENT_LEFT, Unbridged): Step(S.AGENT_LEFT),
+    (S.AGENT_LEFT, Timeout): Step(S.AGENT_LEFT_LATE, "_send_held"),
+    (S.AGENT_LEFT, NoAgents): Step(S.AGENT_LEFT, "_unavailable"),
+    (S.AGENT_LEFT, MaxWait): Step(S.AGENT_LEFT),
+    (S.AGENT_LEFT_LATE, Bridging): Step(S.BRIDGING, "_start"),
+    (S.AGENT_LEFT_LATE, Bridged): Step(S.IDLE, "_connected_and_left"),
+    (S.AGENT_LEFT_LATE, BridgeFailed): Step(S.IDLE),
+    (S.AGENT_LEFT_LATE, Unbridged): Step(S.AGENT_LEFT_LATE, "_disconnected"),
+    (S.AGENT_LEFT_LATE, NoAgents): Step(S.AGENT_LEFT_LATE, "_unavailable"),
+    (S.AGENT_LEFT_LATE, MaxWait): Step(S.AGENT_LEFT_LATE),
+}
+
+_HOLDING = frozenset({S.BRIDGING, S.AGENT_LEFT})
+
+
+class BridgingMachine:
+    """One call's view of the bridge being made; `timeout` bounds the wait for word on it."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.state = S.IDLE
+        self._since = 0.0
+        self._held: list = []
+
+    def feed(self, event: object, now: float) -> list:
+        step = lookup("bridging", TRANSITIONS, self.state, event, "")
+        self.state = BridgingState(step.target)
+        return getattr(self, step.action)(event, now) if step.action else []
+
+    @property
+    def holding(self) -> bool:
+        """Whether media must be held back and the flow's timers wait."""
+        return self.state in _HOLDING
+
+    @property
+    def deadline(self) -> float | None:
+        return self._since + self.timeout if self.holding else None
+
+    def hold(self, command: object) -> None:
+        """Keep a media command back until the bridge's outcome is known."""
+        self._held.append(command)
+
+    def _take_held(self) -> tuple:
+        held, self._held = tuple(self._held), []
+        return held
+
+    # -- actions (named in the table) ------------------------------------------
+
+    def _start(self, event: object, now: float) -> list:
+        self._since = now
+        return []
+
+    def _send_held(self, event: object, now: float) -> list:
+        return [SendHeld(self._take_held())]
+
+    def _bridged(self, event: Bridged, now: float) -> list:
+        return [SettleHeld(self._take_held()), *self._connected(event, now)]
+
+    def _bridged_and_left(self, event: Bridged, now: float) -> list:
+        return [*self._bridged(event, now), *self._disconnected(event, now)]
+
+    def _connected(self, event: Bridged, now: float) -> list:
+        return [FeedFlow(ev.AgentConnected(event.agent_id))]
+
+    def _connected_and_left(self, event: Bridged, now: float) -> list:
+        return [*self._connected(event, now), *self._disconnected(event, now)]
+
+    def _disconnected(self, event: object, now: float) -> list:
+        return [FeedFlow(ev.AgentDisconnected())]
+
+    def _unavailable(self, event: object, now: float) -> list:
+        return [FeedFlow(ev.QueueUnavailable())]
+
+
+def bridging_diagram(fmt: str = "mermaid") -> str:
+    """The runner's bridging machine drawn from `TRANSITIONS`."""
+    return render("bridging", TRANSITIONS, S.IDLE, fmt)

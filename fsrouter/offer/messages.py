@@ -1,0 +1,50 @@
+"""What the queue runtime tells a call's runner (typed, frozen, no tuples).
+
+The runtime's greenlets hand these to the runner's `notify` callback, which
+must not block; the runner reads them in its own greenlet (`Bridging` takes
+effect at once, see `call_runner.CallRunner._tell`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Bridging:
+    """The agent answered and heard the whisper; the bridge is being made:
+    send no more media (it would play inside the bridge)."""
+
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class Bridged:
+    """The caller is talking to the agent: stop the hold music and the max-wait timer."""
+
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class BridgeFailed:
+    """The bridge could not be made: the caller is back in line (media held back goes out)."""
+
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class MaxWait:
+    """The ACD's max wait for rules queue `queue` ran out (the flow's own timer
+    usually fires first: both are treated alike)."""
+
+    queue: str
+
+
+@dataclass(frozen=True)
+class NoAgents:
+    """The last agent who could take the call stopped serving: on to the queue's `no_agents`."""
+
+    queue: str
+
+
+Message = Bridging | Bridged | BridgeFailed | MaxWait | NoAgents
