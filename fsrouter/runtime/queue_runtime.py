@@ -9,21 +9,22 @@ through `notify`.  An agent who does not answer, or hangs up during the
 whisper, costs the caller nothing but time: the miss is reported, the caller
 keeps their place and the next agent is tried.
 
+What happens to an offer is decided by its sans-IO `OfferMachine`
+(fsrouter/offer/machine.py, drawn in docs/offer.md); this runtime only
+feeds it events (originate results, the leg's park or hang-up, the whisper
+deadline, the ACD cancelling the offer, the caller leaving) and carries out
+its commands (`_performers`).
+
 All ACD calls happen in this process's greenlets and none of them yields, so
 the `InMemoryAcd` needs no lock.  Every wait is bounded: the dispatcher
 sleeps at most `max_sleep`, an originate at most its ring timeout plus
 `originate_margin`, a whisper at most `whisper_timeout`, every `api` at most
 `command_timeout`.
 
-What `notify` receives (it is called from the runtime's greenlets and must
-not block; put the message in the runner's queue):
-
-* `("bridged", agent_id)`: the caller is now talking to the agent; stop the
-  hold music and the max-wait timer, do nothing more until the hangup;
-* `("max_wait", queue)`: the ACD's max wait for the rules queue `queue` ran
-  out (the machine's own timer usually fires first; treat both alike);
-* `("no_agents", queue)`: the last agent who could take the call stopped
-  serving; carry on at the queue's `no_agents` destination.
+What `notify` receives are the typed messages of `fsrouter.offer.messages`
+(`Bridging`, `Bridged`, `BridgeFailed`, `MaxWait`, `NoAgents`); it is called
+from the runtime's greenlets and must not block (put the message in the
+runner's queue).
 
 Callbacks (booked, dialled when they reach the head of the line) are the
 `CallbackDialer`'s part; agents' phones registering and unregistering are
@@ -36,7 +37,7 @@ import logging
 import time
 import uuid as uuidlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import gevent
 import gevent.event
@@ -46,7 +47,6 @@ from fsrouter.acd import (
     AgentState,
     InMemoryAcd,
     LeftEmpty,
-    MissReason,
     Offer,
     OfferCancelled,
     Refused,
@@ -61,10 +61,42 @@ from fsrouter.esl.codec import Event
 from fsrouter.esl.errors import ESLError
 from fsrouter.runtime.legs import ESL_FAILURE, Legs, miss_reason, originate_command, speak, spoken_wait
 from fsrouter.flow.events import QueueStatus
+from fsrouter.offer.machine import (
+    AttachCall,
+    BackInLine,
+    Bridge,
+    BridgeError,
+    BridgeOk,
+    CallbackDone,
+    CallerGone,
+    CallerLeft,
+    CallerThere,
+    Cancelled,
+    CheckCaller,
+    ConnectCallback,
+    ConnectionLost,
+    ForgetCaller,
+    ForgetLeg,
+    KillLeg,
+    LegHungUp,
+    LegParked,
+    NotifyCaller,
+    OfferMachine,
+    Originate,
+    OriginateFailed,
+    OriginateOk,
+    Report,
+    Reported,
+    ReportToAcd,
+    Start,
+    Timeout,
+    WatchLeg,
+)
+from fsrouter.offer.messages import MaxWait, Message, NoAgents
 
 log = logging.getLogger(__name__)
 
-Notify = Callable[[tuple[str, str]], None]
+Notify = Callable[[Message], None]
 
 @dataclass
 class _Caller:
@@ -76,19 +108,21 @@ class _Caller:
     variables: Mapping[str, str]
     arrival: float
     priority: int
-    offer_id: int | None = None
+    offer: OfferMachine | None = None
     """Set once an agent answered: from then on the ACD counts a call in progress."""
-    agent_uuid: str | None = None
-    bridged: bool = False
+
+    @property
+    def offer_id(self) -> int | None:
+        return self.offer.offer.offer_id if self.offer is not None else None
 
 
 @dataclass
 class Ringing:
-    """An offer being carried out: the agent's leg is being dialled or whispered to."""
+    """An offer being carried out by its greenlet; `woken` interrupts its
+    wait for the agent's leg (the offer was cancelled)."""
 
-    offer: Offer
-    agent_uuid: str
-    cancelled: bool = False
+    machine: OfferMachine
+    woken: gevent.event.Event = field(default_factory=gevent.event.Event)
 
 
 class QueueRuntime:
@@ -138,6 +172,24 @@ class QueueRuntime:
         self._callers: dict[str, _Caller] = {}
         self._ringing: dict[int, Ringing] = {}
         self._dispatcher: gevent.Greenlet | None = None
+        self._reports = {
+            Report.RINGING: lambda offer_id, c: self.acd.ringing(offer_id, self.now()),
+            Report.CONNECTING: lambda offer_id, c: self.acd.connecting(offer_id, self.now(), c.hold_for),
+            Report.ANSWERED: lambda offer_id, c: self.acd.answered(offer_id, self.now()),
+            Report.MISSED: lambda offer_id, c: self.acd.missed(offer_id, c.reason, self.now()),
+        }
+        self._performers = {
+            ReportToAcd: self._perform_report, Originate: self._perform_originate,
+            WatchLeg: lambda m, c: self.legs.watch(c.uuid),
+            ForgetLeg: lambda m, c: self.legs.forget(c.uuid), KillLeg: lambda m, c: self.kill(c.uuid),
+            AttachCall: self._perform_attach, NotifyCaller: self._perform_notify,
+            Bridge: self._perform_bridge, CheckCaller: self._perform_check,
+            BackInLine: self._perform_back_in_line, ForgetCaller: self._perform_forget_caller,
+            ConnectCallback: self._perform_callback,
+        }
+        """How each of the offer machine's commands is carried out; for a
+        command that `awaits_result`, the performer returns the result as the
+        machine's next event."""
         if login_all:
             for agent in self.layout.agents:
                 self.acd.set_agent_state(agent.id, AgentState.AVAILABLE, self.now())
@@ -260,9 +312,9 @@ class QueueRuntime:
         """Put a caller who left the line for a moment (a booking or a bridge
         that failed) back at their old place; when the queue now refuses
         them, they go on to its `no_agents`."""
-        caller.offer_id = caller.agent_uuid = None
+        caller.offer = None
         if not self._enqueue(call_uuid, caller):
-            caller.notify(("no_agents", caller.queue))
+            caller.notify(NoAgents(caller.queue))
 
     def set_agent_state(self, agent_id: str, state: AgentState | str, reason: str = "") -> None:
         """Log an agent in or out, or pause them (for the API and the CLI)."""
@@ -290,7 +342,11 @@ class QueueRuntime:
             return []  # agents cannot be dialled: nobody is offered, nobody penalised
         offers = self.acd.dispatch(now)
         for offer in offers:
-            self._ringing[offer.offer_id] = Ringing(offer, str(uuidlib.uuid4()))
+            machine = OfferMachine(offer, str(uuidlib.uuid4()),
+                                   callback=offer.is_callback and self.callbacks is not None,
+                                   whisper_timeout=self.whisper_timeout,
+                                   hold_for=self.whisper_timeout + self.command_timeout)
+            self._ringing[offer.offer_id] = Ringing(machine)
             self._spawn(self._ring, offer.offer_id)
         return offers
 
@@ -303,64 +359,121 @@ class QueueRuntime:
             if isinstance(event, OfferCancelled):
                 ringing = self._ringing.get(event.offer_id)
                 if ringing is not None:
-                    ringing.cancelled = True
-                    self.kill(ringing.agent_uuid)
+                    self._carry_out(ringing.machine, Cancelled(event.reason))
+                    ringing.woken.set()
             elif isinstance(event, (TimedOut, LeftEmpty)):
                 # Out of the ACD, but kept until the runner leaves: a caller
                 # in the middle of booking a callback may still book it.
                 caller = self._callers.get(event.entry_id)
                 if caller is not None:
-                    kind = "max_wait" if isinstance(event, TimedOut) else "no_agents"
-                    caller.notify((kind, caller.queue))
+                    message = MaxWait if isinstance(event, TimedOut) else NoAgents
+                    caller.notify(message(caller.queue))
 
     # -- one offer ---------------------------------------------------------
 
     def _ring(self, offer_id: int) -> None:
-        """Dial the agent, whisper, then bridge (or dial the callback's
-        customer); report a miss so the next agent is tried."""
+        """Carry out one offer's machine until it waits no more: dial the
+        agent, whisper, then bridge (or the callback dialer's part); the
+        machine says when to report a miss, so the next agent is tried."""
         ringing = self._ringing[offer_id]
-        offer = ringing.offer
         try:
-            if self.report(lambda: self.acd.ringing(offer_id, self.now())) is None:
-                ringing.cancelled = True
-            outcome = None if ringing.cancelled else self._connect_agent(ringing)
-            if outcome == "ready" and offer.is_callback and self.callbacks is not None:
-                self.callbacks.connect(ringing)
-            elif outcome == "ready":
-                self._bridge_caller(ringing)
-            elif isinstance(outcome, MissReason) and not ringing.cancelled:
-                self.report(lambda: self.acd.missed(offer_id, outcome, self.now()))
+            self._carry_out(ringing.machine, Start())
+            while ringing.machine.awaits_leg:
+                event = self._leg_news(ringing)
+                if event is not None:
+                    self._carry_out(ringing.machine, event)
         finally:
             self._ringing.pop(offer_id, None)
             self.wake()
 
-    def _connect_agent(self, ringing: Ringing) -> str | MissReason | None:
-        """Originate the agent's leg and let it hear the whisper: "ready"
-        when it is parked and may be bridged, a `MissReason` when the agent
-        did not take the call, None when the offer was cancelled meanwhile."""
-        offer = ringing.offer
-        leg = self.legs.watch(ringing.agent_uuid)
-        result = self._originate(ringing)
-        if not result.startswith("+OK"):
-            self.legs.forget(leg.uuid)
-            log.info("agent %s missed call %s: %s", offer.agent_id, offer.entry_id, result.strip())
-            return None if ringing.cancelled else miss_reason(result)
-        hold_for = self.whisper_timeout + self.command_timeout
-        if ringing.cancelled or self.report(
-                lambda: self.acd.connecting(offer.offer_id, self.now(), hold_for)) is None:
-            self.drop_leg(leg.uuid)
-            return None
-        state = leg.wait_parked(self.whisper_timeout)
-        if ringing.cancelled:
-            self.drop_leg(leg.uuid)
-            return None
-        if state != "parked":
-            log.info("agent %s: %s during the whisper for call %s", offer.agent_id, state, offer.entry_id)
-            self.drop_leg(leg.uuid)
-            if state == "hangup":
-                return MissReason.REJECTED
-            return MissReason.FAILED if self.inbound.connected else MissReason.LOST
-        return "ready"
+    def _leg_news(self, ringing: Ringing):
+        """Wait for the agent's leg to park or hang up, or for the whisper's
+        deadline; None when woken for another reason (the offer was cancelled)."""
+        machine = ringing.machine
+        leg = self.legs.get(machine.agent_uuid)
+        if leg is None:
+            return LegHungUp("not watched")  # dropped meanwhile: nothing to wait for
+        timed_out = False
+        if not (leg.hung_up.ready() or leg.parked.is_set()):
+            ringing.woken.clear()
+            ready = gevent.wait([leg.parked, leg.hung_up, ringing.woken], count=1,
+                                timeout=max(0.0, machine.deadline - self.now()))
+            timed_out = not ready
+        if leg.hung_up.ready():
+            return LegHungUp(leg.hung_up.get())
+        if leg.parked.is_set():
+            return LegParked()
+        if timed_out or self.now() >= machine.deadline:
+            return Timeout() if self.inbound.connected else ConnectionLost()
+        return None
+
+    def _carry_out(self, machine: OfferMachine, event) -> None:
+        """Feed `event` and carry out the commands; a command with a result
+        (always the last of its batch) feeds that result in turn."""
+        commands = machine.feed(event, self.now())
+        while commands:
+            command = commands.pop(0)
+            result = self._performers[type(command)](machine, command)
+            if command.awaits_result:
+                commands[:0] = machine.feed(result, self.now())
+
+    def _perform_report(self, machine: OfferMachine, command: ReportToAcd):
+        offer = machine.offer
+        if command.report is Report.MISSED:
+            log.info("agent %s missed call %s: %s", offer.agent_id, offer.entry_id, command.reason)
+        if command.report is Report.CALL_ENDED:
+            self.call_ended(offer.offer_id)
+            return None  # not awaited: the offer is over either way
+        if command.report is Report.ANSWERED and not offer.is_callback and offer.entry_id not in self._callers:
+            return Cancelled("the caller left")
+        report = self._reports[command.report]
+        accepted = self.report(lambda: report(offer.offer_id, command))
+        return Reported() if accepted is not None else Cancelled("the ACD no longer has the offer")
+
+    def _perform_originate(self, machine: OfferMachine, command: Originate):
+        result = self._originate(machine)
+        if result.startswith("+OK"):
+            return OriginateOk()
+        return OriginateFailed(miss_reason(result), result.strip())
+
+    def _perform_bridge(self, machine: OfferMachine, command: Bridge):
+        if not self.bridge(command.caller_uuid, command.agent_uuid):
+            return BridgeError()
+        log.info("call %s: bridged to agent %s", command.caller_uuid, machine.offer.agent_id)
+        return BridgeOk()
+
+    def _perform_check(self, machine: OfferMachine, command: CheckCaller):
+        return CallerThere() if self.channel_exists(command.uuid) else CallerGone()
+
+    def _perform_notify(self, machine: OfferMachine, command: NotifyCaller) -> None:
+        caller = self._callers.get(command.entry_id)
+        if caller is not None:
+            caller.notify(command.message)
+
+    def _perform_attach(self, machine: OfferMachine, command: AttachCall) -> None:
+        caller = self._callers.get(command.entry_id)
+        if caller is not None:
+            caller.offer = machine
+
+    def _perform_back_in_line(self, machine: OfferMachine, command: BackInLine) -> None:
+        caller = self._callers.get(command.entry_id)
+        if caller is not None:
+            self._back_in_line(command.entry_id, caller)
+
+    def _perform_forget_caller(self, machine: OfferMachine, command: ForgetCaller) -> None:
+        self._callers.pop(command.entry_id, None)  # the caller is gone: nobody to put back
+
+    def _perform_callback(self, machine: OfferMachine, command: ConnectCallback):
+        self.callbacks.connect(machine)
+        return CallbackDone()
+
+    def owned_legs(self) -> set[str]:
+        """The uuids of the legs this runtime originated and still answers
+        for: agent legs of offers under way and of answered calls not yet
+        over, and the legs being watched (callback customers among them)."""
+        machines = [r.machine for r in self._ringing.values()]
+        machines += [c.offer for c in self._callers.values() if c.offer is not None]
+        return {m.agent_uuid for m in machines if m.holds_leg} | self.legs.watched()
 
     def _originate(self, ringing: Ringing) -> str:
         offer = ringing.offer
@@ -410,35 +523,6 @@ class QueueRuntime:
             return ""
         return template.render({**context, "queue": queue.title, "waited": spoken_wait(offer.waited)})
 
-    def _bridge_caller(self, ringing: Ringing) -> None:
-        offer = ringing.offer
-        self.legs.forget(ringing.agent_uuid)  # from now on the caller's runner follows the call
-        caller = self._callers.get(offer.entry_id)
-        if ringing.cancelled or caller is None:
-            self.kill(ringing.agent_uuid)  # the caller left while the agent rang
-            return
-        if self.report(lambda: self.acd.answered(offer.offer_id, self.now())) is None:
-            self.kill(ringing.agent_uuid)  # the offer expired meanwhile
-            return
-        caller.offer_id, caller.agent_uuid = offer.offer_id, ringing.agent_uuid
-        # Told first, so the runner sends no more media to a channel about to
-        # be bridged (queued media would play inside the bridge).
-        caller.notify(("bridging", offer.agent_id))
-        if not self.bridge(offer.entry_id, ringing.agent_uuid):
-            self._end_call(caller, self.now())  # hangs up the agent leg too
-            caller.notify(("bridge_failed", offer.agent_id))
-            still_there = self.channel_exists(offer.entry_id)
-            if self._callers.get(offer.entry_id) is not caller:
-                return  # the caller's runner left meanwhile (checked after every yield)
-            if still_there:
-                self._back_in_line(offer.entry_id, caller)
-            else:
-                del self._callers[offer.entry_id]  # the caller is gone: nobody to put back
-            return
-        caller.bridged = True
-        log.info("call %s: bridged to agent %s", offer.entry_id, offer.agent_id)
-        caller.notify(("bridged", offer.agent_id))
-
     def bridge(self, a_uuid: str, b_uuid: str) -> bool:
         try:
             self.inbound.api(f"uuid_bridge {a_uuid} {b_uuid}", timeout=self.command_timeout)
@@ -459,10 +543,7 @@ class QueueRuntime:
 
     def _end_call(self, caller: _Caller, now: float) -> None:
         """The answered call is over (or never got bridged): the agent wraps up."""
-        if caller.agent_uuid is not None and not caller.bridged:
-            self.kill(caller.agent_uuid)
-        if caller.offer_id is not None:
-            self.call_ended(caller.offer_id)
+        self._carry_out(caller.offer, CallerLeft())
 
     def call_ended(self, offer_id: int) -> None:
         try:

@@ -16,6 +16,7 @@ from fsrouter.esl.codec import Event
 from fsrouter.esl.errors import ESLConnectionClosed
 from fsrouter.esl.greenswitch_fixes import WAKE
 from fsrouter.flow import CallMachine
+from fsrouter.offer.messages import Bridging, Bridged, BridgeFailed
 from fsrouter.rules.compiler import compile_source
 
 UUID = "caller-1"
@@ -102,10 +103,10 @@ def running():
 def test_media_broken_by_the_bridge_is_not_answered_with_more_media(running):
     call, queueing, machine = running
     [(_, hold)] = call.playbacks()
-    queueing.notify(("bridging", "1001"))
+    queueing.notify(Bridging("1001"))
     call.completes(hold)  # the bridge broke the hold music
     gevent.sleep(0.01)
-    queueing.notify(("bridged", "1001"))
+    queueing.notify(Bridged("1001"))
     gevent.sleep(0.01)
     assert len(call.playbacks()) == 1
     assert machine.state == "connected"
@@ -114,21 +115,21 @@ def test_media_broken_by_the_bridge_is_not_answered_with_more_media(running):
 def test_a_failed_bridge_sends_the_held_back_music_after_all(running):
     call, queueing, machine = running
     [(_, hold)] = call.playbacks()
-    queueing.notify(("bridging", "1001"))
+    queueing.notify(Bridging("1001"))
     call.completes(hold)  # the music ended by itself just then
     gevent.sleep(0.01)
     assert len(call.playbacks()) == 1
-    queueing.notify(("bridge_failed", "1001"))
+    queueing.notify(BridgeFailed("1001"))
     gevent.sleep(0.01)
     assert len(call.playbacks()) == 2 and machine.state == "queued"
 
 
 def test_an_agent_leaving_before_the_bridge_news_still_ends_the_call(running):
     call, queueing, machine = running
-    queueing.notify(("bridging", "1001"))
+    queueing.notify(Bridging("1001"))
     call.sends("CHANNEL_UNBRIDGE")  # the agent hung up at once
     gevent.sleep(0.01)
-    queueing.notify(("bridged", "1001"))
+    queueing.notify(Bridged("1001"))
     gevent.sleep(0.01)
     assert machine.state == "finished"
     assert call.executed[-1][:2] == ("hangup", "NORMAL_CLEARING")
@@ -143,9 +144,9 @@ def test_a_socket_closed_while_queued_takes_the_call_out_of_the_queue(running):
 
 def test_an_early_unbridge_survives_a_slow_bridge_report(running):
     call, queueing, machine = running
-    queueing.notify(("bridging", "1001"))
+    queueing.notify(Bridging("1001"))
     call.sends("CHANNEL_UNBRIDGE")
     gevent.sleep(0.3)  # longer than the runner waits for word on the bridge (0.1 s here)
-    queueing.notify(("bridged", "1001"))
+    queueing.notify(Bridged("1001"))
     gevent.sleep(0.01)
     assert machine.state == "finished"

@@ -14,6 +14,7 @@ from fsrouter.esl.codec import Event
 from fsrouter.esl.errors import ESLTimeout
 from fsrouter.runtime.legs import miss_reason
 from fsrouter.runtime.queue_runtime import QueueRuntime
+from fsrouter.offer.messages import Bridging, Bridged, BridgeFailed, MaxWait
 from fsrouter.rules.compiler import compile_source
 
 CALLER = "caller-uuid-1"
@@ -55,7 +56,7 @@ def test_answered_agent_is_bridged_and_the_caller_told(plan):
     )
     assert timeout == 30.0  # ring timeout + margin: bounded
     assert inbound.apis() == [f"uuid_bridge {CALLER} {leg}"]
-    assert told == [("bridging", "1001"), ("bridged", "1001")]
+    assert told == [Bridging("1001"), Bridged("1001")]
     assert rt.acd.agent_status("1001").state is AgentState.ON_CALL
 
 
@@ -91,7 +92,7 @@ def test_a_miss_tries_the_next_agent_and_the_caller_keeps_waiting(plan):
     second = rt.step()
     assert [o.agent_id for o in first + second] == ["1001", "1002"]
     assert rt.acd.agent_status("1001").state is AgentState.AVAILABLE  # with a busy delay
-    assert told == [("bridging", "1002"), ("bridged", "1002")]
+    assert told == [Bridging("1002"), Bridged("1002")]
     assert inbound.apis() == [f"uuid_bridge {CALLER} {agent_uuid(inbound, 1)}"]
 
 
@@ -135,7 +136,7 @@ def test_a_failed_bridge_hangs_up_the_agent_and_puts_the_caller_back_in_line(pla
     leg = agent_uuid(inbound)
     assert inbound.apis() == [f"uuid_bridge {CALLER} {leg}", f"uuid_kill {leg} ORIGINATOR_CANCEL",
                               f"uuid_exists {CALLER}"]
-    assert told == [("bridging", "1001"), ("bridge_failed", "1001")]
+    assert told == [Bridging("1001"), BridgeFailed("1001")]
     assert rt.acd.agent_status("1001").state is AgentState.WRAP_UP
     assert rt.acd.position(CALLER, rt.now()) == 1  # back in line, at the old place
     assert rt.status(CALLER) is not None
@@ -149,7 +150,7 @@ def test_a_bridge_failing_because_the_caller_is_gone_does_not_put_them_back(plan
     rt = runtime(plan, inbound)
     rt.join(CALLER, "support", VARS, told.append)
     rt.step()
-    assert told == [("bridging", "1001"), ("bridge_failed", "1001")]
+    assert told == [Bridging("1001"), BridgeFailed("1001")]
     assert not rt.acd.has_entry(CALLER) and rt.status(CALLER) is None
     assert rt.step() == []  # nobody to offer again
 
@@ -161,7 +162,7 @@ def test_max_wait_in_the_acd_tells_the_caller(plan):
     rt.join(CALLER, "support", VARS, told.append)
     clock.now += 121
     assert rt.step() == []
-    assert told == [("max_wait", "support")]
+    assert told == [MaxWait("support")]
     rt.leave(CALLER, "hangup")  # already gone: nothing happens
 
 
@@ -198,7 +199,7 @@ def test_dispatcher_greenlet_offers_without_being_stepped(plan):
                 gevent.sleep(0.01)
     finally:
         rt.stop()
-    assert told == [("bridging", "1001"), ("bridged", "1001")]
+    assert told == [Bridging("1001"), Bridged("1001")]
 
 
 def test_joining_again_leaves_the_previous_queue_first(plan):
@@ -218,7 +219,7 @@ def test_the_whisper_is_spoken_to_the_agent_leg_before_it_parks_and_is_bridged(p
     assert command.endswith("}user/1001 'speak:flite|kal|acme; Billing; invoices; waited 0 seconds,park' inline")
     assert "fsrouter_brand=acme" in command and "fsrouter_topic=invoices" in command
     assert inbound.apis() == [f"uuid_bridge {CALLER} {agent_uuid(inbound)}"]
-    assert told == [("bridging", "1001"), ("bridged", "1001")]
+    assert told == [Bridging("1001"), Bridged("1001")]
 
 
 def test_an_agent_hanging_up_during_the_whisper_is_a_miss_and_the_next_agent_is_tried(plan):
@@ -231,7 +232,7 @@ def test_an_agent_hanging_up_during_the_whisper_is_a_miss_and_the_next_agent_is_
     assert f"uuid_kill {first} ORIGINATOR_CANCEL" in inbound.apis()
     assert rt.acd.agent_status("1001").state is not AgentState.ON_CALL
     rt.step()
-    assert told == [("bridging", "1002"), ("bridged", "1002")]
+    assert told == [Bridging("1002"), Bridged("1002")]
     assert inbound.apis()[-1] == f"uuid_bridge {CALLER} {agent_uuid(inbound, 1)}"
 
 
@@ -271,7 +272,7 @@ def test_nobody_is_offered_while_the_inbound_socket_is_down(plan):
     assert rt.step() == [] and inbound.commands == []
     inbound.connected = True
     assert [o.agent_id for o in rt.step()] == ["1001"]
-    assert told == [("bridging", "1001"), ("bridged", "1001")]
+    assert told == [Bridging("1001"), Bridged("1001")]
 
 
 def test_a_caller_leaving_while_a_failed_bridge_is_checked_is_not_put_back(plan):
