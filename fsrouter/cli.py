@@ -13,6 +13,7 @@ from .cli_callbacks import callbacks
 from .config import load_config
 from .rules import RulesError, analyse_path
 from .rules import check as check_rules
+from .offer import MACHINES
 from .rules.graph import FORMATS, graph_names, render
 
 
@@ -66,13 +67,18 @@ def check(path: Path, sounds: Path | None) -> None:
 )
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="dot", show_default=True)
 def graph(flow: str, rules: Path, fmt: str) -> None:
-    """Print the compiled state machine of FLOW (or queue:NAME)."""
+    """Print the compiled state machine of FLOW (or queue:NAME), or one of
+    the runtime's own machines: `offer` (an offer to an agent, whisper and
+    bridge) or `bridging` (a call's side of the bridge)."""
+    if flow in MACHINES:  # drawn from their transition tables: no rules needed
+        click.echo(MACHINES[flow](fmt), nl=False)
+        return
     result = analyse_path(rules)
     if result.plan is None:
         for problem in result.problems:
             click.echo(str(problem), err=True)
         raise SystemExit(1)
-    names = graph_names(result.plan)
+    names = graph_names(result.plan) + list(MACHINES)
     if flow not in names:
         raise click.BadParameter(f'no flow "{flow}" (expected one of: {", ".join(names)})', param_hint="FLOW")
     click.echo(render(result.plan, flow, fmt), nl=False)

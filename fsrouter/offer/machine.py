@@ -292,11 +292,16 @@ TRANSITIONS: Table = {
     (S.CALLBACK, CallbackDone): Step(S.ENDED),
     (S.CALLBACK, Cancelled): Step(S.CANCELLED, "_kill_leg"),
     # Results that come back after the offer was cancelled or the call ended
-    # (the IO was already under way): clean up, change nothing.
+    # (the IO was already under way), or news of the leg that was on its way
+    # when the cancel came: clean up, change nothing.
     (S.CANCELLED, Reported): Step(S.CANCELLED),
     (S.CANCELLED, OriginateOk): Step(S.CANCELLED, "_drop_leg"),
     (S.CANCELLED, OriginateFailed): Step(S.CANCELLED, "_forget_leg"),
     (S.CANCELLED, CallbackDone): Step(S.CANCELLED),
+    (S.CANCELLED, LegParked): Step(S.CANCELLED),
+    (S.CANCELLED, LegHungUp): Step(S.CANCELLED),
+    (S.CANCELLED, Timeout): Step(S.CANCELLED),
+    (S.CANCELLED, ConnectionLost): Step(S.CANCELLED),
     (S.CANCELLED, Cancelled): Step(S.CANCELLED),
     (S.ENDED, BridgeOk): Step(S.ENDED),
     (S.ENDED, BridgeError): Step(S.ENDED),

@@ -28,6 +28,9 @@ from fsrouter.esl.greenswitch_fixes import WAKE
 from fsrouter.esl.outbound import OutboundCall
 from fsrouter.flow import commands as cmd
 from fsrouter.flow import events as ev
+from fsrouter.offer.bridging import BridgingMachine, FeedFlow, SendHeld, SettleHeld, Unbridged
+from fsrouter.offer.bridging import Timeout as NoWordOnBridge
+from fsrouter.offer.messages import Bridging, Message
 
 log = logging.getLogger(__name__)
 
@@ -50,9 +53,12 @@ _HANGUP_EVENTS = frozenset({"CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE"})
 
 
 class Queueing(Protocol):
-    """What the runner needs of the queue runtime (`esl.queue_runtime`)."""
+    """What the runner needs of the queue runtime (`runtime.queue_runtime`).
 
-    def join(self, call_uuid: str, queue: str, variables, notify: Callable[[tuple], None]) -> bool: ...
+    `notify` receives the runtime's messages (`fsrouter.offer.messages`) in
+    the runtime's greenlets and never blocks."""
+
+    def join(self, call_uuid: str, queue: str, variables, notify: Callable[[Message], None]) -> bool: ...
 
     def leave(self, call_uuid: str, reason: str = "hangup") -> None: ...
 
@@ -122,12 +128,9 @@ class CallRunner:
         #: Application-UUID -> (command, variable holding collected digits)
         self._pending: dict[str, tuple[object, str | None]] = {}
         self._hung_up = False
-        #: While the queue runtime bridges the caller to an agent ("bridging"
-        #: until "bridged" or "bridge_failed"): media held back, timers paused.
-        self._bridging_since: float | None = None
-        self._bridging_timeout = settings.command_timeout + settings.settle_timeout
-        self._held: list = []
-        self._unbridged_early = False
+        #: While the queue runtime bridges the caller to an agent (`Bridging`
+        #: until `Bridged` or `BridgeFailed`): media held back, timers paused.
+        self._bridging = BridgingMachine(settings.command_timeout + settings.settle_timeout)
         #: Set once the machine handed the call back (transfer/hangup): from
         #: then on we only wait for FreeSWITCH to confirm, then close.
         self._leaving_uuid: str | None = None
@@ -161,12 +164,12 @@ class CallRunner:
         while True:
             now = self.clock()
             self._read_inbox()
-            if self._bridging_since is None:
+            if not self._bridging.holding:
                 for name in self._timers.pop_due(now):
                     self._feed(ev.TimerFired(name))
-            elif now - self._bridging_since >= self._bridging_timeout:
+            elif now >= self._bridging.deadline:
                 log.warning("call %s: no word on the bridge to the agent; carrying on", self.call.uuid)
-                self._end_bridging(perform_held=True)
+                self._bridge(NoWordOnBridge())
             if (self._leaving_uuid or self._hung_up) and settle_deadline is None:
                 settle_deadline = now + self.settings.settle_timeout
             wait = self._wait_budget(now, settle_deadline)
@@ -178,7 +181,7 @@ class CallRunner:
                 continue  # the queue runtime told us something: the inbox is read above
             if item is None:
                 if (settle_deadline is None and self._timers.next_deadline() is None
-                        and not self._in_queue and self._bridging_since is None):
+                        and not self._in_queue and not self._bridging.holding):
                     log.warning("call %s: idle for %.0f s, hanging up", self.call.uuid, wait)
                     self._perform([cmd.Hangup("RECOVERY_ON_TIMER_EXPIRE")])
                 continue
@@ -191,8 +194,8 @@ class CallRunner:
 
     def _wait_budget(self, now: float, settle_deadline: float | None) -> float:
         timers = self._timers.next_deadline()
-        if self._bridging_since is not None:  # timers wait for the bridge's outcome
-            timers = self._bridging_since + self._bridging_timeout
+        if self._bridging.holding:  # timers wait for the bridge's outcome
+            timers = self._bridging.deadline
         deadlines = [d for d in (timers, settle_deadline) if d is not None]
         if not deadlines:
             return self.settings.idle_timeout
@@ -212,11 +215,9 @@ class CallRunner:
                 self._feed(self._completion(event, *pending))
         elif name in _HANGUP_EVENTS:
             self._caller_gone(event.get("Hangup-Cause") or "NORMAL_CLEARING")
-        elif name == "CHANNEL_UNBRIDGE" and self._bridging_since is not None:
-            self._unbridged_early = True  # the agent left before we heard the bridge was made
         elif name == "CHANNEL_UNBRIDGE":
-            self._feed(ev.AgentDisconnected())
-        elif name == "DTMF" and self._in_queue and self._bridging_since is None and not self._collecting():
+            self._bridge(Unbridged())
+        elif name == "DTMF" and self._in_queue and not self._bridging.holding and not self._collecting():
             # A key pressed over the hold music (a Collect reports its own digits).
             self._feed(ev.DigitPressed(event.get("DTMF-Digit") or ""))
         return False
@@ -247,38 +248,26 @@ class CallRunner:
 
     def _read_inbox(self) -> None:
         while not self._inbox.empty():
-            kind, detail = self._inbox.get_nowait()
-            if kind == "bridged":
-                # Held media is moot once the caller talks to the agent, unless
-                # the flow had already moved on (then AgentConnected means nothing).
-                early, self._unbridged_early = self._unbridged_early, False
-                self._end_bridging(perform_held=self.machine.state != "queued")
-                self._feed(ev.AgentConnected(detail))
-                if early:
-                    self._feed(ev.AgentDisconnected())
-            elif kind == "bridge_failed":
-                self._unbridged_early = False
-                self._end_bridging(perform_held=True)
-            elif kind == "no_agents":
-                self._feed(ev.QueueUnavailable())
-            # ("max_wait", queue): the machine keeps its own max-wait timer.
+            self._bridge(self._inbox.get_nowait())
 
-    def _end_bridging(self, perform_held: bool) -> None:
-        """The bridge is made (media held back is dropped: the caller talks
-        to the agent now) or failed (it is sent after all)."""
-        held, self._held = self._held, []
-        self._bridging_since = None
-        if perform_held:
-            self._perform(held)
+    def _bridge(self, event) -> None:
+        """Feed the bridging machine and carry out what it says."""
+        for command in self._bridging.feed(event, self.clock()):
+            if isinstance(command, FeedFlow):
+                self._feed(command.event)
+            elif isinstance(command, SendHeld) or self.machine.state != "queued":
+                self._perform(list(command.commands))
+            # else SettleHeld while the flow waits in the queue: the caller
+            # talks to the agent now, the held media is moot.
 
-    def _tell(self, message: tuple) -> None:
+    def _tell(self, message: Message) -> None:
         """How the queue runtime's greenlets reach this call: the message
-        waits in the inbox and the runner is woken to read it.  "bridging"
+        waits in the inbox and the runner is woken to read it.  `Bridging`
         takes effect at once, so no media already on its way (the runner may
         be in the middle of sending it) follows the caller into the bridge."""
-        if message[0] == "bridging":
+        if isinstance(message, Bridging):
             if self._in_queue:
-                self._bridging_since = self.clock()
+                self._bridge(message)
             return
         self._inbox.put(message)
         self.call.wake()
@@ -330,38 +319,40 @@ class CallRunner:
         self._sync_queue("hangup" if self._hung_up else "left_queue")
 
     def _perform_one(self, command) -> None:
-        timeout = self.settings.command_timeout
-        if self._bridging_since is not None and isinstance(command, (cmd.Play, cmd.Collect, cmd.StopMedia)):
+        if self._bridging.holding and isinstance(command, (cmd.Play, cmd.Collect, cmd.StopMedia)):
             # Sent now, it would be queued on the channel and play inside the bridge.
-            self._held.append(command)
+            self._bridging.hold(command)
             return
-        if isinstance(command, cmd.StartTimer):
-            self._timers.start(command.name, self.clock() + command.seconds)
-        elif isinstance(command, cmd.CancelTimer):
-            self._timers.cancel(command.name)
-        elif isinstance(command, cmd.StopMedia):
-            self._break_media(timeout)
-        elif isinstance(command, cmd.Answer):
-            self._execute("answer")
-        elif isinstance(command, cmd.SetVariable):
-            self._execute("set", f"{command.name}={command.value}")
-        elif isinstance(command, cmd.Play):
-            self._execute("playback", self._file_string(command.sounds), pending=(command, None))
-        elif isinstance(command, cmd.Collect):
-            self._collect(command)
-        elif isinstance(command, cmd.Transfer):
-            self._leaving_uuid = self._execute(
-                "transfer", f"{command.extension} {command.dialplan} {command.context}")
-        elif isinstance(command, cmd.QueryQueue):
-            status = self._queueing.status(self.call.uuid) if self._in_queue else None
-            if status is not None:
-                self._feed(status)
-        elif isinstance(command, cmd.BookCallback):
-            self._book(command)
-        elif isinstance(command, cmd.Hangup):
-            self._leaving_uuid = self._execute("hangup", command.cause)
-        else:
+        perform = _PERFORMERS.get(type(command))
+        if perform is None:
             raise TypeError(f"unknown command {command!r}")
+        perform(self, command)
+
+    def _start_timer(self, command: cmd.StartTimer) -> None:
+        self._timers.start(command.name, self.clock() + command.seconds)
+
+    def _cancel_timer(self, command: cmd.CancelTimer) -> None:
+        self._timers.cancel(command.name)
+
+    def _answer(self, command: cmd.Answer) -> None:
+        self._execute("answer")
+
+    def _set_variable(self, command: cmd.SetVariable) -> None:
+        self._execute("set", f"{command.name}={command.value}")
+
+    def _play(self, command: cmd.Play) -> None:
+        self._execute("playback", self._file_string(command.sounds), pending=(command, None))
+
+    def _transfer(self, command: cmd.Transfer) -> None:
+        self._leaving_uuid = self._execute("transfer", f"{command.extension} {command.dialplan} {command.context}")
+
+    def _query_queue(self, command: cmd.QueryQueue) -> None:
+        status = self._queueing.status(self.call.uuid) if self._in_queue else None
+        if status is not None:
+            self._feed(status)
+
+    def _hangup(self, command: cmd.Hangup) -> None:
+        self._leaving_uuid = self._execute("hangup", command.cause)
 
     def _book(self, command) -> None:
         """Book the callback; the machine tells the caller only once it is
@@ -369,11 +360,11 @@ class CallRunner:
         booked = self._queueing.book_callback(self.call.uuid, command.number) if self._in_queue else None
         self._feed(ev.CallbackBooked(booked) if booked else ev.CallbackNotBooked("not booked"))
 
-    def _break_media(self, timeout: float) -> None:
+    def _break_media(self, command: cmd.StopMedia) -> None:
         # uuid_break writes no output, so FreeSWITCH answers a successful break
         # with "-ERR no reply"; only other -ERR replies are failures.
         try:
-            self.call.api(f"uuid_break {self.call.uuid} all", timeout)
+            self.call.api(f"uuid_break {self.call.uuid} all", self.settings.command_timeout)
         except ESLCommandError as exc:
             if exc.reply != "-ERR no reply":
                 raise
@@ -407,3 +398,19 @@ class CallRunner:
         if "://" in sound or sound.startswith("/"):
             return sound
         return f"{self.settings.sounds_root.rstrip('/')}/{sound}"
+
+
+_PERFORMERS: dict[type, Callable[[CallRunner, object], None]] = {
+    cmd.StartTimer: CallRunner._start_timer,
+    cmd.CancelTimer: CallRunner._cancel_timer,
+    cmd.StopMedia: CallRunner._break_media,
+    cmd.Answer: CallRunner._answer,
+    cmd.SetVariable: CallRunner._set_variable,
+    cmd.Play: CallRunner._play,
+    cmd.Collect: CallRunner._collect,
+    cmd.Transfer: CallRunner._transfer,
+    cmd.QueryQueue: CallRunner._query_queue,
+    cmd.BookCallback: CallRunner._book,
+    cmd.Hangup: CallRunner._hangup,
+}
+"""How each flow command is carried out (STYLE: a table, not an if/elif chain)."""

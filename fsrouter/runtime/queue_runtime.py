@@ -399,13 +399,18 @@ class QueueRuntime:
             ready = gevent.wait([leg.parked, leg.hung_up, ringing.woken], count=1,
                                 timeout=max(0.0, machine.deadline - self.now()))
             timed_out = not ready
-        if leg.hung_up.ready():
-            return LegHungUp(leg.hung_up.get())
-        if leg.parked.is_set():
+        if leg.parked.is_set() and not leg.hung_up.ready():
             return LegParked()
-        if timed_out or self.now() >= machine.deadline:
-            return Timeout() if self.inbound.connected else ConnectionLost()
-        return None
+        if leg.hung_up.ready():
+            event = LegHungUp(leg.hung_up.get())
+        elif timed_out or self.now() >= machine.deadline:
+            event = Timeout() if self.inbound.connected else ConnectionLost()
+        else:
+            return None
+        offer = machine.offer
+        log.info("agent %s: %s during the whisper for call %s",
+                 offer.agent_id, "hangup" if isinstance(event, LegHungUp) else "timeout", offer.entry_id)
+        return event
 
     def _carry_out(self, machine: OfferMachine, event) -> None:
         """Feed `event` and carry out the commands; a command with a result
@@ -419,8 +424,6 @@ class QueueRuntime:
 
     def _perform_report(self, machine: OfferMachine, command: ReportToAcd):
         offer = machine.offer
-        if command.report is Report.MISSED:
-            log.info("agent %s missed call %s: %s", offer.agent_id, offer.entry_id, command.reason)
         if command.report is Report.CALL_ENDED:
             self.call_ended(offer.offer_id)
             return None  # not awaited: the offer is over either way
@@ -434,6 +437,8 @@ class QueueRuntime:
         result = self._originate(machine)
         if result.startswith("+OK"):
             return OriginateOk()
+        offer = machine.offer
+        log.info("agent %s missed call %s: %s", offer.agent_id, offer.entry_id, result.strip())
         return OriginateFailed(miss_reason(result), result.strip())
 
     def _perform_bridge(self, machine: OfferMachine, command: Bridge):

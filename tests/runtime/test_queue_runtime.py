@@ -289,3 +289,32 @@ def test_a_caller_leaving_while_a_failed_bridge_is_checked_is_not_put_back(plan)
     rt.join(CALLER, "support", VARS, lambda m: None)
     rt.step()
     assert not rt.acd.has_entry(CALLER) and rt.status(CALLER) is None
+
+
+def test_a_caller_leaving_during_the_whisper_hangs_the_agent_up_at_once(plan):
+    inbound = FakeInbound("+OK\n", after_answer=[""])  # the whisper goes on and on
+    rt = QueueRuntime(plan, inbound, clock=Clock(), spawn=gevent.spawn, whisper_timeout=30.0)
+    inbound.on_event = rt.on_event
+    rt.set_agent_state("1001", AgentState.AVAILABLE)
+    rt.join(CALLER, "billing", VARS, lambda m: None)
+    rt.step()
+    gevent.sleep(0.01)
+    leg = agent_uuid(inbound)
+    assert rt.owned_legs() == {leg}
+    with gevent.Timeout(1):  # not the whisper's 30 s
+        rt.leave(CALLER, "hangup")
+        while rt.owned_legs():
+            gevent.sleep(0.01)
+    assert inbound.apis() == [f"uuid_kill {leg} ORIGINATOR_CANCEL"]
+    assert rt.acd.agent_status("1001").state is AgentState.AVAILABLE
+
+
+def test_owned_legs_follow_the_answered_call_until_it_ends(plan):
+    inbound = FakeInbound("+OK\n")
+    rt = runtime(plan, inbound)
+    assert rt.owned_legs() == set()
+    rt.join(CALLER, "support", VARS, lambda m: None)
+    rt.step()
+    assert rt.owned_legs() == {agent_uuid(inbound)}  # bridged: the call owns it
+    rt.leave(CALLER, "hangup")
+    assert rt.owned_legs() == set()
