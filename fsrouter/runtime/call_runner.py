@@ -255,10 +255,10 @@ class CallRunner:
         for command in self._bridging.feed(event, self.clock()):
             if isinstance(command, FeedFlow):
                 self._feed(command.event)
-            elif isinstance(command, SendHeld) or self.machine.state != "queued":
+            elif isinstance(command, SendHeld):
                 self._perform(list(command.commands))
-            # else SettleHeld while the flow waits in the queue: the caller
-            # talks to the agent now, the held media is moot.
+            elif self.machine.state != "queued":  # SettleHeld: moot while the flow waits in the queue
+                self._perform(list(command.commands))
 
     def _tell(self, message: Message) -> None:
         """How the queue runtime's greenlets reach this call: the message

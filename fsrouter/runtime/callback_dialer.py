@@ -178,7 +178,9 @@ class CallbackDialer:
 
     def connect(self, ringing) -> None:
         """The agent has answered and heard the whisper: claim the callback,
-        dial the customer, bridge them, record the attempt."""
+        dial the customer, bridge them, record the attempt.  `ringing` is the
+        offer's `OfferMachine` (its `offer` and `agent_uuid`), which carries
+        this out as its `ConnectCallback` command."""
         cb_id = callback_id(ringing.offer.entry_id)
         self._connecting.add(cb_id)  # `sync` leaves it alone meanwhile
         try:
