@@ -427,8 +427,6 @@ class QueueRuntime:
         if command.report is Report.CALL_ENDED:
             self.call_ended(offer.offer_id)
             return None  # not awaited: the offer is over either way
-        if command.report is Report.ANSWERED and not offer.is_callback and offer.entry_id not in self._callers:
-            return Cancelled("the caller left")
         report = self._reports[command.report]
         accepted = self.report(lambda: report(offer.offer_id, command))
         return Reported() if accepted is not None else Cancelled("the ACD no longer has the offer")

@@ -318,3 +318,21 @@ def test_owned_legs_follow_the_answered_call_until_it_ends(plan):
     assert rt.owned_legs() == {agent_uuid(inbound)}  # bridged: the call owns it
     rt.leave(CALLER, "hangup")
     assert rt.owned_legs() == set()
+
+
+def test_a_whisper_cut_short_by_the_lost_connection_costs_the_agent_nothing(plan):
+    inbound = None
+
+    def answered_then_connection_lost():
+        inbound.connected = False
+        return "+OK\n"
+
+    inbound = FakeInbound(answered_then_connection_lost, after_answer=[""])
+    rt = runtime(plan, inbound)
+    rt.whisper_timeout = 0.05
+    rt.join(CALLER, "billing", VARS, lambda m: None)
+    rt.step()
+    assert inbound.apis() == [f"uuid_kill {agent_uuid(inbound)} ORIGINATOR_CANCEL"]
+    status = rt.acd.agent_status("1001")
+    assert status.state is AgentState.AVAILABLE and status.consecutive_misses == 0  # lost, not missed
+    assert rt.acd.position(CALLER, rt.now()) == 1
