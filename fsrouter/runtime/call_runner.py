@@ -28,6 +28,7 @@ from fsrouter.esl.greenswitch_fixes import WAKE
 from fsrouter.esl.outbound import OutboundCall
 from fsrouter.flow import commands as cmd
 from fsrouter.flow import events as ev
+from fsrouter.runtime import fsvalues
 
 log = logging.getLogger(__name__)
 
@@ -344,14 +345,14 @@ class CallRunner:
         elif isinstance(command, cmd.Answer):
             self._execute("answer")
         elif isinstance(command, cmd.SetVariable):
-            self._execute("set", f"{command.name}={command.value}")
+            self._execute("set", fsvalues.set_arg(command.name, command.value))
         elif isinstance(command, cmd.Play):
             self._execute("playback", self._file_string(command.sounds), pending=(command, None))
         elif isinstance(command, cmd.Collect):
             self._collect(command)
         elif isinstance(command, cmd.Transfer):
-            self._leaving_uuid = self._execute(
-                "transfer", f"{command.extension} {command.dialplan} {command.context}")
+            self._leaving_uuid = self._execute("transfer", " ".join(
+                map(fsvalues.token, (command.extension, command.dialplan, command.context))))
         elif isinstance(command, cmd.QueryQueue):
             status = self._queueing.status(self.call.uuid) if self._in_queue else None
             if status is not None:
@@ -359,7 +360,7 @@ class CallRunner:
         elif isinstance(command, cmd.BookCallback):
             self._book(command)
         elif isinstance(command, cmd.Hangup):
-            self._leaving_uuid = self._execute("hangup", command.cause)
+            self._leaving_uuid = self._execute("hangup", fsvalues.token(command.cause))
         else:
             raise TypeError(f"unknown command {command!r}")
 
@@ -373,7 +374,7 @@ class CallRunner:
         # uuid_break writes no output, so FreeSWITCH answers a successful break
         # with "-ERR no reply"; only other -ERR replies are failures.
         try:
-            self.call.api(f"uuid_break {self.call.uuid} all", timeout)
+            self.call.api(fsvalues.api_command("uuid_break", self.call.uuid, "all"), timeout)
         except ESLCommandError as exc:
             if exc.reply != "-ERR no reply":
                 raise
@@ -394,14 +395,15 @@ class CallRunner:
         var = f"fsrouter_digits_{command.command_id}"
         arg = " ".join(str(a) for a in (
             command.min_digits, command.max_digits, 1, command.timeout_ms,
-            command.terminators or "none", self._file_string(command.sounds),
+            fsvalues.token(command.terminators or "none"), self._file_string(command.sounds),
             "silence_stream://250", var, r"[0-9*#A-D]+", command.digit_timeout_ms,
         ))
         self._execute("play_and_get_digits", arg, pending=(command, var))
 
     def _file_string(self, sounds: tuple[str, ...]) -> str:
-        paths = [self._path(s) for s in sounds]
-        return paths[0] if len(paths) == 1 else "file_string://" + "!".join(paths)
+        """What `playback` and `play_and_get_digits` are given: the paths
+        made safe by `fsvalues` (no space, `!`, `$`...)."""
+        return fsvalues.file_string([self._path(s) for s in sounds])
 
     def _path(self, sound: str) -> str:
         if "://" in sound or sound.startswith("/"):
