@@ -157,6 +157,11 @@ class QueueRuntime:
         self._group.kill(timeout=timeout)
         self._dispatcher = None
 
+    @property
+    def greenlets(self) -> int:
+        """The runtime's live greenlets (dispatcher, callback sync, offers): O(1)."""
+        return len(self._group)
+
     def wake(self) -> None:
         """Something changed (a report, a join): dispatch without waiting for the next deadline."""
         self._wake.set()
