@@ -304,7 +304,7 @@ class CallRunner:
         queue = self.machine.outcome[1]
         # When the agent's side of the bridge ends, the caller must come
         # back to us (parked) rather than run on through the dialplan.
-        self._execute("set", "park_after_bridge=true")
+        self._execute("set", fsvalues.set_arg("park_after_bridge", "true"))
         self._in_queue = True
         if self._queueing.join(self.call.uuid, queue, self.machine.variables, self._tell):
             return True
