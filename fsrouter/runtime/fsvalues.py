@@ -13,13 +13,14 @@ with `UnsafeValue` (where a changed value would be a different command, such
 as a dial string).  Nothing else in the runtime builds command text from a
 value without going through here.
 
-How FreeSWITCH reads each place (signalwire/freeswitch, 1.10 tree):
+How FreeSWITCH reads each place (signalwire/freeswitch master, cc93a68,
+read for this module):
 
 * Expansion.  An application's argument is expanded when the application
-  runs (``switch_core_session_execute_application_get_flags`` in
-  src/switch_core_session.c calls ``switch_channel_expand_variables``), and
-  that covers a ``sendmsg`` ``execute-app-arg`` (src/switch_ivr.c
-  ``switch_ivr_parse_event``) as well as an inline dialplan's arguments.
+  runs (``switch_core_session_exec`` in src/switch_core_session.c calls
+  ``switch_channel_expand_variables``); that covers a ``sendmsg``
+  ``execute-app-arg`` (src/switch_ivr.c ``switch_ivr_parse_event``) as well
+  as an inline dialplan's arguments.
   ``switch_channel_expand_variables_check`` (src/switch_channel.c) expands
   ``${var}``, ``${api(args)}`` (an API call: ``${system(...)}``) and
   ``$${global}``; ``\\`` escapes ``$``, ``'`` and itself, so a backslash changes
@@ -56,6 +57,7 @@ from collections.abc import Mapping, Sequence
 __all__ = [
     "UnsafeValue", "text", "var_name", "set_arg", "originate_value", "dial_part", "dial_string",
     "sound_path", "path_part", "file_string", "speech", "inline_app", "token", "api_command",
+    "originate_variables",
 ]
 
 
