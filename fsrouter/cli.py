@@ -91,15 +91,13 @@ def graph(flow: str, rules: Path, fmt: str) -> None:
               help="Stand in for FreeSWITCH (default: the configuration's simulator.mode).")
 def run(config_path: str, simulator: str | None) -> None:
     """Run the service until SIGTERM/SIGINT; SIGHUP reloads the rules."""
-    import logging
-
+    from . import logs
     from .runtime.service import Service
     from .store.errors import StoreError
     from .sim.standin import StandIn, freeswitch_answers
 
     config = _load_or_exit(config_path)
-    logging.basicConfig(level=config.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.setup(config.log_level)  # caller values escaped: one record, one line
     try:
         service = Service(config)
     except RulesError as exc:

@@ -31,6 +31,7 @@ from fsrouter.flow import events as ev
 from fsrouter.offer.bridging import BridgingMachine, FeedFlow, SendHeld, SettleHeld, Unbridged
 from fsrouter.offer.bridging import Timeout as NoWordOnBridge
 from fsrouter.offer.messages import Bridging, Message
+from fsrouter.runtime import fsvalues
 
 log = logging.getLogger(__name__)
 
@@ -292,7 +293,7 @@ class CallRunner:
         queue = self.machine.outcome[1]
         # When the agent's side of the bridge ends, the caller must come
         # back to us (parked) rather than run on through the dialplan.
-        self._execute("set", "park_after_bridge=true")
+        self._execute("set", fsvalues.set_arg("park_after_bridge", "true"))
         self._in_queue = True
         if self._queueing.join(self.call.uuid, queue, self.machine.variables, self._tell):
             return True
@@ -338,13 +339,14 @@ class CallRunner:
         self._execute("answer")
 
     def _set_variable(self, command: cmd.SetVariable) -> None:
-        self._execute("set", f"{command.name}={command.value}")
+        self._execute("set", fsvalues.set_arg(command.name, command.value))
 
     def _play(self, command: cmd.Play) -> None:
         self._execute("playback", self._file_string(command.sounds), pending=(command, None))
 
     def _transfer(self, command: cmd.Transfer) -> None:
-        self._leaving_uuid = self._execute("transfer", f"{command.extension} {command.dialplan} {command.context}")
+        self._leaving_uuid = self._execute("transfer", " ".join(
+            map(fsvalues.token, (command.extension, command.dialplan, command.context))))
 
     def _query_queue(self, command: cmd.QueryQueue) -> None:
         status = self._queueing.status(self.call.uuid) if self._in_queue else None
@@ -352,7 +354,7 @@ class CallRunner:
             self._feed(status)
 
     def _hangup(self, command: cmd.Hangup) -> None:
-        self._leaving_uuid = self._execute("hangup", command.cause)
+        self._leaving_uuid = self._execute("hangup", fsvalues.token(command.cause))
 
     def _book(self, command) -> None:
         """Book the callback; the machine tells the caller only once it is
@@ -364,7 +366,7 @@ class CallRunner:
         # uuid_break writes no output, so FreeSWITCH answers a successful break
         # with "-ERR no reply"; only other -ERR replies are failures.
         try:
-            self.call.api(f"uuid_break {self.call.uuid} all", self.settings.command_timeout)
+            self.call.api(fsvalues.api_command("uuid_break", self.call.uuid, "all"), self.settings.command_timeout)
         except ESLCommandError as exc:
             if exc.reply != "-ERR no reply":
                 raise
@@ -385,14 +387,15 @@ class CallRunner:
         var = f"fsrouter_digits_{command.command_id}"
         arg = " ".join(str(a) for a in (
             command.min_digits, command.max_digits, 1, command.timeout_ms,
-            command.terminators or "none", self._file_string(command.sounds),
+            fsvalues.token(command.terminators or "none"), self._file_string(command.sounds),
             "silence_stream://250", var, r"[0-9*#A-D]+", command.digit_timeout_ms,
         ))
         self._execute("play_and_get_digits", arg, pending=(command, var))
 
     def _file_string(self, sounds: tuple[str, ...]) -> str:
-        paths = [self._path(s) for s in sounds]
-        return paths[0] if len(paths) == 1 else "file_string://" + "!".join(paths)
+        """What `playback` and `play_and_get_digits` are given: the paths
+        made safe by `fsvalues` (no space, `!`, `$`...)."""
+        return fsvalues.file_string([self._path(s) for s in sounds])
 
     def _path(self, sound: str) -> str:
         if "://" in sound or sound.startswith("/"):

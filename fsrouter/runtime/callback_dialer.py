@@ -29,6 +29,7 @@ import gevent
 
 from fsrouter.acd import UnknownEntry, UnknownQueue
 from fsrouter.acd.model import MissReason
+from fsrouter.runtime import fsvalues
 from fsrouter.runtime.legs import miss_reason, originate_command, playback
 from fsrouter.store.errors import StoreError
 from fsrouter.store.records import AttemptOutcome, CallbackRecord
@@ -247,11 +248,17 @@ class CallbackDialer:
             "originate_timeout": str(round(self.customer_ring)),
             "fsrouter_callback_id": str(record.id),
         }
-        dial = settings.dial.render({**record.variables, "number": record.number})
-        intro = f"{self.sounds_root}/{language}/{settings.intro}.wav"
+        # Each value is made a dial-string piece before the template sees it,
+        # so the caller's variables cannot add a leg or a variable block.
+        parts = {k: fsvalues.dial_part(v) for k, v in {**record.variables, "number": record.number}.items()}
+        intro = f"{self.sounds_root}/{fsvalues.path_part(language)}/{settings.intro}.wav"
+        try:
+            command = originate_command(variables, settings.dial.render(parts), [playback(intro)])
+        except fsvalues.UnsafeValue as exc:
+            log.error("callback %d not dialled: %s", record.id, exc)
+            return AttemptOutcome.FAILED
         leg = runtime.legs.watch(customer)
-        result = runtime.bgapi_result(originate_command(variables, dial, [playback(intro)]),
-                                      self.customer_ring + runtime.originate_margin, customer)
+        result = runtime.bgapi_result(command, self.customer_ring + runtime.originate_margin, customer)
         if not result.startswith("+OK"):
             runtime.legs.forget(customer)
             log.info("callback %d: %s did not answer: %s", record.id, record.number, result.strip())

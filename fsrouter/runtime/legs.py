@@ -15,7 +15,6 @@ originating it: its events may arrive before the originate's result.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -23,16 +22,10 @@ import gevent.event
 
 from fsrouter.acd.model import MissReason
 from fsrouter.esl.codec import Event
+from fsrouter.runtime import fsvalues
 
 #: The channel events a `Legs` needs from the inbound socket.
 LEG_EVENTS = ("CHANNEL_PARK", "CHANNEL_HANGUP_COMPLETE")
-
-_UNSAFE_VALUE = re.compile(r"[^\w+*#.@:/-]")
-"""What may not go into an originate variable's value (`,` `}` `'` spaces...)."""
-_UNSAFE_SPEECH = re.compile(r"[^\w .;:?!+-]")
-"""What may not go into spoken text: `,` ends an inline application, `|`
-separates the TTS engine and voice, quotes end the originate argument."""
-
 
 @dataclass
 class Leg:
@@ -121,23 +114,25 @@ def miss_reason(result: str) -> MissReason:
 
 def originate_command(variables: Mapping[str, str], dial: str, greeting: Sequence[str] = ()) -> str:
     """``originate {vars}<dial> 'app:arg,park' inline``: the greeting apps
-    (already safe `app:arg` strings), then park.  Empty values are left out
-    and unsafe characters dropped, so no value can end the variable block."""
-    pairs = ",".join(f"{k}={_UNSAFE_VALUE.sub('', v)}" for k, v in variables.items() if v)
+    (from `speak` and `playback`), then park.  Values and the dial string go
+    through `fsvalues` (empty values are left out), so no value can add a
+    variable, a leg or an application; `fsvalues.UnsafeValue` if the dial
+    string is not one endpoint."""
+    block = fsvalues.originate_variables(variables)
+    dial = fsvalues.dial_string(dial)
     if not greeting:
-        return f"originate {{{pairs}}}{dial} &park()"
+        return f"originate {block}{dial} &park()"
     apps = ",".join([*greeting, "park"])
-    return f"originate {{{pairs}}}{dial} '{apps}' inline"
+    return f"originate {block}{dial} '{apps}' inline"
 
 
 def speak(tts: str, text: str) -> str:
     """The inline application saying `text` with the TTS `engine|voice`."""
-    said = " ".join(_UNSAFE_SPEECH.sub(" ", text.replace(",", ";")).split())
-    return f"speak:{tts}|{said}"
+    return fsvalues.inline_app("speak", f"{tts}|{fsvalues.speech(text)}")
 
 
 def playback(path: str) -> str:
-    return f"playback:{path}"
+    return fsvalues.inline_app("playback", fsvalues.sound_path(path))
 
 
 def spoken_wait(seconds: float) -> str:

@@ -59,6 +59,7 @@ from fsrouter.runtime.agent_presence import AgentPresence
 from fsrouter.runtime.callback_dialer import RULES_QUEUE
 from fsrouter.esl.codec import Event
 from fsrouter.esl.errors import ESLError
+from fsrouter.runtime import fsvalues
 from fsrouter.runtime.legs import ESL_FAILURE, Legs, miss_reason, originate_command, speak, spoken_wait
 from fsrouter.flow.events import QueueStatus
 from fsrouter.offer.machine import (
@@ -207,6 +208,11 @@ class QueueRuntime:
         being dialled hangs its legs up and gives the callback back)."""
         self._group.kill(timeout=timeout)
         self._dispatcher = None
+
+    @property
+    def greenlets(self) -> int:
+        """The runtime's live greenlets (dispatcher, callback sync, offers): O(1)."""
+        return len(self._group)
 
     def wake(self) -> None:
         """Something changed (a report, a join): dispatch without waiting for the next deadline."""
@@ -490,7 +496,11 @@ class QueueRuntime:
             **{f"fsrouter_{k}": v for k, v in context.items() if k in _CONTEXT_VARIABLES},
         }
         whisper = self._whisper(offer, context)
-        command = originate_command(settings, offer.dial, [speak(self.tts, whisper)] if whisper else [])
+        try:
+            command = originate_command(settings, offer.dial, [speak(self.tts, whisper)] if whisper else [])
+        except fsvalues.UnsafeValue as exc:
+            log.error("agent %s not dialled: %s", offer.agent_id, exc)
+            return "-ERR INVALID_DIAL_STRING"
         return self.bgapi_result(command, offer.ring_timeout + self.originate_margin, ringing.agent_uuid)
 
     def bgapi_result(self, command: str, timeout: float, leg_uuid: str) -> str:
@@ -528,7 +538,7 @@ class QueueRuntime:
 
     def bridge(self, a_uuid: str, b_uuid: str) -> bool:
         try:
-            self.inbound.api(f"uuid_bridge {a_uuid} {b_uuid}", timeout=self.command_timeout)
+            self.inbound.api(fsvalues.api_command("uuid_bridge", a_uuid, b_uuid), timeout=self.command_timeout)
         except ESLError as exc:
             log.warning("bridge of %s to %s failed: %s", a_uuid, b_uuid, exc)
             return False
@@ -561,13 +571,15 @@ class QueueRuntime:
     def channel_exists(self, uuid: str) -> bool:
         """Whether FreeSWITCH still has the channel (True when it cannot be asked)."""
         try:
-            return self.inbound.api(f"uuid_exists {uuid}", timeout=self.command_timeout).strip() != "false"
+            command = fsvalues.api_command("uuid_exists", uuid)
+            return self.inbound.api(command, timeout=self.command_timeout).strip() != "false"
         except ESLError:
             return True
 
     def kill(self, uuid: str) -> None:
         try:
-            self.inbound.api(f"uuid_kill {uuid} ORIGINATOR_CANCEL", timeout=self.command_timeout)
+            self.inbound.api(fsvalues.api_command("uuid_kill", uuid, "ORIGINATOR_CANCEL"),
+                             timeout=self.command_timeout)
         except ESLError:
             pass  # no such channel (not created yet, or gone): nothing to hang up
 

@@ -35,15 +35,15 @@ def test_caller_hanging_up_mid_menu_leaves_nothing_behind(fsrouter):
     # Warm up once so lazily created objects (loggers, pools) exist before the baseline.
     place(fsrouter, Press("2", after_prompt="menu/main"))
     fsrouter.wait_until(lambda: fsrouter.status()["active_calls"] == 0, 10, "warm-up call lingered")
-    greenlets, fds = fsrouter.status()["greenlets"], fsrouter.open_fds()
+    greenlets, fds = fsrouter.status()["runtime_greenlets"], fsrouter.open_fds()
 
     call = place(fsrouter, HangUp(after_prompt="menu/main", delay=0.05))
     assert call.hung_up_by == "caller"
     assert call.transferred_to is None
     assert call.socket_closed_by_client  # with linger, fsrouter must close the socket
     fsrouter.wait_until(lambda: fsrouter.status()["active_calls"] == 0, 10, "session not cleaned up")
-    fsrouter.wait_until(lambda: fsrouter.status()["greenlets"] <= greenlets, 10,
-                        f"greenlets leaked: {fsrouter.status()['greenlets']} > {greenlets}")
+    fsrouter.wait_until(lambda: fsrouter.status()["runtime_greenlets"] <= greenlets, 10,
+                        f"greenlets leaked: {fsrouter.status()['runtime_greenlets']} > {greenlets}")
     fsrouter.wait_until(lambda: fsrouter.open_fds() <= fds, 10, "sockets leaked")
 
 

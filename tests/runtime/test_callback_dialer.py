@@ -227,3 +227,18 @@ def test_stopping_mid_dial_hangs_up_both_legs_and_gives_the_callback_back(plan, 
     assert (record.status, record.attempts) == ("pending", 0)
     agent, customer = uuids(inbound)
     assert {f"uuid_kill {agent} ORIGINATOR_CANCEL", f"uuid_kill {customer} ORIGINATOR_CANCEL"} <= set(inbound.apis())
+
+
+def test_the_callers_values_cannot_add_a_leg_or_leave_the_sounds_directory(plan, store):
+    # The number is checked when the caller keys it (flow), the language is
+    # the line's: here both arrive hostile, as if those checks had a hole.
+    clock = Clock()
+    inbound = FakeInbound("+OK\n", "+OK\n")
+    runtime = centre(plan, store, inbound, clock)
+    runtime.join("caller", "billing", {**LINE, "language": "en,foo'${x}/../.."}, lambda m: None)
+    runtime.book_callback("caller", "+30697,user/9|x${y}")
+    runtime.step()
+    settle()
+    _, customer_cmd = [cmd for kind, cmd, _ in inbound.commands if kind == "bgapi"]
+    assert customer_cmd.endswith(
+        "}sofia/gateway/carrier/+30697user9xy 'playback:/sounds/en_foo___x_______/callback/intro.wav,park' inline")

@@ -336,3 +336,15 @@ def test_a_whisper_cut_short_by_the_lost_connection_costs_the_agent_nothing(plan
     status = rt.acd.agent_status("1001")
     assert status.state is AgentState.AVAILABLE and status.consecutive_misses == 0  # lost, not missed
     assert rt.acd.position(CALLER, rt.now()) == 1
+
+
+def test_an_agent_dial_string_of_two_legs_is_not_originated_and_the_next_agent_is_tried():
+    rules = RULES.replace("dial: user/1001,", 'dial: "user/1001,sofia/gateway/premium/0900",')
+    inbound = FakeInbound("+OK agent-leg\n")
+    rt = runtime(compile_source(rules), inbound, login=("1001", "1002"))
+    assert rt.join(CALLER, "support", {**VARS, "caller_id_number": "${system(x)},{a=b}"}, lambda m: None)
+    rt.step()
+    rt.step()
+    originates = [c[1] for c in inbound.commands if c[0] == "bgapi"]
+    assert len(originates) == 1 and originates[0].endswith("}user/1002 &park()"), originates
+    assert "origination_caller_id_number=systemxab," in originates[0]

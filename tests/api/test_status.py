@@ -1,0 +1,75 @@
+"""The status API over a real socket: answers, and no client can hold it."""
+
+import json
+import time
+
+import gevent
+import pytest
+from gevent import socket
+
+from fsrouter.api.status import StatusAPI
+
+
+@pytest.fixture
+def api():
+    server = StatusAPI("127.0.0.1", 0, lambda: {"active_calls": 3}, idle_timeout=0.2,
+                       connection_timeout=0.6, max_connections=2)
+    server.start()
+    yield server
+    server.stop()
+
+
+def connect(api):
+    return socket.create_connection(api.address, timeout=5)
+
+
+def get_status(api) -> dict:
+    with connect(api) as sock:
+        sock.sendall(b"GET /status HTTP/1.0\r\n\r\n")
+        reply = b""
+        while chunk := sock.recv(4096):
+            reply += chunk
+    head, _, body = reply.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200")
+    return json.loads(body)
+
+
+def closed_after(sock) -> float:
+    """Seconds until the server closes `sock` (it sends nothing first)."""
+    started = time.monotonic()
+    assert sock.recv(100) == b""
+    return time.monotonic() - started
+
+
+def test_status_is_served(api):
+    assert get_status(api) == {"active_calls": 3}
+
+
+def test_an_idle_connection_is_closed_after_the_idle_timeout(api):
+    with connect(api) as idle:
+        assert 0.1 < closed_after(idle) < 2
+    assert get_status(api) == {"active_calls": 3}
+
+
+def test_a_client_trickling_bytes_is_cut_off_at_the_connection_timeout(api):
+    with connect(api) as slow:
+        def trickle():
+            for byte in b"GET /status HTTP/1.1\r\nHost: x\r\n":
+                slow.sendall(bytes([byte]))
+                gevent.sleep(0.1)  # under the idle timeout, each time
+        sender = gevent.spawn(trickle)
+        try:
+            assert 0.4 < closed_after(slow) < 2
+        finally:
+            sender.kill()
+
+
+def test_idle_connections_beyond_the_cap_wait_and_are_then_served(api):
+    idle = [connect(api) for _ in range(2)]  # the cap: both slots taken
+    try:
+        started = time.monotonic()
+        assert get_status(api) == {"active_calls": 3}  # served once an idle one is dropped
+        assert time.monotonic() - started > 0.1
+    finally:
+        for sock in idle:
+            sock.close()
