@@ -40,7 +40,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from fsrouter.store.errors import StoreUnavailable
+from fsrouter.store.errors import StoreError, StoreUnavailable
 from fsrouter.store.sql import Dialect, SqlStore, T, Tx
 
 log = logging.getLogger(__name__)
@@ -77,6 +77,25 @@ def _configure(conn: psycopg.Connection) -> None:
         "SELECT set_config('synchronous_commit', 'on', false)"
         " WHERE current_setting('synchronous_commit') = 'off'"
     )
+
+
+#: SQLSTATE classes (and codes) meaning the server cannot do it now, though
+#: it may later: connection exceptions, a transaction rolled back for a
+#: conflict, disk full / out of resources, shut down by an operator, a system
+#: error; and a read-only transaction (a standby after a failover).
+#: https://www.postgresql.org/docs/current/errcodes-appendix.html
+_UNAVAILABLE_CLASSES = ("08", "40", "53", "57", "58")
+_READ_ONLY = "25006"
+
+
+def _translated(error: psycopg.Error) -> StoreError:
+    """The `StoreError` for a psycopg error that is not a lost connection."""
+    message = str(error).partition("\n")[0]
+    state = error.sqlstate or ""
+    if (isinstance(error, psycopg.OperationalError) or state[:2] in _UNAVAILABLE_CLASSES
+            or state == _READ_ONLY):
+        return StoreUnavailable(f"PostgreSQL cannot do it now: {message}")
+    return StoreError(f"PostgreSQL refused the operation: {message}")
 
 
 class _ConnectionLost(Exception):
@@ -157,6 +176,8 @@ class PostgresStore(SqlStore):
                 self._pool.check()  # replace the pool's other dead connections
             except PoolTimeout as e:
                 raise self._unreachable() from e
+            except psycopg.Error as e:
+                raise _translated(e) from e
 
     @contextmanager
     def _transaction(self, write: bool = True) -> Iterator[Tx]:

@@ -6,6 +6,8 @@ same place, up to the queue's number of attempts; the store decides what is
 due, so a new process (a restart) picks pending callbacks up in order.
 """
 
+import os
+
 import gevent
 import pytest
 from runtime_fakes import Clock, FakeInbound
@@ -227,3 +229,34 @@ def test_stopping_mid_dial_hangs_up_both_legs_and_gives_the_callback_back(plan, 
     assert (record.status, record.attempts) == ("pending", 0)
     agent, customer = uuids(inbound)
     assert {f"uuid_kill {agent} ORIGINATOR_CANCEL", f"uuid_kill {customer} ORIGINATOR_CANCEL"} <= set(inbound.apis())
+
+
+def refuse_writes(store):
+    """The database turns read-only under the running store (SQLITE_READONLY)."""
+    store._conn.execute("PRAGMA query_only = ON")
+
+
+def delete_database(store):
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(store.path + suffix):
+            os.remove(store.path + suffix)
+
+
+@pytest.mark.parametrize("fault", [refuse_writes, delete_database])
+def test_a_booking_the_store_refuses_keeps_the_callers_place_and_they_are_served(plan, store, fault):
+    clock = Clock()
+    inbound = FakeInbound("+OK\n")
+    runtime = centre(plan, store, inbound, clock, login=False)
+    told = []
+    for caller in ("first", "second", "third"):
+        runtime.join(caller, "billing", LINE, told.append)
+        clock.now += 5
+    fault(store)
+    assert runtime.book_callback("second", NUMBER) is None  # not booked, and nothing raised
+    assert [runtime.acd.position(c, clock.now) for c in ("first", "second", "third")] == [1, 2, 3]
+    assert runtime.status("second").position == 2  # still waiting, at the old place
+    runtime.leave("first")
+    runtime.set_agent_state("1001", AgentState.AVAILABLE)
+    [offer] = runtime.step()
+    assert offer.entry_id == "second" and not offer.is_callback
+    assert told == []  # nobody was sent anywhere
