@@ -30,12 +30,14 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import psycopg
 import psycopg.waiting
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
@@ -98,6 +100,16 @@ def _translated(error: psycopg.Error) -> StoreError:
     return StoreError(f"PostgreSQL refused the operation: {message}")
 
 
+def _probe(conninfo: str, options: dict) -> None:
+    """Connect once, to say in one line why the server cannot be reached
+    (the pool would only retry, logging why, until its timeout)."""
+    try:
+        psycopg.connect(conninfo, **options).close()
+    except psycopg.Error as e:
+        reason = " ".join(line.strip() for line in str(e).splitlines() if line.strip())
+        raise StoreUnavailable(f"cannot connect to PostgreSQL: {reason}") from e
+
+
 class _ConnectionLost(Exception):
     """The connection died under a transaction; `committing` says it died
     after `COMMIT` was sent, so whether it committed is unknown."""
@@ -120,21 +132,32 @@ class PostgresStore(SqlStore):
         min_size: int = 1,
         max_size: int = 10,
         timeout: float = 30.0,
+        connect_timeout: float = 5.0,
         migrate: bool = True,
     ):
+        """`timeout` bounds the wait for a pooled connection during
+        operation (a failover may take that long); `connect_timeout` bounds
+        opening: each connection attempt (libpq's `connect_timeout`, unless
+        the URL sets it) and the pool's first connections, so that a
+        server that cannot be reached is reported within seconds."""
         self._timeout = timeout
+        connect_options = {"autocommit": True}  # transactions are explicit
+        if "connect_timeout" not in conninfo_to_dict(conninfo):
+            # libpq takes whole seconds, at least 2.
+            connect_options["connect_timeout"] = max(2, math.ceil(connect_timeout))
+        _probe(conninfo, connect_options)
         self._pool = ConnectionPool(
             conninfo,
             min_size=min_size,
             max_size=max_size,
             timeout=timeout,
-            kwargs={"autocommit": True},  # transactions are explicit
+            kwargs=connect_options,
             configure=_configure,
             open=False,
             name="fsrouter-store",
         )
         try:
-            self._pool.open(wait=True, timeout=timeout)
+            self._pool.open(wait=True, timeout=connect_timeout)
             if migrate:
                 self._migrate()
         except BaseException as e:
