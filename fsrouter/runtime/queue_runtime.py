@@ -80,6 +80,8 @@ class _Caller:
     """Set once an agent answered: from then on the ACD counts a call in progress."""
     agent_uuid: str | None = None
     bridged: bool = False
+    bookings: int = 0
+    """Callback bookings tried from this call: each has its own idempotency key."""
 
 
 @dataclass
@@ -251,6 +253,7 @@ class QueueRuntime:
         # Out of the line first, so no agent is offered the call while the
         # booking is written; back in with the same arrival if it fails.
         self.leave(call_uuid, "callback")
+        caller.bookings += 1
         try:
             callback_id = self.callbacks.book(call_uuid, caller, number)
         except Exception:  # whatever went wrong, the caller keeps their place

@@ -7,6 +7,7 @@ inside the gevent process.  See docs/store.md.
 
 from fsrouter.store.errors import (
     CallbackNotFound,
+    CommitUnknown,
     InvalidTransition,
     LeaseLost,
     SchemaTooNew,
@@ -33,6 +34,7 @@ __all__ = [
     "CallbackAttempt",
     "CallbackNotFound",
     "CallbackRecord",
+    "CommitUnknown",
     "CallbackStatus",
     "InvalidTransition",
     "LeaseLost",

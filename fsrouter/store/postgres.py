@@ -42,7 +42,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from fsrouter.store.errors import StoreError, StoreUnavailable
+from fsrouter.store.errors import CommitUnknown, StoreError, StoreUnavailable
 from fsrouter.store.sql import Dialect, SqlStore, T, Tx
 
 log = logging.getLogger(__name__)
@@ -177,30 +177,54 @@ class PostgresStore(SqlStore):
 
     def _run(self, work: Callable[[Tx], T], *, write: bool = True, idempotent: bool = False) -> T:
         """`SqlStore._run`, run again on a fresh connection when the
-        connection died and running again is safe (see the module doc)."""
+        connection died and running again is safe (see the module doc).
+
+        After a `COMMIT` of unknown outcome, running an idempotent change
+        again is also how the outcome is found out (a keyed booking finds
+        the row it committed, or commits it now); when that cannot be done
+        either, `CommitUnknown` says so."""
         retries_left = RETRIES
+        unknown: str | None = None  # why an earlier COMMIT's outcome is unknown
         while True:
             try:
                 return super()._run(work, write=write, idempotent=idempotent)
             except _ConnectionLost as lost:
                 cause = str(lost.__cause__).partition("\n")[0]  # not its CONTEXT lines
-                if lost.committing and write and not idempotent:
-                    raise StoreUnavailable(
-                        f"lost the PostgreSQL connection while committing ({cause});"
-                        " not retried, as running this change twice is not safe:"
-                        " it may or may not have been applied"
-                    ) from lost.__cause__
+                if lost.committing and write:
+                    if not idempotent:
+                        raise CommitUnknown(
+                            f"lost the PostgreSQL connection while committing ({cause});"
+                            " not retried, as running this change twice is not safe:"
+                            " it may or may not have been applied"
+                        ) from lost.__cause__
+                    unknown = unknown or cause
                 if not retries_left:
-                    raise StoreUnavailable(
-                        f"lost the PostgreSQL connection {RETRIES + 1} times in a row: {cause}"
+                    raise self._failed(
+                        f"lost the PostgreSQL connection {RETRIES + 1} times in a row: {cause}",
+                        unknown,
                     ) from lost.__cause__
                 retries_left -= 1
                 log.warning("PostgreSQL connection lost (%s); retrying on a fresh one", cause)
-                self._pool.check()  # replace the pool's other dead connections
+                try:
+                    self._pool.check()  # replace the pool's other dead connections
+                except psycopg.Error as e:
+                    log.warning("PostgreSQL pool check failed: %s", e)
             except PoolTimeout as e:
-                raise self._unreachable() from e
+                raise self._failed(str(self._unreachable()), unknown) from e
             except psycopg.Error as e:
-                raise _translated(e) from e
+                raise self._failed(str(_translated(e)), unknown, _translated(e)) from e
+
+    @staticmethod
+    def _failed(what: str, unknown: str | None, error: StoreError | None = None) -> StoreError:
+        """The error ending an operation: `CommitUnknown` if an earlier
+        attempt's COMMIT may have been applied, else `error` (or
+        `StoreUnavailable(what)`)."""
+        if unknown is not None:
+            return CommitUnknown(
+                f"lost the PostgreSQL connection while committing ({unknown}), then could not"
+                f" find out whether it was applied: {what}"
+            )
+        return error or StoreUnavailable(what)
 
     @contextmanager
     def _transaction(self, write: bool = True) -> Iterator[Tx]:
