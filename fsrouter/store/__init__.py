@@ -1,4 +1,4 @@
-"""Persistence: callbacks, queue statistics and agent state.
+"""Persistence: callbacks and queue statistics.
 
 `open_store(url)` returns a `Store` (SQLite by default, PostgreSQL for
 several processes); wrap it in `fsrouter.store.gevent_wrapper.GeventStore`
@@ -17,7 +17,6 @@ from fsrouter.store.errors import (
 )
 from fsrouter.store.interface import Store
 from fsrouter.store.records import (
-    AgentState,
     AttemptOutcome,
     CallbackAttempt,
     CallbackRecord,
@@ -29,7 +28,6 @@ from fsrouter.store.records import (
 from fsrouter.store.url import open_store, resolve_url
 
 __all__ = [
-    "AgentState",
     "AttemptOutcome",
     "CallbackAttempt",
     "CallbackNotFound",

@@ -1,10 +1,9 @@
 """PostgreSQL backend: psycopg 3 behind a `psycopg_pool.ConnectionPool`.
 
 For several fsrouter processes sharing callbacks (see "Scale-out" in the
-design): claims use `FOR UPDATE SKIP LOCKED`, so processes claiming at the
-same moment take different callbacks without waiting on each other, and
-migrations take an advisory lock so processes starting together migrate
-once.
+design): a claim locks its row (`FOR UPDATE`), so of processes claiming the
+same callback exactly one gets it, and migrations take an advisory lock so
+processes starting together migrate once.
 
 Durability: a commit returns once the server has flushed its WAL, unless
 the server runs with `synchronous_commit = off`; each pooled connection
@@ -67,7 +66,6 @@ POSTGRES = Dialect(
     ddl={"id_pk": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "json": "JSONB"},
     translate=_translate,
     for_update=" FOR UPDATE",
-    skip_locked=" FOR UPDATE SKIP LOCKED",
     migration_lock=f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_KEY})",
     json_param=Jsonb,
     json_value=lambda value: value,  # psycopg already loads jsonb

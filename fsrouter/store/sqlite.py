@@ -62,7 +62,6 @@ SQLITE = Dialect(
     ddl={"id_pk": "INTEGER PRIMARY KEY AUTOINCREMENT", "json": "TEXT"},
     translate=lambda sql: sql,  # sqlite3 takes :name parameters as they are
     for_update="",
-    skip_locked="",
     migration_lock=None,  # BEGIN IMMEDIATE already serialises migrators
     json_param=lambda value: json.dumps(value, ensure_ascii=False, separators=(",", ":")),
     json_value=json.loads,

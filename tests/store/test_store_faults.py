@@ -16,7 +16,7 @@ import sqlite3
 
 import pytest
 
-from fsrouter.store import StoreError, StoreUnavailable, open_store
+from fsrouter.store import NewQueueEvent, StoreError, StoreUnavailable, open_store
 from fsrouter.store.gevent_wrapper import GeventStore
 
 
@@ -62,7 +62,7 @@ def test_a_read_only_database_refuses_writes_and_still_reads(sqlite_store):
     with pytest.raises(StoreUnavailable, match="read-only"):
         book(sqlite_store, "call-1")
     with pytest.raises(StoreUnavailable, match="read-only"):
-        sqlite_store.record_queue_event("offered", "q", "call-1", 5.0)
+        sqlite_store.record_queue_events([NewQueueEvent("offered", "q", "call-1", 5.0)])
     assert sqlite_store.list_callbacks() == [first]
 
 

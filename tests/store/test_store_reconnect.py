@@ -11,7 +11,7 @@ import pytest
 
 from commit_cutter import CommitCutter
 
-from fsrouter.store import CommitUnknown, StoreUnavailable, open_store
+from fsrouter.store import CommitUnknown, NewQueueEvent, StoreUnavailable, open_store
 from fsrouter.store.postgres import RETRIES
 from fsrouter.store.sql import Tx
 
@@ -56,7 +56,7 @@ def test_terminated_connections_are_replaced(pg):
     terminate_other_connections(url)
     assert store.due_callbacks(now=10.0) == [first]
     terminate_other_connections(url)
-    store.record_queue_event("offered", "q", "call-3", 5.0)
+    store.record_queue_events([NewQueueEvent("offered", "q", "call-3", 5.0)])
     assert [e.entry_id for e in store.queue_events()] == ["call-3"]
 
 
@@ -113,7 +113,7 @@ def test_other_changes_are_not_retried_after_a_commit_of_unknown_outcome(pg):
     url, store = pg
     kill_at_commit(url, "queue_events")
     with pytest.raises(StoreUnavailable, match="while committing.*may or may not"):
-        store.record_queue_event("offered", "q", "call-1", 5.0)
+        store.record_queue_events([NewQueueEvent("offered", "q", "call-1", 5.0)])
     assert store.queue_events() == []  # here it did not commit; nothing was run twice
 
 
