@@ -7,9 +7,9 @@ says) runs:
 
 - solo: one greenlet books callbacks one after another: booking latency
   without contention;
-- load: N greenlets loop book -> claim_next -> record_attempt(answered)
-  (then yield) for S seconds: booking latency under contention and
-  throughput;
+- load: N greenlets loop book -> due_callbacks -> claim(first due) ->
+  record_attempt(answered) (as the live dialer claims), then yield, for S
+  seconds: booking latency under contention and throughput;
 
 while a ticker greenlet sleeps 5 ms at a time and records how late it
 wakes: the worst lateness is the longest the hub was stalled, i.e. the
@@ -92,9 +92,12 @@ def run_child(url: str, wrap: bool, options: dict, greenlets: int, seconds: floa
         owner = f"worker-{i}"
         while time.perf_counter() < deadline:
             book(loaded)
-            if claimed := store.claim_next(owner, 30.0, time.time()):
-                store.record_attempt(claimed.id, owner, "answered", time.time())
-            operations[0] += 3
+            now = time.time()
+            for due in store.due_callbacks(now):  # the first one nobody else took
+                if claimed := store.claim(due.id, owner, 30.0, now):
+                    store.record_attempt(claimed.id, owner, "answered", time.time())
+                    break
+            operations[0] += 4
             gevent.sleep(0)  # as real code would, between one call's work and the next
 
     lateness.clear()

@@ -19,11 +19,12 @@ line, at its old place, when that time comes.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import socket
 import uuid as uuidlib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import gevent
 
@@ -31,8 +32,8 @@ from fsrouter.acd import UnknownEntry, UnknownQueue
 from fsrouter.acd.model import MissReason
 from fsrouter.runtime import fsvalues
 from fsrouter.runtime.legs import miss_reason, originate_command, playback
-from fsrouter.store.errors import StoreError
-from fsrouter.store.records import AttemptOutcome, CallbackRecord
+from fsrouter.store.errors import CommitUnknown, StoreError
+from fsrouter.store.records import AttemptOutcome, CallbackRecord, CallbackStatus
 from fsrouter.store.stats import CALLBACK_ENTRY_PREFIX
 
 log = logging.getLogger(__name__)
@@ -77,26 +78,41 @@ class CallbackDialer:
         """Callbacks in the ACD's line, by id."""
         self._connecting: set[int] = set()
         """Callbacks whose agent answered: being claimed and dialled."""
+        self._withdrawals: dict[str, Callable[[], CallbackRecord]] = {}
+        """Bookings whose commit may or may not have happened, the caller
+        having been kept in line: by idempotency key, the booking to run
+        again (which finds the row, or makes it) before cancelling it."""
         runtime.callbacks = self
 
     # -- booking -----------------------------------------------------------
 
     def book(self, call_uuid: str, caller, number: str) -> str | None:
         """Book a callback for the waiting `caller` (already out of line);
-        its id, or None when the store could not commit it."""
+        its id, or None when the store could not commit it.
+
+        Each booking from a call has its own idempotency key (the call's
+        UUID and the caller's booking count), so a booking withdrawn after
+        a commit of unknown outcome never answers for a later one."""
         settings = self._settings(caller.queue)
         if settings is None:
             return None
-        variables = {**caller.variables, RULES_QUEUE: caller.queue}
         now = self.runtime.now()
+        booking = functools.partial(
+            self.store.book_callback,
+            caller.acd_queue, number, settings.caller_id.render(caller.variables),
+            caller.arrival, caller.priority, {**caller.variables, RULES_QUEUE: caller.queue},
+            line=caller.variables.get("destination_number"), brand=caller.variables.get("brand"),
+            # Not while the caller is still on the line hearing it is booked.
+            not_before=now + settings.dial_after,
+            idempotency_key=f"{call_uuid}/{caller.bookings}", booked_at=now)
         try:
-            record = self.store.book_callback(
-                caller.acd_queue, number, settings.caller_id.render(caller.variables),
-                caller.arrival, caller.priority, variables,
-                line=caller.variables.get("destination_number"), brand=caller.variables.get("brand"),
-                # Not while the caller is still on the line hearing it is booked.
-                not_before=now + settings.dial_after,
-                idempotency_key=call_uuid, booked_at=now)
+            record = booking()
+        except CommitUnknown:
+            log.error("call %s: callback to %s may or may not be booked (the database went away"
+                      " while committing); the caller waits on, and the booking will be withdrawn"
+                      " once the database answers", call_uuid, number)
+            self._withdrawals[booking.keywords["idempotency_key"]] = booking
+            return None
         except StoreError:
             log.exception("call %s: callback to %s could not be booked", call_uuid, number)
             return None
@@ -123,8 +139,10 @@ class CallbackDialer:
         `window` is closed now, out (they come back to their place when it
         opens)."""
         now = self.runtime.now()
+        self._withdraw(now)
         try:
-            due = {record.id: record for record in self.store.due_callbacks(now)}
+            due = {record.id: record for record in self.store.due_callbacks(now)
+                   if record.idempotency_key not in self._withdrawals}
         except StoreError:
             log.exception("could not read the due callbacks; retrying in %.0f s", self.poll)
             return
@@ -135,6 +153,22 @@ class CallbackDialer:
             reason = "callback_window" if gone in due else "callback_cancelled"
             log.info("callback %d out of line (%s)", gone, reason)
             self._leave_line(gone, reason)
+
+    def _withdraw(self, now: float) -> None:
+        """Cancel the bookings of unknown outcome (their callers were kept in
+        line, never told): book again under the same key, which returns
+        the row a lost commit made, or makes it, waiting for a commit still
+        in flight, then cancel it.  Retried every `poll` until it is done."""
+        for key, booking in list(self._withdrawals.items()):
+            try:
+                record = booking()
+                if record.status in (CallbackStatus.PENDING, CallbackStatus.DIALING):
+                    record = self.store.cancel(record.id, now)
+            except StoreError as e:
+                log.warning("booking %s not withdrawn yet (%s); retrying in %.0f s", key, e, self.poll)
+                continue
+            del self._withdrawals[key]
+            log.info("booking %s withdrawn: callback %d %s", key, record.id, record.status)
 
     def _in_window(self, record: CallbackRecord, now: float) -> bool:
         settings = self._settings_for(record)

@@ -111,6 +111,8 @@ class _Caller:
     priority: int
     offer: OfferMachine | None = None
     """Set once an agent answered: from then on the ACD counts a call in progress."""
+    bookings: int = 0
+    """Callback bookings tried from this call: each has its own idempotency key."""
 
     @property
     def offer_id(self) -> int | None:
@@ -309,7 +311,12 @@ class QueueRuntime:
         # Out of the line first, so no agent is offered the call while the
         # booking is written; back in with the same arrival if it fails.
         self.leave(call_uuid, "callback")
-        callback_id = self.callbacks.book(call_uuid, caller, number)
+        caller.bookings += 1
+        try:
+            callback_id = self.callbacks.book(call_uuid, caller, number)
+        except Exception:  # whatever went wrong, the caller keeps their place
+            log.exception("call %s: booking a callback failed; back in line", call_uuid)
+            callback_id = None
         if callback_id is None:
             self._back_in_line(call_uuid, caller)
         return callback_id

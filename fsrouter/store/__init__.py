@@ -1,4 +1,4 @@
-"""Persistence: callbacks, queue statistics and agent state.
+"""Persistence: callbacks and queue statistics.
 
 `open_store(url)` returns a `Store` (SQLite by default, PostgreSQL for
 several processes); wrap it in `fsrouter.store.gevent_wrapper.GeventStore`
@@ -7,6 +7,7 @@ inside the gevent process.  See docs/store.md.
 
 from fsrouter.store.errors import (
     CallbackNotFound,
+    CommitUnknown,
     InvalidTransition,
     LeaseLost,
     SchemaTooNew,
@@ -16,7 +17,6 @@ from fsrouter.store.errors import (
 )
 from fsrouter.store.interface import Store
 from fsrouter.store.records import (
-    AgentState,
     AttemptOutcome,
     CallbackAttempt,
     CallbackRecord,
@@ -28,11 +28,11 @@ from fsrouter.store.records import (
 from fsrouter.store.url import open_store, resolve_url
 
 __all__ = [
-    "AgentState",
     "AttemptOutcome",
     "CallbackAttempt",
     "CallbackNotFound",
     "CallbackRecord",
+    "CommitUnknown",
     "CallbackStatus",
     "InvalidTransition",
     "LeaseLost",

@@ -36,8 +36,16 @@ class StoreUnavailable(StoreError):
     """The database could not be reached or stayed locked, or the connection
     was lost and the operation could not safely be run again.
 
-    Usually nothing was written; only a PostgreSQL connection lost during
-    `COMMIT` leaves it unknown (the message says so).  Trying again later
-    is the remedy: a booking with the same `idempotency_key` cannot book
-    twice.
+    Nothing was written, except for its subclass `CommitUnknown`.  Trying
+    again later is the remedy.
+    """
+
+
+class CommitUnknown(StoreUnavailable):
+    """The PostgreSQL connection was lost during `COMMIT` and whether the
+    change was applied could not be found out.
+
+    A booking with an `idempotency_key` is resolved by booking again under
+    the same key once the database answers: that returns the booking if
+    the lost commit applied it, or makes it now (see docs/store.md).
     """

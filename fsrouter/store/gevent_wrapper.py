@@ -16,7 +16,11 @@ docs/decisions/0002-store-gevent.md):
   C waits with green locks; that is refused with instructions.
 
 `GeventStore` forwards every `Store` method through the chosen runner; the
-wrapped store stays plain and synchronous.
+wrapped store stays plain and synchronous.  It is also the last boundary
+before the runtime: whatever else a backend lets out (a thread that could
+not start, an OS error) leaves as a `StoreError`, so a store fault never
+ends a call.  The caller's own mistakes (`ValueError`, `TypeError`) pass
+unchanged.
 """
 
 from __future__ import annotations
@@ -59,9 +63,14 @@ class GeventStore(Store):
             )
 
     def _run(self, method: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
-        if self._pool is None:
-            return method(*args, **kwargs)
-        return self._pool.apply(method, args, kwargs)
+        try:
+            if self._pool is None:
+                return method(*args, **kwargs)
+            return self._pool.apply(method, args, kwargs)
+        except (StoreError, ValueError, TypeError):
+            raise
+        except Exception as e:
+            raise StoreError(f"store {method.__name__} failed: {type(e).__name__}: {e}") from e
 
     def close(self) -> None:
         try:

@@ -19,7 +19,6 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from fsrouter.store.records import (
-    AgentState,
     AttemptOutcome,
     CallbackAttempt,
     CallbackRecord,
@@ -31,7 +30,7 @@ from fsrouter.store.records import (
 
 
 class Store(ABC):
-    """Durable state of fsrouter: callbacks, queue statistics, agent state."""
+    """Durable state of fsrouter: callbacks and queue statistics."""
 
     #: True when one instance may be called from several threads at once
     #: (a connection pool); False when calls must come one at a time.
@@ -74,7 +73,6 @@ class Store(ABC):
         brand: str | None = None,
         order_key: float | None = None,
         not_before: float | None = None,
-        window: tuple[float, float] | None = None,
         idempotency_key: str | None = None,
         booked_at: float | None = None,
     ) -> CallbackRecord:
@@ -82,19 +80,19 @@ class Store(ABC):
 
         `order_key` is the ACD's place-in-line key (arrival time adjusted by
         priority credit); it defaults to `arrival_time`.  The callback is
-        first due at the latest of `arrival_time`, `not_before` and the
-        start of `window` (absolute start, end), and never claimed after the
-        window ends.  With `idempotency_key` (the call's UUID) a retried
-        booking returns the callback already booked under that key instead
-        of creating a second one.  `booked_at` defaults to the wall clock.
+        first due at the later of `arrival_time` and `not_before`.  With
+        `idempotency_key` (the runtime gives the call's UUID and booking
+        count) a retried booking returns the callback already booked under
+        that key instead of creating a second one.  `booked_at` defaults to
+        the wall clock.
         """
 
     @abstractmethod
     def due_callbacks(self, now: float, queue: str | None = None) -> list[CallbackRecord]:
         """The callbacks a claim at `now` could take, in `order_key` order.
 
-        Pending with `next_attempt_at <= now` inside its window, or dialing
-        under a lease that expired (its dialer died).  Read-only: the live
+        Pending with `next_attempt_at <= now`, or dialing under a lease
+        that expired (its dialer died).  Read-only: the live
         dialer polls this to put due callbacks into the ACD's line, with
         their original arrival, and claims each with `claim` only once an
         agent has answered for it.
@@ -108,10 +106,10 @@ class Store(ABC):
 
         Due as in `due_callbacks`; the claimed callback is dialing under a
         lease until `now + lease_seconds`, and a lease-expired one gets its
-        lost attempt recorded as `lease_expired`, as in `claim_due`.  None
-        when it is not claimable: cancelled, completed, failed, not yet due,
-        outside its window, or under a live lease (anybody's, the caller's
-        own included).  Of concurrent claimers exactly one gets it.  Raises
+        lost attempt recorded as `lease_expired` (the history shows that a
+        dialer died with it in hand).  None when it is not claimable:
+        cancelled, completed, failed, not yet due, or under a live lease
+        (anybody's, the caller's own included).  Of concurrent claimers exactly one gets it.  Raises
         `CallbackNotFound` for an unknown id.
         """
 
@@ -125,40 +123,6 @@ class Store(ABC):
         cancelled meanwhile stays cancelled.  Only the lease owner may
         release (`LeaseLost` otherwise); like `record_attempt`, an owner
         whose lease ran out may as long as nobody took over.
-        """
-
-    @abstractmethod
-    def claim_due(
-        self,
-        owner: str,
-        lease_seconds: float,
-        now: float,
-        limit: int = 1,
-        queue: str | None = None,
-    ) -> list[CallbackRecord]:
-        """Atomically claim up to `limit` due callbacks for `owner`.
-
-        Due means pending with `next_attempt_at <= now` inside its window,
-        or dialing under a lease that expired (its dialer died: the lost
-        attempt is recorded as `lease_expired`).  Claimed callbacks become
-        dialing under a lease until `now + lease_seconds`, in `order_key`
-        order.  Two claimers never get the same callback.
-        """
-
-    def claim_next(
-        self, owner: str, lease_seconds: float, now: float, queue: str | None = None
-    ) -> CallbackRecord | None:
-        """Claim the first due callback, or None when none is due."""
-        claimed = self.claim_due(owner, lease_seconds, now, limit=1, queue=queue)
-        return claimed[0] if claimed else None
-
-    @abstractmethod
-    def renew_lease(
-        self, callback_id: int, owner: str, lease_seconds: float, now: float
-    ) -> CallbackRecord:
-        """Extend `owner`'s lease to `now + lease_seconds` (a long dial).
-
-        Raises `LeaseLost` when `owner` no longer holds the callback.
         """
 
     @abstractmethod
@@ -196,12 +160,8 @@ class Store(ABC):
         """Make a pending, failed or cancelled callback due again at `now`.
 
         Refused (`InvalidTransition`) while it is being dialled or once it
-        completed.  The caller's window still applies.
+        completed.
         """
-
-    @abstractmethod
-    def expire_overdue(self, now: float) -> list[CallbackRecord]:
-        """Fail pending callbacks whose window ended at or before `now`."""
 
     @abstractmethod
     def get(self, callback_id: int) -> CallbackRecord:
@@ -214,29 +174,10 @@ class Store(ABC):
         """Callbacks filtered by status and queue, in `order_key` order."""
 
     @abstractmethod
-    def pending_for_queue(self, queue: str) -> list[CallbackRecord]:
-        """Callbacks still holding a place in `queue`'s line (pending or
-        dialing), in `order_key` order: they count in every live caller's
-        announced position."""
-
-    @abstractmethod
     def attempts(self, callback_id: int) -> list[CallbackAttempt]:
         """The callback's attempt history, oldest first."""
 
     # -- queue statistics --------------------------------------------------
-
-    @abstractmethod
-    def record_queue_event(
-        self,
-        kind: QueueEventKind | str,
-        queue: str,
-        entry_id: str,
-        at: float,
-        **fields: Any,
-    ) -> QueueEvent:
-        """Append one statistics event; `fields` (JSON-serialisable) carry
-        the kind's details, e.g. `wait=` for answered, `wait=, position=`
-        for abandoned."""
 
     @abstractmethod
     def record_queue_events(self, events: Sequence[NewQueueEvent]) -> list[QueueEvent]:
@@ -251,24 +192,3 @@ class Store(ABC):
         kind: QueueEventKind | str | None = None,
     ) -> list[QueueEvent]:
         """Events at or after `since`, oldest first, for reporting."""
-
-    # -- agents -------------------------------------------------------------
-
-    @abstractmethod
-    def save_agent_state(
-        self,
-        agent_id: str,
-        state: str,
-        reason: str | None,
-        skills_override: Mapping[str, int] | None,
-        updated_at: float,
-    ) -> AgentState:
-        """Store an agent's runtime state; returns what is stored.
-
-        An update older than the stored one is ignored (last writer by
-        `updated_at` wins), so two processes cannot roll an agent back.
-        """
-
-    @abstractmethod
-    def load_agent_states(self) -> dict[str, AgentState]:
-        """Every saved agent state, by agent id."""

@@ -23,14 +23,6 @@ def check_lease(record: CallbackRecord, owner: str) -> None:
         )
 
 
-def check_renewable(record: CallbackRecord, owner: str) -> None:
-    """A lease can be renewed only while dialing: a cancelled callback's
-    dialer may report, but not keep dialling."""
-    check_lease(record, owner)
-    if record.status is not S.DIALING:
-        raise InvalidTransition(f"callback {record.id} is {record.status}; lease not renewed")
-
-
 def status_after_attempt(
     record: CallbackRecord,
     outcome: AttemptOutcome,
@@ -79,13 +71,3 @@ def check_retryable(record: CallbackRecord) -> None:
     if record.status is S.COMPLETED:
         raise InvalidTransition(f"callback {record.id} completed; book a new one instead")
 
-
-def first_due(
-    arrival_time: float, not_before: float | None, window: tuple[float, float] | None
-) -> float:
-    """When a new booking is first due: its arrival, unless the caller asked
-    for later."""
-    if window is not None and not window[0] < window[1]:
-        raise ValueError(f"window start must precede its end: {window!r}")
-    candidates = [arrival_time, not_before, window[0] if window else None]
-    return max(t for t in candidates if t is not None)

@@ -114,6 +114,9 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    # Agent state persistence was never wired to the ACD; its design comes
+    # with the operations work, in a migration of its own.
+    Migration(2, "drop the unused agent states", ("DROP TABLE agent_states",)),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -1,10 +1,9 @@
 """PostgreSQL backend: psycopg 3 behind a `psycopg_pool.ConnectionPool`.
 
 For several fsrouter processes sharing callbacks (see "Scale-out" in the
-design): claims use `FOR UPDATE SKIP LOCKED`, so processes claiming at the
-same moment take different callbacks without waiting on each other, and
-migrations take an advisory lock so processes starting together migrate
-once.
+design): a claim locks its row (`FOR UPDATE`), so of processes claiming the
+same callback exactly one gets it, and migrations take an advisory lock so
+processes starting together migrate once.
 
 Durability: a commit returns once the server has flushed its WAL, unless
 the server runs with `synchronous_commit = off`; each pooled connection
@@ -30,17 +29,19 @@ from __future__ import annotations
 
 import functools
 import logging
+import math
 import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import psycopg
 import psycopg.waiting
+from psycopg.conninfo import conninfo_to_dict
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from fsrouter.store.errors import StoreUnavailable
+from fsrouter.store.errors import CommitUnknown, StoreError, StoreUnavailable
 from fsrouter.store.sql import Dialect, SqlStore, T, Tx
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,6 @@ POSTGRES = Dialect(
     ddl={"id_pk": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY", "json": "JSONB"},
     translate=_translate,
     for_update=" FOR UPDATE",
-    skip_locked=" FOR UPDATE SKIP LOCKED",
     migration_lock=f"SELECT pg_advisory_xact_lock({_MIGRATION_LOCK_KEY})",
     json_param=Jsonb,
     json_value=lambda value: value,  # psycopg already loads jsonb
@@ -77,6 +77,35 @@ def _configure(conn: psycopg.Connection) -> None:
         "SELECT set_config('synchronous_commit', 'on', false)"
         " WHERE current_setting('synchronous_commit') = 'off'"
     )
+
+
+#: SQLSTATE classes (and codes) meaning the server cannot do it now, though
+#: it may later: connection exceptions, a transaction rolled back for a
+#: conflict, disk full / out of resources, shut down by an operator, a system
+#: error; and a read-only transaction (a standby after a failover).
+#: https://www.postgresql.org/docs/current/errcodes-appendix.html
+_UNAVAILABLE_CLASSES = ("08", "40", "53", "57", "58")
+_READ_ONLY = "25006"
+
+
+def _translated(error: psycopg.Error) -> StoreError:
+    """The `StoreError` for a psycopg error that is not a lost connection."""
+    message = str(error).partition("\n")[0]
+    state = error.sqlstate or ""
+    if (isinstance(error, psycopg.OperationalError) or state[:2] in _UNAVAILABLE_CLASSES
+            or state == _READ_ONLY):
+        return StoreUnavailable(f"PostgreSQL cannot do it now: {message}")
+    return StoreError(f"PostgreSQL refused the operation: {message}")
+
+
+def _probe(conninfo: str, options: dict) -> None:
+    """Connect once, to say in one line why the server cannot be reached
+    (the pool would only retry, logging why, until its timeout)."""
+    try:
+        psycopg.connect(conninfo, **options).close()
+    except psycopg.Error as e:
+        reason = " ".join(line.strip() for line in str(e).splitlines() if line.strip())
+        raise StoreUnavailable(f"cannot connect to PostgreSQL: {reason}") from e
 
 
 class _ConnectionLost(Exception):
@@ -101,21 +130,32 @@ class PostgresStore(SqlStore):
         min_size: int = 1,
         max_size: int = 10,
         timeout: float = 30.0,
+        connect_timeout: float = 5.0,
         migrate: bool = True,
     ):
+        """`timeout` bounds the wait for a pooled connection during
+        operation (a failover may take that long); `connect_timeout` bounds
+        opening: each connection attempt (libpq's `connect_timeout`, unless
+        the URL sets it) and the pool's first connections, so that a
+        server that cannot be reached is reported within seconds."""
         self._timeout = timeout
+        connect_options = {"autocommit": True}  # transactions are explicit
+        if "connect_timeout" not in conninfo_to_dict(conninfo):
+            # libpq takes whole seconds, at least 2.
+            connect_options["connect_timeout"] = max(2, math.ceil(connect_timeout))
+        _probe(conninfo, connect_options)
         self._pool = ConnectionPool(
             conninfo,
             min_size=min_size,
             max_size=max_size,
             timeout=timeout,
-            kwargs={"autocommit": True},  # transactions are explicit
+            kwargs=connect_options,
             configure=_configure,
             open=False,
             name="fsrouter-store",
         )
         try:
-            self._pool.open(wait=True, timeout=timeout)
+            self._pool.open(wait=True, timeout=connect_timeout)
             if migrate:
                 self._migrate()
         except BaseException as e:
@@ -135,28 +175,54 @@ class PostgresStore(SqlStore):
 
     def _run(self, work: Callable[[Tx], T], *, write: bool = True, idempotent: bool = False) -> T:
         """`SqlStore._run`, run again on a fresh connection when the
-        connection died and running again is safe (see the module doc)."""
+        connection died and running again is safe (see the module doc).
+
+        After a `COMMIT` of unknown outcome, running an idempotent change
+        again is also how the outcome is found out (a keyed booking finds
+        the row it committed, or commits it now); when that cannot be done
+        either, `CommitUnknown` says so."""
         retries_left = RETRIES
+        unknown: str | None = None  # why an earlier COMMIT's outcome is unknown
         while True:
             try:
                 return super()._run(work, write=write, idempotent=idempotent)
             except _ConnectionLost as lost:
                 cause = str(lost.__cause__).partition("\n")[0]  # not its CONTEXT lines
-                if lost.committing and write and not idempotent:
-                    raise StoreUnavailable(
-                        f"lost the PostgreSQL connection while committing ({cause});"
-                        " not retried, as running this change twice is not safe:"
-                        " it may or may not have been applied"
-                    ) from lost.__cause__
+                if lost.committing and write:
+                    if not idempotent:
+                        raise CommitUnknown(
+                            f"lost the PostgreSQL connection while committing ({cause});"
+                            " not retried, as running this change twice is not safe:"
+                            " it may or may not have been applied"
+                        ) from lost.__cause__
+                    unknown = unknown or cause
                 if not retries_left:
-                    raise StoreUnavailable(
-                        f"lost the PostgreSQL connection {RETRIES + 1} times in a row: {cause}"
+                    raise self._failed(
+                        f"lost the PostgreSQL connection {RETRIES + 1} times in a row: {cause}",
+                        unknown,
                     ) from lost.__cause__
                 retries_left -= 1
                 log.warning("PostgreSQL connection lost (%s); retrying on a fresh one", cause)
-                self._pool.check()  # replace the pool's other dead connections
+                try:
+                    self._pool.check()  # replace the pool's other dead connections
+                except psycopg.Error as e:
+                    log.warning("PostgreSQL pool check failed: %s", e)
             except PoolTimeout as e:
-                raise self._unreachable() from e
+                raise self._failed(str(self._unreachable()), unknown) from e
+            except psycopg.Error as e:
+                raise self._failed(str(_translated(e)), unknown, _translated(e)) from e
+
+    @staticmethod
+    def _failed(what: str, unknown: str | None, error: StoreError | None = None) -> StoreError:
+        """The error ending an operation: `CommitUnknown` if an earlier
+        attempt's COMMIT may have been applied, else `error` (or
+        `StoreUnavailable(what)`)."""
+        if unknown is not None:
+            return CommitUnknown(
+                f"lost the PostgreSQL connection while committing ({unknown}), then could not"
+                f" find out whether it was applied: {what}"
+            )
+        return error or StoreUnavailable(what)
 
     @contextmanager
     def _transaction(self, write: bool = True) -> Iterator[Tx]:

@@ -79,8 +79,7 @@ class CallbackRecord:
     `order_key` is the ACD's sort key (arrival time minus priority credit),
     stored rather than recomputed so that claims follow exactly the order the
     ACD uses for live callers.  `attempts` counts attempts reported by
-    dialers (not lease expiries).  `window_start`/`window_end` bound when the
-    caller agreed to be called; outside it the callback is not claimed.
+    dialers (not lease expiries).
     """
 
     id: int
@@ -98,8 +97,6 @@ class CallbackRecord:
     booked_at: float
     updated_at: float
     not_before: float | None
-    window_start: float | None
-    window_end: float | None
     next_attempt_at: float
     attempts: int
     last_outcome: AttemptOutcome | None
@@ -145,18 +142,3 @@ class NewQueueEvent:
     at: float
     fields: dict[str, Any] = field(default_factory=dict)
 
-
-@dataclass(frozen=True)
-class AgentState:
-    """An agent's runtime state (login, pause and why), kept across restarts.
-
-    `skills_override` replaces the configured skills while set (a supervisor
-    moving an agent to another queue for the afternoon); None means "use the
-    configuration".
-    """
-
-    agent_id: str
-    state: str
-    reason: str | None
-    skills_override: dict[str, int] | None
-    updated_at: float

@@ -8,12 +8,10 @@ write, lock rows, and carry JSON; and it may wrap `_run` to run an
 operation again after losing its connection.  Status rules live in
 `lifecycle`.
 
-Row-level races are settled by locking: `claim_due` selects its rows with
-`Dialect.skip_locked` (PostgreSQL: `FOR UPDATE SKIP LOCKED`, so concurrent
-claimers take different rows without waiting) and every other change,
-`claim` by id included, reads its row with `Dialect.for_update`.  SQLite
-needs neither: its write transactions (`BEGIN IMMEDIATE`) are already
-serial.
+Row-level races are settled by locking: every change, `claim` included,
+reads its row with `Dialect.for_update` (PostgreSQL: `FOR UPDATE`, so a
+second claimer waits, then finds the callback taken).  SQLite needs no
+row locks: its write transactions (`BEGIN IMMEDIATE`) are already serial.
 """
 
 from __future__ import annotations
@@ -29,12 +27,10 @@ from fsrouter.store import lifecycle, migrations
 from fsrouter.store.errors import CallbackNotFound
 from fsrouter.store.interface import Store
 from fsrouter.store.records import (
-    AgentState,
     AttemptOutcome,
     CallbackAttempt,
     CallbackRecord,
     CallbackStatus,
-    NewQueueEvent,
     QueueEvent,
     QueueEventKind,
 )
@@ -54,8 +50,6 @@ class Dialect:
     translate: Callable[[str], str]
     #: Suffix locking a row read before it is changed.
     for_update: str
-    #: Suffix of the claim query so that concurrent claimers skip each other.
-    skip_locked: str
     #: Statement taken before migrating, serialising concurrent starters.
     migration_lock: str | None
     #: Python value -> JSON column parameter, and back.
@@ -86,16 +80,15 @@ class Tx:
 _CALLBACK_COLUMNS = (
     "id, idempotency_key, queue, number, caller_id, line, brand, arrival_time,"
     " priority, order_key, variables, status, booked_at, updated_at, not_before,"
-    " window_start, window_end, next_attempt_at, attempts, last_outcome,"
-    " lease_owner, lease_expires_at, finished_at"
+    " next_attempt_at, attempts, last_outcome, lease_owner, lease_expires_at, finished_at"
 )
+# (`window_start`/`window_end`, made by migration 1 for a per-callback window
+# nothing used, stay NULL: dropping a column needs SQLite 3.35.)
 _ACTIVE = "status IN ('pending', 'dialing')"
-# Due (`:now`): pending, its time come and inside its window; or dialing under
-# a lease that ran out (its dialer died).  Claims take only these.
+# Due (`:now`): pending and its time come; or dialing under a lease that ran
+# out (its dialer died).  Claims take only these.
 _DUE = (
-    "((status = 'pending' AND next_attempt_at <= :now"
-    "  AND (window_start IS NULL OR window_start <= :now)"
-    "  AND (window_end IS NULL OR window_end > :now))"
+    "((status = 'pending' AND next_attempt_at <= :now)"
     " OR (status = 'dialing' AND lease_expires_at <= :now))"
 )
 # What `SqlStore._take` needs of a claimed row.
@@ -167,7 +160,6 @@ class SqlStore(Store):
         brand=None,
         order_key=None,
         not_before=None,
-        window=None,
         idempotency_key=None,
         booked_at=None,
     ):
@@ -185,9 +177,7 @@ class SqlStore(Store):
             variables=self.dialect.json_param(dict(variables)),
             booked_at=booked_at,
             not_before=not_before,
-            window_start=window[0] if window else None,
-            window_end=window[1] if window else None,
-            next_attempt_at=lifecycle.first_due(arrival_time, not_before, window),
+            next_attempt_at=arrival_time if not_before is None else max(arrival_time, not_before),
         )
         columns = ", ".join(params)
         values = ", ".join(f":{name}" for name in params)
@@ -212,23 +202,6 @@ class SqlStore(Store):
 
     def due_callbacks(self, now, queue=None):
         return self._select_callbacks(f"{_DUE}{_queue_filter(queue)}", now=now, queue=queue)
-
-    def claim_due(self, owner, lease_seconds, now, limit=1, queue=None):
-        _check_lease_length(lease_seconds)
-        if limit < 1:
-            raise ValueError("limit must be at least 1")
-
-        def take_due(tx: Tx) -> list[Row]:
-            candidates = tx.rows(
-                f"SELECT {_CLAIM_COLUMNS} FROM callbacks WHERE {_DUE}{_queue_filter(queue)}"
-                f" ORDER BY order_key, id LIMIT :limit{self.dialect.skip_locked}",
-                now=now,
-                queue=queue,
-                limit=limit,
-            )
-            return [self._take(tx, c, owner, lease_seconds, now) for c in candidates]
-
-        return [self._callback(row) for row in self._run(take_due)]
 
     def claim(self, callback_id, owner, lease_seconds, now):
         _check_lease_length(lease_seconds)
@@ -266,20 +239,6 @@ class SqlStore(Store):
             )
 
         return self._callback(self._run(give_back))
-
-    def renew_lease(self, callback_id, owner, lease_seconds, now):
-        def extend(tx: Tx) -> Row:
-            lifecycle.check_renewable(self._locked(tx, callback_id), owner)
-            return tx.row(
-                "UPDATE callbacks SET lease_expires_at = :expires, updated_at = :now"
-                f" WHERE id = :id RETURNING {_CALLBACK_COLUMNS}",
-                expires=now + lease_seconds,
-                now=now,
-                id=callback_id,
-            )
-
-        # Renewing twice with the same `now` sets the same expiry.
-        return self._callback(self._run(extend, idempotent=True))
 
     def record_attempt(self, callback_id, owner, outcome, now, next_attempt_at=None, give_up=False):
         outcome = AttemptOutcome(outcome)
@@ -336,17 +295,6 @@ class SqlStore(Store):
         # A second run finds it pending and makes it due at the same `now`.
         return self._callback(self._run(make_due, idempotent=True))
 
-    def expire_overdue(self, now):
-        rows = self._run(
-            lambda tx: tx.rows(
-                "UPDATE callbacks SET status = 'failed', finished_at = :now, updated_at = :now"
-                " WHERE status = 'pending' AND window_end <= :now"
-                f" RETURNING {_CALLBACK_COLUMNS}",
-                now=now,
-            )
-        )
-        return sorted(map(self._callback, rows), key=lambda r: (r.order_key, r.id))
-
     def get(self, callback_id):
         return self._run(lambda tx: self._get(tx, callback_id, lock=""), write=False)
 
@@ -358,9 +306,6 @@ class SqlStore(Store):
         if queue is not None:
             where.append("queue = :queue")
         return self._select_callbacks(" AND ".join(where), status=status, queue=queue)
-
-    def pending_for_queue(self, queue):
-        return self._select_callbacks(f"queue = :queue AND {_ACTIVE}", queue=queue)
 
     def attempts(self, callback_id):
         rows = self._run(
@@ -385,9 +330,6 @@ class SqlStore(Store):
         ]
 
     # -- queue statistics --------------------------------------------------
-
-    def record_queue_event(self, kind, queue, entry_id, at, **fields):
-        return self.record_queue_events([NewQueueEvent(kind, queue, entry_id, at, fields)])[0]
 
     def record_queue_events(self, events):
         # Validate everything before writing anything.
@@ -448,43 +390,6 @@ class SqlStore(Store):
             )
             for r in rows
         ]
-
-    # -- agents -------------------------------------------------------------
-
-    def save_agent_state(self, agent_id, state, reason, skills_override, updated_at):
-        skills = None if skills_override is None else self.dialect.json_param(dict(skills_override))
-
-        def upsert(tx: Tx) -> Row:
-            return tx.row(
-                "INSERT INTO agent_states (agent_id, state, reason, skills_override, updated_at)"
-                " VALUES (:agent_id, :state, :reason, :skills, :updated_at)"
-                " ON CONFLICT (agent_id) DO UPDATE SET state = excluded.state,"
-                " reason = excluded.reason, skills_override = excluded.skills_override,"
-                " updated_at = excluded.updated_at"
-                " WHERE agent_states.updated_at <= excluded.updated_at"
-                " RETURNING agent_id, state, reason, skills_override, updated_at",
-                agent_id=agent_id,
-                state=state,
-                reason=reason,
-                skills=skills,
-                updated_at=updated_at,
-            ) or tx.row(  # a newer state was already stored: it stands
-                "SELECT agent_id, state, reason, skills_override, updated_at"
-                " FROM agent_states WHERE agent_id = :agent_id",
-                agent_id=agent_id,
-            )
-
-        # Saving the same state twice stores it once (last writer wins).
-        return self._agent(self._run(upsert, idempotent=True))
-
-    def load_agent_states(self):
-        rows = self._run(
-            lambda tx: tx.rows(
-                "SELECT agent_id, state, reason, skills_override, updated_at FROM agent_states"
-            ),
-            write=False,
-        )
-        return {r["agent_id"]: self._agent(r) for r in rows}
 
     # -- helpers ------------------------------------------------------------
 
@@ -567,22 +472,10 @@ class SqlStore(Store):
             booked_at=float(r["booked_at"]),
             updated_at=float(r["updated_at"]),
             not_before=_time(r["not_before"]),
-            window_start=_time(r["window_start"]),
-            window_end=_time(r["window_end"]),
             next_attempt_at=float(r["next_attempt_at"]),
             attempts=r["attempts"],
             last_outcome=AttemptOutcome(r["last_outcome"]) if r["last_outcome"] else None,
             lease_owner=r["lease_owner"],
             lease_expires_at=_time(r["lease_expires_at"]),
             finished_at=_time(r["finished_at"]),
-        )
-
-    def _agent(self, r: Row) -> AgentState:
-        skills = r["skills_override"]
-        return AgentState(
-            agent_id=r["agent_id"],
-            state=r["state"],
-            reason=r["reason"],
-            skills_override=None if skills is None else self.dialect.json_value(skills),
-            updated_at=float(r["updated_at"]),
         )

@@ -16,11 +16,23 @@ instead of deadlocking when both try to upgrade a read lock.
 
 One instance holds one connection and must be called by one thread at a
 time; `GeventStore` gives it a dedicated worker thread.
+
+Faults: every `sqlite3` error leaves as a `StoreError`.  Those the
+environment causes (locked, disk full, read-only, I/O error, a file that is
+not, or no longer, a database) are `StoreUnavailable`: nothing was written
+and the same operation may succeed later.  A database file deleted or
+replaced under the running process is one of them: SQLite would go on
+reading and writing the unlinked inode, so a booking would be acknowledged
+and then lost with the process.  Every transaction therefore checks, before
+it commits, that the path still names the file opened (device and inode)
+and refuses, logging it loudly, when it does not.
 """
 
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -29,12 +41,27 @@ from pathlib import Path
 from fsrouter.store.errors import StoreError, StoreUnavailable
 from fsrouter.store.sql import Dialect, SqlStore, Tx
 
+log = logging.getLogger(__name__)
+
+#: Primary result codes meaning the database cannot be used right now (see
+#: https://www.sqlite.org/rescode.html); others are refusals of the SQL.
+_UNAVAILABLE = {
+    sqlite3.SQLITE_BUSY: "stayed locked by another connection",
+    sqlite3.SQLITE_LOCKED: "stayed locked by another connection",
+    sqlite3.SQLITE_FULL: "cannot grow: the disk (or its size limit) is full",
+    sqlite3.SQLITE_READONLY: "is read-only",
+    sqlite3.SQLITE_IOERR: "could not be read or written (I/O error)",
+    sqlite3.SQLITE_CANTOPEN: "could not be opened",
+    sqlite3.SQLITE_CORRUPT: "is corrupt",
+    sqlite3.SQLITE_NOTADB: "is not a SQLite database",
+    sqlite3.SQLITE_PERM: "may not be accessed",
+}
+
 SQLITE = Dialect(
     name="sqlite",
     ddl={"id_pk": "INTEGER PRIMARY KEY AUTOINCREMENT", "json": "TEXT"},
     translate=lambda sql: sql,  # sqlite3 takes :name parameters as they are
     for_update="",
-    skip_locked="",
     migration_lock=None,  # BEGIN IMMEDIATE already serialises migrators
     json_param=lambda value: json.dumps(value, ensure_ascii=False, separators=(",", ":")),
     json_value=json.loads,
@@ -71,6 +98,8 @@ class SqliteStore(SqlStore):
             raise StoreError(f"cannot open SQLite database {path!r}: {e}") from e
         self.path = path
         self._busy_timeout = busy_timeout
+        self._identity = None if path == ":memory:" else _identity(path)
+        self._vanished_logged = False
         if migrate:
             try:
                 self._migrate()
@@ -83,31 +112,65 @@ class SqliteStore(SqlStore):
 
     @contextmanager
     def _transaction(self, write: bool = True) -> Iterator[Tx]:
-        cursor = self._conn.cursor()
+        try:
+            cursor = self._conn.cursor()
+        except sqlite3.Error as e:
+            raise self._translated(e) from e
         try:
             cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             yield Tx(cursor, SQLITE)
+            self._check_same_file()
             cursor.execute("COMMIT")
         except BaseException as e:
             if self._conn.in_transaction:
                 self._conn.rollback()
-            if _busy(e):
-                raise StoreUnavailable(
-                    f"SQLite database {self.path!r} stayed locked by another connection"
-                    f" for {self._busy_timeout:g}s"
-                ) from e
+            if isinstance(e, sqlite3.Error):
+                raise self._translated(e) from e
             raise
         finally:
             cursor.close()
 
+    def _translated(self, error: sqlite3.Error) -> StoreError:
+        """The `StoreError` for a `sqlite3` error: `StoreUnavailable` when the
+        environment is at fault (see `_UNAVAILABLE`)."""
+        code = getattr(error, "sqlite_errorcode", None)
+        what = _UNAVAILABLE.get(code & 0xFF) if code is not None else None
+        if what is None:
+            return StoreError(f"SQLite database {self.path!r} refused the operation: {error}")
+        if code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            what += f" for {self._busy_timeout:g}s"
+        return StoreUnavailable(f"SQLite database {self.path!r} {what} ({error}); nothing written")
 
-def _busy(error: BaseException) -> bool:
-    """The busy timeout ran out: another process holds the write lock (the
-    caller may try again later, as with a lost PostgreSQL connection)."""
-    return isinstance(error, sqlite3.OperationalError) and error.sqlite_errorcode in (
-        sqlite3.SQLITE_BUSY,
-        sqlite3.SQLITE_LOCKED,
-    )
+    def _check_same_file(self) -> None:
+        """Refuse to commit unless `path` still names the file opened: a
+        deleted or replaced database would take the commit to a file
+        nobody will open again."""
+        if self._identity is None:
+            return
+        try:
+            now = _identity(self.path)
+        except OSError as e:
+            raise StoreUnavailable(f"SQLite database {self.path!r} cannot be checked: {e}") from e
+        if now == self._identity:
+            return
+        what = "was deleted" if now is None else "was replaced by another file"
+        message = (f"SQLite database {self.path!r} {what} while fsrouter had it open;"
+                   " nothing more is written to it: restart fsrouter to open the database"
+                   " at that path (the old file's contents stay readable through"
+                   f" /proc/{os.getpid()}/fd until then)")
+        if not self._vanished_logged:
+            self._vanished_logged = True
+            log.critical("%s", message)
+        raise StoreUnavailable(message)
+
+
+def _identity(path: str) -> tuple[int, int] | None:
+    """The (device, inode) the path names now; None when nothing is there."""
+    try:
+        st = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return st.st_dev, st.st_ino
 
 
 def _synchronous(level: str) -> str:

@@ -157,3 +157,25 @@ def test_sigkill_between_booking_and_dialling_loses_nothing_and_dials_once(start
     assert len(fsrouter.switch.dials(gateway(OWN))) == 1
     [booked] = callbacks(fsrouter)
     assert (booked["status"], booked["attempts"]) == ("completed", 1)
+
+
+def test_a_booking_lost_with_the_database_keeps_the_caller_waiting_until_an_agent_answers(
+        start_fsrouter, tmp_path):
+    # The caller must still be waiting when Kim is free (max_wait 10 min).
+    rules = tmp_path / "patient.yaml"
+    rules.write_text(RULES.read_text().replace("max_wait: {after: 30s", "max_wait: {after: 10m"))
+    fsrouter = start_fsrouter(rules=rules)
+    fsrouter.switch.add_agent(AgentScript(endpoint="user/4001", answer_after=0.2, hang_up_after=60))
+    keep_kim_busy(fsrouter)  # for 60 sim s (3 s here)
+    database = fsrouter.workdir / "fsrouter.db"
+    for suffix in ("", "-wal", "-shm"):  # deleted under the running service
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+    caller = fsrouter.switch.place_call(books_own_number())
+    fsrouter.wait_until(lambda: "could not be booked" in fsrouter.log_text(), 10, "no booking was tried")
+    fsrouter.wait_until(lambda: caller.bridged_with is not None, 10, "the caller was not served")
+    assert fsrouter.switch.agent_call(caller.bridged_with).endpoint == "user/4001"
+    heard = prompts(caller)
+    assert "callback/confirm_keys" in heard and "callback/booked" not in heard
+    assert "was deleted while fsrouter had it open" in fsrouter.log_text()
+    assert not database.exists()  # nothing wrote a new, empty one meanwhile
+    assert caller.wait(CALL_TIMEOUT), fsrouter.log_text()  # Kim hangs up; the call ends cleanly

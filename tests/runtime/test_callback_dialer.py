@@ -6,6 +6,8 @@ same place, up to the queue's number of attempts; the store decides what is
 due, so a new process (a restart) picks pending callbacks up in order.
 """
 
+import os
+
 import gevent
 import pytest
 from runtime_fakes import Clock, FakeInbound
@@ -16,7 +18,8 @@ from fsrouter.esl.codec import Event
 from fsrouter.esl.errors import ESLTimeout
 from fsrouter.runtime.queue_runtime import QueueRuntime
 from fsrouter.rules.compiler import compile_source
-from fsrouter.store import open_store
+from fsrouter.store import CommitUnknown, StoreUnavailable, open_store
+from fsrouter.store.sqlite import SqliteStore
 
 RULES = """
 settings: {timezone: UTC, language: en}
@@ -87,7 +90,7 @@ def test_a_booked_callback_keeps_the_callers_place_in_line(plan, store):
     clock.now += 5
     runtime.join("third", "billing", LINE, lambda m: None)
     booked = store.get(int(callback_id))
-    assert (booked.number, booked.arrival_time, booked.idempotency_key) == (NUMBER, 1005.0, "second")
+    assert (booked.number, booked.arrival_time, booked.idempotency_key) == (NUMBER, 1005.0, "second/1")
     assert booked.caller_id == "+302101234567"  # the line the customer called
     positions = {entry: runtime.acd.position(entry, clock.now)
                  for entry in ("first", f"callback:{callback_id}", "third")}
@@ -242,3 +245,76 @@ def test_the_callers_values_cannot_add_a_leg_or_leave_the_sounds_directory(plan,
     _, customer_cmd = [cmd for kind, cmd, _ in inbound.commands if kind == "bgapi"]
     assert customer_cmd.endswith(
         "}sofia/gateway/carrier/+30697user9xy 'playback:/sounds/en_foo___x_______/callback/intro.wav,park' inline")
+
+
+def refuse_writes(store):
+    """The database turns read-only under the running store (SQLITE_READONLY)."""
+    store._conn.execute("PRAGMA query_only = ON")
+
+
+def delete_database(store):
+    for suffix in ("", "-wal", "-shm"):
+        if os.path.exists(store.path + suffix):
+            os.remove(store.path + suffix)
+
+
+@pytest.mark.parametrize("fault", [refuse_writes, delete_database])
+def test_a_booking_the_store_refuses_keeps_the_callers_place_and_they_are_served(plan, store, fault):
+    clock = Clock()
+    inbound = FakeInbound("+OK\n")
+    runtime = centre(plan, store, inbound, clock, login=False)
+    told = []
+    for caller in ("first", "second", "third"):
+        runtime.join(caller, "billing", LINE, told.append)
+        clock.now += 5
+    fault(store)
+    assert runtime.book_callback("second", NUMBER) is None  # not booked, and nothing raised
+    assert [runtime.acd.position(c, clock.now) for c in ("first", "second", "third")] == [1, 2, 3]
+    assert runtime.status("second").position == 2  # still waiting, at the old place
+    runtime.leave("first")
+    runtime.set_agent_state("1001", AgentState.AVAILABLE)
+    [offer] = runtime.step()
+    assert offer.entry_id == "second" and not offer.is_callback
+    assert told == []  # nobody was sent anywhere
+
+
+class CommitAnswerLost(SqliteStore):
+    """Its first booking commits, then reports the outcome unknown (as
+    PostgreSQL does when the connection dies in COMMIT and stays away); the
+    next `down` bookings fail as if the database were still away."""
+
+    def __init__(self, path, down=0):
+        super().__init__(path)
+        self.lost, self.down = 1, down
+
+    def book_callback(self, *args, **kwargs):
+        if self.lost:
+            super().book_callback(*args, **kwargs)
+            self.lost = 0
+            raise CommitUnknown("lost the PostgreSQL connection while committing (test)")
+        if self.down:
+            self.down -= 1
+            raise StoreUnavailable("no PostgreSQL connection (test)")
+        return super().book_callback(*args, **kwargs)
+
+
+def test_a_booking_of_unknown_outcome_is_withdrawn_and_the_caller_keeps_waiting(plan, tmp_path):
+    store = CommitAnswerLost(f"{tmp_path}/fsrouter.db", down=1)
+    clock = Clock()
+    runtime = centre(plan, store, FakeInbound(), clock, login=False)
+    for caller in ("first", "second", "third"):
+        runtime.join(caller, "billing", LINE, lambda m: None)
+        clock.now += 5
+    assert runtime.book_callback("second", NUMBER) is None  # not told it is booked
+    [unknown] = store.list_callbacks()
+    assert (unknown.idempotency_key, unknown.status) == ("second/1", "pending")  # though it was
+    runtime.callbacks.sync()  # the database is still away: not withdrawn yet...
+    assert store.get(unknown.id).status == "pending"
+    assert not runtime.acd.has_entry(f"callback:{unknown.id}")  # ...and never in line beside the caller
+    runtime.callbacks.sync()
+    assert store.get(unknown.id).status == "cancelled"
+    assert [runtime.acd.position(c, clock.now) for c in ("first", "second", "third")] == [1, 2, 3]
+    again = runtime.book_callback("second", NUMBER)  # the caller asks again: a booking of its own
+    assert store.get(int(again)).idempotency_key == "second/2" and int(again) != unknown.id
+    assert runtime.acd.position(f"callback:{again}", clock.now) == 2
+    store.close()

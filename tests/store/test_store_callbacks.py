@@ -26,6 +26,15 @@ def book(store, queue="billing", arrival_time=100.0, **kwargs):
     return store.book_callback(queue, arrival_time=arrival_time, **(defaults | kwargs))
 
 
+def claim_next(store, owner, lease, now, queue=None):
+    """Claim the first due callback, as the live dialer does once an agent
+    answered for it; None when nothing is due."""
+    for due in store.due_callbacks(now, queue):
+        if claimed := store.claim(due.id, owner, lease, now):
+            return claimed
+    return None
+
+
 def test_booking_survives_reopening(backend, store):
     booked = store.book_callback(
         "billing",
@@ -68,50 +77,23 @@ def test_claims_follow_order_key_then_booking_order(store):
     vip = book(store, arrival_time=400.0, order_key=100.0)  # priority credit
     tie_first = book(store, arrival_time=200.0, order_key=200.0)
     tie_second = book(store, arrival_time=200.0, order_key=200.0)
-    claimed = [store.claim_next("a", LEASE, now=1000.0) for _ in range(4)]
+    claimed = [claim_next(store, "a", LEASE, now=1000.0) for _ in range(4)]
     assert [c.id for c in claimed] == [vip.id, tie_first.id, tie_second.id, late.id]
-    assert store.claim_next("a", LEASE, now=1000.0) is None
-
-
-def test_claim_due_takes_a_batch_of_one_queue(store):
-    billing = [book(store, arrival_time=t) for t in (1.0, 2.0, 3.0)]
-    book(store, queue="tech", arrival_time=0.5)
-    claimed = store.claim_due("a", LEASE, now=10.0, limit=2, queue="billing")
-    assert [c.id for c in claimed] == [billing[0].id, billing[1].id]
-    assert all(c.status is CallbackStatus.DIALING and c.lease_owner == "a" for c in claimed)
-    assert all(c.lease_expires_at == 10.0 + LEASE for c in claimed)
+    assert claim_next(store, "a", LEASE, now=1000.0) is None
 
 
 def test_nothing_is_claimed_before_it_is_due(store):
-    book(store, arrival_time=100.0, not_before=500.0)
-    book(store, arrival_time=100.0, window=(600.0, 700.0))
-    assert store.claim_due("a", LEASE, now=499.0, limit=5) == []
-    assert [c.next_attempt_at for c in store.claim_due("a", LEASE, now=650.0, limit=5)] == [
-        500.0,
-        600.0,
-    ]
-
-
-def test_closed_window_is_not_claimed_and_expires(store):
-    open_ = book(store, window=(100.0, 200.0))
-    other = book(store)
-    assert [c.id for c in store.claim_due("a", LEASE, now=200.0, limit=5)] == [other.id]
-    [expired] = store.expire_overdue(now=200.0)
-    assert expired.id == open_.id and expired.status is CallbackStatus.FAILED
-    assert expired.finished_at == 200.0
-    assert store.expire_overdue(now=300.0) == []
-
-
-def test_bad_window_is_refused(store):
-    with pytest.raises(ValueError, match="window"):
-        book(store, window=(200.0, 100.0))
+    booked = book(store, arrival_time=100.0, not_before=500.0)
+    assert booked.next_attempt_at == 500.0
+    assert claim_next(store, "a", LEASE, now=499.0) is None
+    assert claim_next(store, "a", LEASE, now=500.0).id == booked.id
 
 
 def test_expired_lease_lets_another_owner_claim(store):
     booked = book(store)
-    store.claim_next("crashed", LEASE, now=100.0)
-    assert store.claim_next("b", LEASE, now=100.0 + LEASE - 1) is None
-    taken = store.claim_next("b", LEASE, now=100.0 + LEASE)
+    claim_next(store, "crashed", LEASE, now=100.0)
+    assert claim_next(store, "b", LEASE, now=100.0 + LEASE - 1) is None
+    taken = claim_next(store, "b", LEASE, now=100.0 + LEASE)
     assert taken.id == booked.id and taken.lease_owner == "b"
     [lost] = store.attempts(booked.id)
     assert (lost.owner, lost.outcome, lost.at) == (
@@ -124,36 +106,26 @@ def test_expired_lease_lets_another_owner_claim(store):
 
 def test_stale_owner_cannot_record_after_losing_the_lease(store):
     booked = book(store)
-    store.claim_next("a", LEASE, now=100.0)
-    store.claim_next("b", LEASE, now=200.0)
+    claim_next(store, "a", LEASE, now=100.0)
+    claim_next(store, "b", LEASE, now=200.0)
     with pytest.raises(LeaseLost, match="'b'"):
         store.record_attempt(booked.id, "a", "answered", now=201.0)
-    with pytest.raises(LeaseLost):
-        store.renew_lease(booked.id, "a", LEASE, now=201.0)
     done = store.record_attempt(booked.id, "b", "answered", now=202.0)
     assert done.status is CallbackStatus.COMPLETED
 
 
 def test_owner_may_still_report_when_nobody_took_over(store):
     booked = book(store)
-    store.claim_next("slow", LEASE, now=100.0)
+    claim_next(store, "slow", LEASE, now=100.0)
     done = store.record_attempt(booked.id, "slow", "answered", now=100.0 + 2 * LEASE)
     assert done.status is CallbackStatus.COMPLETED
-
-
-def test_renewed_lease_is_not_taken_over(store):
-    booked = book(store)
-    store.claim_next("a", LEASE, now=100.0)
-    renewed = store.renew_lease(booked.id, "a", LEASE, now=125.0)
-    assert renewed.lease_expires_at == 125.0 + LEASE
-    assert store.claim_next("b", LEASE, now=140.0) is None
 
 
 def test_retry_schedule_then_give_up(store):
     booked = book(store)
     now = 100.0
     for attempt in (1, 2):
-        claimed = store.claim_next("a", LEASE, now=now)
+        claimed = claim_next(store, "a", LEASE, now=now)
         assert claimed.id == booked.id
         after = store.record_attempt(booked.id, "a", "no_answer", now=now + 20, next_attempt_at=now + 300)
         assert (after.status, after.attempts, after.lease_owner) == (
@@ -161,9 +133,9 @@ def test_retry_schedule_then_give_up(store):
             attempt,
             None,
         )
-        assert store.claim_next("a", LEASE, now=now + 299) is None
+        assert claim_next(store, "a", LEASE, now=now + 299) is None
         now += 300
-    store.claim_next("a", LEASE, now=now)
+    claim_next(store, "a", LEASE, now=now)
     failed = store.record_attempt(booked.id, "a", "busy", now=now + 5, give_up=True)
     assert failed.status is CallbackStatus.FAILED and failed.finished_at == now + 5
     assert failed.last_outcome is AttemptOutcome.BUSY and failed.attempts == 3
@@ -174,15 +146,15 @@ def test_retry_schedule_then_give_up(store):
         (AttemptOutcome.BUSY, True),
     ]
     assert [a.next_attempt_at for a in history] == [400.0, 700.0, None]
-    assert store.claim_next("a", LEASE, now=now + 10_000) is None
+    assert claim_next(store, "a", LEASE, now=now + 10_000) is None
 
 
 def test_answered_completes(store):
     booked = book(store)
-    store.claim_next("a", LEASE, now=100.0)
+    claim_next(store, "a", LEASE, now=100.0)
     done = store.record_attempt(booked.id, "a", AttemptOutcome.ANSWERED, now=130.0)
     assert done.status is CallbackStatus.COMPLETED and done.finished_at == 130.0
-    assert store.claim_next("a", LEASE, now=10_000.0) is None
+    assert claim_next(store, "a", LEASE, now=10_000.0) is None
 
 
 @pytest.mark.parametrize(
@@ -198,7 +170,7 @@ def test_answered_completes(store):
 )
 def test_inconsistent_reports_are_refused(store, outcome, options, message):
     booked = book(store)
-    store.claim_next("a", LEASE, now=100.0)
+    claim_next(store, "a", LEASE, now=100.0)
     with pytest.raises(ValueError, match=message):
         store.record_attempt(booked.id, "a", outcome, now=110.0, **options)
     assert store.get(booked.id).status is CallbackStatus.DIALING
@@ -215,26 +187,24 @@ def test_cancel_pending(store):
     booked = book(store)
     cancelled = store.cancel(booked.id, now=150.0)
     assert cancelled.status is CallbackStatus.CANCELLED and cancelled.finished_at == 150.0
-    assert store.claim_next("a", LEASE, now=1000.0) is None
+    assert claim_next(store, "a", LEASE, now=1000.0) is None
     with pytest.raises(InvalidTransition, match="is cancelled"):
         store.cancel(booked.id)
 
 
 def test_cancel_while_dialing_keeps_the_dialers_report(store):
     booked = book(store)
-    store.claim_next("a", LEASE, now=100.0)
+    claim_next(store, "a", LEASE, now=100.0)
     store.cancel(booked.id, now=105.0)
-    with pytest.raises(InvalidTransition, match="cancelled"):
-        store.renew_lease(booked.id, "a", LEASE, now=106.0)
     after = store.record_attempt(booked.id, "a", "no_answer", now=110.0, next_attempt_at=400.0)
     assert after.status is CallbackStatus.CANCELLED and after.lease_owner is None
     assert [a.outcome for a in store.attempts(booked.id)] == [AttemptOutcome.NO_ANSWER]
-    assert store.claim_next("b", LEASE, now=10_000.0) is None
+    assert claim_next(store, "b", LEASE, now=10_000.0) is None
 
 
 def test_cancel_finished_is_refused(store):
     booked = book(store)
-    store.claim_next("a", LEASE, now=100.0)
+    claim_next(store, "a", LEASE, now=100.0)
     store.record_attempt(booked.id, "a", "answered", now=110.0)
     with pytest.raises(InvalidTransition, match="completed; only pending or dialing"):
         store.cancel(booked.id)
@@ -242,7 +212,7 @@ def test_cancel_finished_is_refused(store):
 
 def test_retry_makes_failed_or_cancelled_due_now(store):
     failed, cancelled = book(store), book(store, arrival_time=101.0)
-    store.claim_next("a", LEASE, now=100.0)
+    claim_next(store, "a", LEASE, now=100.0)
     store.record_attempt(failed.id, "a", "invalid", now=101.0, give_up=True)
     store.cancel(cancelled.id, now=102.0)
     for booked in (failed, cancelled):
@@ -252,13 +222,13 @@ def test_retry_makes_failed_or_cancelled_due_now(store):
             500.0,
             None,
         )
-    assert store.claim_next("b", LEASE, now=499.0) is None
-    assert len(store.claim_due("b", LEASE, now=500.0, limit=5)) == 2
+    assert claim_next(store, "b", LEASE, now=499.0) is None
+    assert len(store.due_callbacks(now=500.0)) == 2
 
 
 def test_retry_refused_while_dialing_or_completed(store):
     booked = book(store)
-    store.claim_next("a", LEASE, now=100.0)
+    claim_next(store, "a", LEASE, now=100.0)
     with pytest.raises(InvalidTransition, match="being dialled by 'a'"):
         store.retry(booked.id, now=110.0)
     store.record_attempt(booked.id, "a", "answered", now=120.0)
@@ -275,17 +245,16 @@ def test_unknown_callback(store):
         store.record_attempt(42, "a", "answered", now=1.0)
 
 
-def test_list_and_pending_for_queue(store):
+def test_list_filters_by_status_and_queue(store):
     first = book(store, arrival_time=10.0)
     dialing = book(store, arrival_time=20.0)
     done = book(store, arrival_time=30.0)
     later = book(store, arrival_time=40.0)
     tech = book(store, queue="tech", arrival_time=5.0)
     for _ in range(3):
-        store.claim_next("a", LEASE, now=100.0, queue="billing")
+        claim_next(store, "a", LEASE, now=100.0, queue="billing")
     store.record_attempt(first.id, "a", "no_answer", now=101.0, next_attempt_at=200.0)
     store.record_attempt(done.id, "a", "answered", now=101.0)
-    assert [c.id for c in store.pending_for_queue("billing")] == [first.id, dialing.id, later.id]
     assert [c.id for c in store.list_callbacks(status="completed")] == [done.id]
     assert [c.id for c in store.list_callbacks(queue="tech")] == [tech.id]
     assert [c.id for c in store.list_callbacks(CallbackStatus.PENDING, "billing")] == [
@@ -304,7 +273,6 @@ def test_due_callbacks_lists_what_a_claim_could_take(store):
     late = book(store, arrival_time=300.0)
     vip = book(store, arrival_time=250.0, order_key=50.0)
     later = book(store, arrival_time=100.0, not_before=900.0)
-    closed = book(store, arrival_time=100.0, window=(100.0, 200.0))
     tech = book(store, queue="tech", arrival_time=10.0)
     crashed = book(store, arrival_time=20.0)
     assert store.claim(crashed.id, "crashed", LEASE, now=400.0 - LEASE).id == crashed.id
@@ -319,7 +287,7 @@ def test_due_callbacks_lists_what_a_claim_could_take(store):
         vip.id,
         late.id,
     ]
-    assert {later.id, closed.id, dialing.id}.isdisjoint(c.id for c in due)
+    assert {later.id, dialing.id}.isdisjoint(c.id for c in due)
     assert later.id in {c.id for c in store.due_callbacks(now=900.0, queue="billing")}
     # read-only: nothing was taken, no lost attempt recorded yet
     assert store.get(crashed.id).lease_owner == "crashed"
@@ -341,7 +309,6 @@ def test_claim_by_id_takes_only_that_callback(store):
 
 def test_claim_refuses_what_is_not_due(store):
     not_yet = book(store, arrival_time=100.0, not_before=500.0)
-    outside = book(store, arrival_time=100.0, window=(150.0, 200.0))
     cancelled = book(store)
     store.cancel(cancelled.id, now=101.0)
     completed = book(store)
@@ -349,12 +316,12 @@ def test_claim_refuses_what_is_not_due(store):
     store.record_attempt(completed.id, "a", "answered", now=110.0)
     held = book(store)
     store.claim(held.id, "a", LEASE, now=100.0)
-    for callback in (not_yet, outside, cancelled, completed):
+    for callback in (not_yet, cancelled, completed):
         assert store.claim(callback.id, "b", LEASE, now=120.0) is None
     assert store.claim(held.id, "b", LEASE, now=120.0) is None
     assert store.claim(held.id, "a", LEASE, now=120.0) is None  # its own live lease too
     assert store.get(held.id).lease_expires_at == 100.0 + LEASE
-    assert store.claim(outside.id, "b", LEASE, now=150.0).lease_owner == "b"
+    assert store.claim(not_yet.id, "b", LEASE, now=500.0).lease_owner == "b"
 
 
 def test_claim_takes_over_an_expired_lease_and_records_it(store):

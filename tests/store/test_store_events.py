@@ -1,18 +1,23 @@
-"""Queue statistics events and agent runtime state."""
+"""Queue statistics events."""
 
 from __future__ import annotations
 
 import pytest
 
-from fsrouter.store import AgentState, NewQueueEvent, QueueEventKind
+from fsrouter.store import NewQueueEvent, QueueEventKind
+
+
+def record(store, kind, queue, entry_id, at, **fields):
+    [event] = store.record_queue_events([NewQueueEvent(kind, queue, entry_id, at, fields)])
+    return event
 
 
 def test_queue_events_round_trip(backend, store):
-    store.record_queue_event("offered", "billing", "call-1", 100.0)
-    answered = store.record_queue_event(
-        QueueEventKind.ANSWERED, "billing", "call-1", 130.0, wait=30.0, agent="1001"
+    record(store, "offered", "billing", "call-1", 100.0)
+    answered = record(
+        store, QueueEventKind.ANSWERED, "billing", "call-1", 130.0, wait=30.0, agent="1001"
     )
-    store.record_queue_event("abandoned", "tech", "call-2", 120.0, wait=20.5, position=3)
+    record(store, "abandoned", "tech", "call-2", 120.0, wait=20.5, position=3)
     store.close()
     events = backend.open().queue_events()
     assert [(e.kind, e.entry_id, e.at) for e in events] == [
@@ -27,7 +32,7 @@ def test_queue_events_round_trip(backend, store):
 
 def test_queue_events_filters(store):
     for at, kind, queue in [(1.0, "offered", "a"), (2.0, "offered", "b"), (3.0, "answered", "a")]:
-        store.record_queue_event(kind, queue, f"call-{at}", at)
+        record(store, kind, queue, f"call-{at}", at)
     assert [e.at for e in store.queue_events(since=2.0)] == [2.0, 3.0]
     assert [e.at for e in store.queue_events(queue="a")] == [1.0, 3.0]
     assert [e.at for e in store.queue_events(since=2.0, queue="a", kind="answered")] == [3.0]
@@ -35,13 +40,13 @@ def test_queue_events_filters(store):
 
 def test_unknown_event_kind_is_refused(store):
     with pytest.raises(ValueError, match="'answred'"):
-        store.record_queue_event("answred", "a", "call-1", 1.0)
+        record(store, "answred", "a", "call-1", 1.0)
     assert store.queue_events() == []
 
 
 def test_unserialisable_fields_are_refused(store):
     with pytest.raises(TypeError):
-        store.record_queue_event("offered", "a", "call-1", 1.0, when=object())
+        record(store, "offered", "a", "call-1", 1.0, when=object())
     assert store.queue_events() == []
 
 
@@ -58,20 +63,3 @@ def test_a_batch_of_events_is_stored_whole_or_not_at_all(store):
     assert store.record_queue_events([]) == []
     assert store.queue_events() == written
 
-
-def test_agent_state_round_trip(backend, store):
-    store.save_agent_state("1001", "paused", "lunch", {"billing": 3}, 100.0)
-    store.save_agent_state("1002", "available", None, None, 100.0)
-    store.save_agent_state("1002", "logged_out", "end of shift", None, 200.0)
-    store.close()
-    assert backend.open().load_agent_states() == {
-        "1001": AgentState("1001", "paused", "lunch", {"billing": 3}, 100.0),
-        "1002": AgentState("1002", "logged_out", "end of shift", None, 200.0),
-    }
-
-
-def test_older_agent_state_does_not_overwrite_newer(store):
-    store.save_agent_state("1001", "paused", "meeting", None, 200.0)
-    stored = store.save_agent_state("1001", "available", None, None, 150.0)
-    assert stored == AgentState("1001", "paused", "meeting", None, 200.0)
-    assert store.load_agent_states()["1001"] == stored

@@ -61,7 +61,8 @@ _PATCHED_CHILD = textwrap.dedent(
         print(json.dumps({"error": str(e)}))
         sys.exit()
     happened = book_while_locked(wrapped, url)
-    claims = [gevent.spawn(wrapped.claim_next, f"o{i}", 30.0, 10.0) for i in range(5)]
+    [booked] = wrapped.due_callbacks(10.0)
+    claims = [gevent.spawn(wrapped.claim, booked.id, f"o{i}", 30.0, 10.0) for i in range(5)]
     gevent.joinall(claims, raise_error=True)
     print(json.dumps({
         "mode": wrapped.mode,

@@ -9,7 +9,9 @@ import itertools
 import psycopg
 import pytest
 
-from fsrouter.store import StoreUnavailable, open_store
+from commit_cutter import CommitCutter
+
+from fsrouter.store import CommitUnknown, NewQueueEvent, StoreUnavailable, open_store
 from fsrouter.store.postgres import RETRIES
 from fsrouter.store.sql import Tx
 
@@ -54,7 +56,7 @@ def test_terminated_connections_are_replaced(pg):
     terminate_other_connections(url)
     assert store.due_callbacks(now=10.0) == [first]
     terminate_other_connections(url)
-    store.record_queue_event("offered", "q", "call-3", 5.0)
+    store.record_queue_events([NewQueueEvent("offered", "q", "call-3", 5.0)])
     assert [e.entry_id for e in store.queue_events()] == ["call-3"]
 
 
@@ -111,5 +113,46 @@ def test_other_changes_are_not_retried_after_a_commit_of_unknown_outcome(pg):
     url, store = pg
     kill_at_commit(url, "queue_events")
     with pytest.raises(StoreUnavailable, match="while committing.*may or may not"):
-        store.record_queue_event("offered", "q", "call-1", 5.0)
+        store.record_queue_events([NewQueueEvent("offered", "q", "call-1", 5.0)])
     assert store.queue_events() == []  # here it did not commit; nothing was run twice
+
+
+@pytest.fixture
+def cutter(pg_server):
+    cutters = []
+
+    def make(**options):
+        cutters.append(CommitCutter(pg_server.dir, **options))
+        return cutters[-1]
+
+    yield make
+    for made in cutters:
+        made.close()
+
+
+def rows_with_key(url, key):
+    with psycopg.connect(url, autocommit=True) as conn:
+        return conn.execute("SELECT id FROM callbacks WHERE idempotency_key = %s", [key]).fetchall()
+
+
+def test_a_booking_committed_with_its_answer_lost_is_found_by_its_key(pg_server, cutter):
+    url = pg_server.create_database(f"reconnect{next(_databases)}")
+    proxy = cutter()
+    with open_store(proxy.url(url.split("?")[0].rsplit("/", 1)[1]), max_size=1, timeout=5) as store:
+        proxy.armed.set()
+        booked = book(store, "call-1/1")
+        assert proxy.cut.is_set()  # the COMMIT's answer was lost, and the commit applied
+    assert rows_with_key(url, "call-1/1") == [(booked.id,)]  # found, not booked twice
+
+
+def test_a_lost_commit_that_cannot_be_looked_up_is_reported_as_unknown(pg_server, cutter):
+    dbname = f"reconnect{next(_databases)}"
+    url = pg_server.create_database(dbname)
+    proxy = cutter(refuse_after_cut=True)
+    with open_store(proxy.url(dbname), max_size=1, timeout=1) as store:
+        proxy.armed.set()
+        with pytest.raises(CommitUnknown, match="could not find out whether it was applied"):
+            book(store, "call-1/1")
+    [(booked_id,)] = rows_with_key(url, "call-1/1")  # it was: the caller must not also wait live
+    with open_store(url) as store:  # the database answers again: booking under the key resolves it
+        assert book(store, "call-1/1").id == booked_id
