@@ -27,7 +27,7 @@ import gevent.event
 from gevent import socket
 
 from fsrouter.esl.codec import Event, Frame, encode_command
-from fsrouter.esl.connection import Connection
+from fsrouter.esl.connection import Connection, Limits
 from fsrouter.esl.errors import (
     ESLAuthError,
     ESLCommandError,
@@ -78,6 +78,49 @@ def subscription(names: Sequence[str]) -> tuple[str, ...]:
     subclasses = [n for n in names if "::" in n]
     plain = [n for n in names if "::" not in n and n != "CUSTOM"]
     return tuple(plain + (["CUSTOM", *subclasses] if subclasses or "CUSTOM" in names else []))
+
+
+def open_connection(
+    host: str,
+    port: int,
+    password: str,
+    timeout: float,
+    *,
+    events: Sequence[str] = (),
+    observe: Callable[[Event], None] | None = None,
+    limits: Limits = Limits(),
+) -> Connection:
+    """Connect, wait for ``auth/request``, authenticate, subscribe to `events` -- each step
+    bounded by `timeout`; nothing is left open when a step fails.
+
+    ESLConnectionClosed when the address refuses (or FreeSWITCH's ACL rejects
+    us), ESLTimeout when the peer stays silent, ESLAuthError on a wrong password.
+    """
+    try:
+        sock = socket.create_connection((host, port), timeout=timeout)
+    except OSError as exc:
+        raise ESLConnectionClosed(f"cannot connect to {host}:{port}: {exc}") from None
+    sock.settimeout(None)
+    conn = Connection(sock, name=f"{host}:{port}", limits=limits, observe=observe)
+    try:
+        greeting = conn.next_event(timeout)
+        if greeting is None:
+            raise ESLTimeout(f"no auth/request from {host}:{port} within {timeout}s")
+        if isinstance(greeting, Frame) and greeting.content_type == "text/rude-rejection":
+            text = greeting.body.decode("utf-8", "replace").strip()
+            raise ESLConnectionClosed(f"{host}:{port} refused the connection (ACL?): {text}")
+        if not (isinstance(greeting, Frame) and greeting.content_type == "auth/request"):
+            raise ESLProtocolError(f"expected auth/request, got {greeting!r}")
+        reply = conn.request(encode_command(f"auth {password}"), timeout).header("Reply-Text", "")
+        if reply != "+OK accepted":
+            raise ESLAuthError("auth", reply)
+        if events:
+            subscribe = "event plain " + " ".join(events)
+            ESLCommandError.check(subscribe, conn.request(encode_command(subscribe), timeout).header("Reply-Text", ""))
+    except BaseException:
+        conn.close()
+        raise
+    return conn
 
 
 class InboundClient:
@@ -182,32 +225,10 @@ class InboundClient:
             self._sleep(self.backoff(failures))
 
     def _open(self) -> Connection:
-        """Connect, wait for ``auth/request``, authenticate, subscribe -- each step bounded."""
-        timeout = self._connect_timeout
-        try:
-            sock = socket.create_connection((self.host, self.port), timeout=timeout)
-        except OSError as exc:
-            raise ESLConnectionClosed(f"cannot connect to {self.host}:{self.port}: {exc}") from None
-        sock.settimeout(None)
-        conn = Connection(sock, name=f"{self.host}:{self.port}", observe=self._jobs.observe)
-        try:
-            greeting = conn.next_event(timeout)
-            if greeting is None:
-                raise ESLTimeout(f"no auth/request from {self.host}:{self.port} within {timeout}s")
-            if isinstance(greeting, Frame) and greeting.content_type == "text/rude-rejection":
-                text = greeting.body.decode("utf-8", "replace").strip()
-                raise ESLConnectionClosed(f"{self.host}:{self.port} refused the connection (ACL?): {text}")
-            if not (isinstance(greeting, Frame) and greeting.content_type == "auth/request"):
-                raise ESLProtocolError(f"expected auth/request, got {greeting!r}")
-            reply = conn.request(encode_command(f"auth {self._password}"), timeout).header("Reply-Text", "")
-            if reply != "+OK accepted":
-                raise ESLAuthError("auth", reply)
-            subscribe = "event plain " + " ".join(self._events)
-            ESLCommandError.check(subscribe, conn.request(encode_command(subscribe), timeout).header("Reply-Text", ""))
-        except BaseException:
-            conn.close()
-            raise
-        return conn
+        return open_connection(
+            self.host, self.port, self._password, self._connect_timeout,
+            events=self._events, observe=self._jobs.observe,
+        )
 
     def _dispatch(self, conn: Connection) -> None:
         """Hand every event to `on_event`, one at a time, until the connection ends.
