@@ -144,12 +144,15 @@ class Connection:
                 if not data or self.closed:
                     break
                 self._parser.feed(data)
+        # Logged as str(exc): a record holding the exception would hold its
+        # traceback, its frames and this connection for as long as a log
+        # handler keeps the record.
         except ESLProtocolError as exc:
             reason = f"protocol error: {exc}"
-            log.warning("ESL peer %s sent a malformed frame, closing: %s", self.name, exc)
+            log.warning("ESL peer %s sent a malformed frame, closing: %s", self.name, str(exc))
         except OSError as exc:
             reason = f"socket error: {exc}"
-            log.debug("ESL socket error on %s: %s", self.name, exc)
+            log.debug("ESL socket error on %s: %s", self.name, str(exc))
         except Exception:
             reason = "internal error"
             log.exception("ESL receive loop on %s failed, closing the connection", self.name)

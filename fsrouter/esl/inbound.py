@@ -210,7 +210,7 @@ class InboundClient:
             except ESLAuthError as exc:
                 log.error("FreeSWITCH %s:%d refused the ESL password (%s); retrying", self.host, self.port, exc.reply)
             except ESLError as exc:
-                log.warning("inbound ESL to %s:%d failed: %s", self.host, self.port, exc)
+                log.warning("inbound ESL to %s:%d failed: %s", self.host, self.port, str(exc))
             except Exception:
                 log.exception("inbound ESL to %s:%d failed unexpectedly", self.host, self.port)
             finally:

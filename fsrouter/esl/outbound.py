@@ -167,15 +167,12 @@ class OutboundServer:
         self.max_pending = max_pending
         self._backlog = backlog
         self.active_sessions = 0
+        self.pending_peers = 0
+        """Peers accepted that have not yet answered ``connect`` (at most `max_pending`)."""
         self._pending = gevent.lock.BoundedSemaphore(max_pending)
         self._sessions = gevent.pool.Group()
         self._listener: socket.socket | None = None
         self._acceptor: gevent.Greenlet | None = None
-
-    @property
-    def pending_peers(self) -> int:
-        """Peers accepted that have not yet answered ``connect`` (at most `max_pending`)."""
-        return self.max_pending - self._pending.counter
 
     def start(self) -> None:
         """Bind and start accepting in the background (port 0 picks a free port).
@@ -216,9 +213,10 @@ class OutboundServer:
                 sock, address = listener.accept()
             except OSError as exc:
                 self._pending.release()
-                log.error("outbound ESL accept failed: %s; retrying in 0.1 s", exc)  # e.g. EMFILE
+                log.error("outbound ESL accept failed: %s; retrying in 0.1 s", str(exc))  # e.g. EMFILE
                 gevent.sleep(0.1)
                 continue
+            self.pending_peers += 1
             self._sessions.spawn(self._serve, sock, address)
 
     def _serve(self, sock, address) -> None:
@@ -228,6 +226,7 @@ class OutboundServer:
             try:
                 channel = self._connect(conn)
             finally:
+                self.pending_peers -= 1
                 self._pending.release()
             conn.set_limits(CALL_LIMITS)
             if self.active_sessions >= self.max_sessions:
@@ -243,7 +242,7 @@ class OutboundServer:
             finally:
                 self.active_sessions -= 1
         except ESLError as exc:
-            log.warning("outbound session from %s ended: %s", peer, exc)
+            log.warning("outbound session from %s ended: %s", peer, str(exc))
         except Exception:
             log.exception("outbound session from %s failed", peer)
         finally:
