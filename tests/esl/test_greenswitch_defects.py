@@ -24,7 +24,7 @@ from gevent import socket
 from gevent.server import StreamServer
 from greenswitch import esl
 
-from fsrouter.esl.codec import Event, encode_api_response, encode_command, encode_event_json, encode_reply
+from fsrouter.esl.codec import Event, encode_api_response, encode_event_json, encode_reply
 from fsrouter.esl.connection import Limits
 from fsrouter.esl.errors import ESLConnectionClosed, ESLTimeout
 from fsrouter.esl.inbound import open_connection

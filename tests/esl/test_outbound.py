@@ -12,7 +12,7 @@ from esl_fakes import FakeOutboundFS, event, live_greenlets, open_fds
 
 from fsrouter.esl.codec import Event, Frame, encode_disconnect_notice, encode_reply
 from fsrouter.esl.errors import ESLCommandError, ESLConnectionClosed, ESLTimeout
-from fsrouter.esl.connection import WAKE
+from fsrouter.esl.outbound import WAKE
 from fsrouter.esl.outbound import OutboundCall, OutboundServer
 
 
@@ -21,22 +21,6 @@ CALL_1 = "59e2b2c5-4b90-40b9-a7a7-eefd8f00f58a"
 BAD, GOOD = "0b1f3c2e-0000-4000-8000-00000000bad0", "0b1f3c2e-0000-4000-8000-0000000000d0"
 BOOM, FINE = "0b1f3c2e-0000-4000-8000-0000000b0000", "0b1f3c2e-0000-4000-8000-00000000f1e0"
 REFUSED = "0b1f3c2e-0000-4000-8000-0000000ef05e"
-
-
-@pytest.fixture
-def serve():
-    """serve(handler, **kw) -> started OutboundServer; every server is stopped after the test."""
-    servers = []
-
-    def start(handler, **kwargs) -> OutboundServer:
-        server = OutboundServer("127.0.0.1", 0, handler, **kwargs)
-        server.start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop(timeout=0.5)
 
 
 def call_fs(server: OutboundServer, serve_fn=FakeOutboundFS.serve, uuid=None) -> tuple[FakeOutboundFS, gevent.Greenlet]:

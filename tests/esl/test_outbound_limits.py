@@ -17,38 +17,13 @@ import tracemalloc
 import gevent
 import gevent.event
 import pytest
-from esl_fakes import FakeOutboundFS, channel_headers, event
+from esl_fakes import FakeOutboundFS, channel_headers
 from gevent import socket
 
 from fsrouter.esl.codec import encode_connect_reply
 from fsrouter.esl.connection import Connection
-from fsrouter.esl.outbound import OutboundServer
 
 CHANNEL_UUID = "59e2b2c5-4b90-40b9-a7a7-eefd8f00f58a"
-
-
-@pytest.fixture
-def serve():
-    """serve(handler=None, **kw) -> started OutboundServer recording the calls it handled."""
-    servers = []
-
-    def start(handler=None, **kwargs) -> OutboundServer:
-        handled = []
-
-        def record(call) -> None:
-            handled.append(call.uuid)
-            if handler is not None:
-                handler(call)
-
-        server = OutboundServer("127.0.0.1", 0, record, **kwargs)
-        server.handled = handled
-        server.start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop(timeout=0.5)
 
 
 class RawPeer:
