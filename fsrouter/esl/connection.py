@@ -6,14 +6,14 @@ oldest waiting `request`, in order; events and notices go to a bounded queue
 that the owner pulls with `next_event`.  Nothing is decoded before a frame is
 complete, and no greenswitch code is involved: see
 docs/decisions/0001-greenswitch-replaced.md for why each part of greenswitch
-was replaced (the defect numbers below refer to it).
+was replaced (the defect numbers D5, D6 below refer to it).
 
 Guarantees the owners rely on:
 
 * Every wait is bounded (`request` takes a timeout) and every waiter fails at
-  once with `ESLConnectionClosed` when the connection ends (defect 5).
+  once with `ESLConnectionClosed` when the connection ends (D5).
 * A malformed frame, a non-UTF-8 byte, a socket error or a bug in the reader
-  ends this connection, logged, and nothing else (defect 6).
+  ends this connection, logged, and nothing else (D6).
 * Memory is bounded by `Limits`: the largest frame body accepted, and a soft
   bound on queued events (by count and by bytes) past which the reader stops
   reading, so TCP pushes back on the peer (greenswitch queues without bound).
@@ -110,12 +110,6 @@ class Connection:
     def closed(self) -> bool:
         """True once the connection ended, from either side; its waiters have failed."""
         return self._closed_reason is not None
-
-    @property
-    def buffered(self) -> int:
-        """Bytes received and not yet split into frames (0 once closed)."""
-        parser = self._parser
-        return parser.buffered if parser is not None else 0
 
     def set_limits(self, limits: Limits) -> None:
         """Change the limits, e.g. once an outbound peer has answered ``connect``."""
