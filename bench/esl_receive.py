@@ -6,10 +6,14 @@ Replays the real `text/event-plain` frames recorded from FreeSWITCH 1.10.12
 (tests/fixtures/esl-transcripts/inbound_bridge.txt, 4-7 KB channel events) as one
 byte stream, in 64 KiB reads as a socket would deliver them, and does what a
 call runner does with each event: read its name, Unique-ID and
-Application-UUID.  Both paths parse the same bytes in memory, so the figure is
-the cost of framing and decoding, not of the network.  greenswitch's path is
-its own code: `ESLEvent` on the envelope, `_read_socket`-style body slicing
-after a UTF-8 decode, then `ESLEvent.parse_data` on the body.
+Application-UUID.  The first two paths parse the same bytes in memory, so
+the figure is the cost of framing and decoding, not of the network.
+greenswitch's path is its own code: `ESLEvent` on the envelope,
+`_read_socket`-style body slicing after a UTF-8 decode, then
+`ESLEvent.parse_data` on the body.  The third is fsrouter's whole receive
+path: the same bytes written into a local socket pair, read by a
+`fsrouter.esl.connection.Connection` (reader greenlet, bounded queue) and
+pulled by a consumer with `next_event`, as the call runner does.
 """
 
 from __future__ import annotations
@@ -19,9 +23,13 @@ import sys
 import time
 from pathlib import Path
 
+import gevent
+from gevent import socket
 from greenswitch.esl import ESLEvent
 
 from fsrouter.esl.codec import Parser, parse_event
+from fsrouter.esl.connection import Connection
+from fsrouter.esl.errors import ESLConnectionClosed
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
@@ -68,6 +76,23 @@ def greenswitch_path(data: bytes) -> int:
     return seen
 
 
+def connection_path(data: bytes) -> int:
+    """fsrouter's Connection reading the stream from a socket pair, a consumer pulling events."""
+    ours, theirs = socket.socketpair()
+    conn = Connection(ours, name="bench")
+    writer = gevent.spawn(lambda: (theirs.sendall(data), theirs.close()))
+    seen = 0
+    try:
+        while True:
+            event = conn.next_event(None)
+            event.name, event.get("Unique-ID"), event.get("Application-UUID")
+            seen += 1
+    except ESLConnectionClosed:
+        pass
+    writer.join()
+    return seen
+
+
 def measure(name: str, path, data: bytes, count: int) -> None:
     started = time.perf_counter()
     seen = path(data)
@@ -86,6 +111,7 @@ def main() -> None:
           f"({len(frames)} distinct recorded frames)")
     measure("fsrouter", fsrouter_path, data, args.events)
     measure("greenswitch", greenswitch_path, data, args.events)
+    measure("connection", connection_path, data, args.events)
 
 
 if __name__ == "__main__":

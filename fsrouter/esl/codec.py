@@ -95,16 +95,19 @@ class Frame:
         return default
 
 
-def _content_length(value: str) -> int:
+def _content_length(value: str, limit: int = MAX_BODY_BYTES) -> int:
     if not (value.isascii() and value.isdigit()):
         raise ESLProtocolError(f"Content-Length is not a number: {value[:40]!r}")
-    length = int(value)
-    if length > MAX_BODY_BYTES:
-        raise ESLProtocolError(f"Content-Length {length} exceeds {MAX_BODY_BYTES}")
-    return length
+    # Longer than the limit's digits is too big: int() of thousands of digits
+    # costs time (and past 4300 raises ValueError) before a comparison could refuse it.
+    if len(value) > len(str(limit)) or int(value) > limit:
+        raise ESLProtocolError(f"Content-Length {value[:40]} exceeds {limit}")
+    return int(value)
 
 
-def _parse_header_block(block: bytes, commands: bool) -> tuple[str, tuple[tuple[str, str], ...], int]:
+def _parse_header_block(
+    block: bytes, commands: bool, max_body_bytes: int
+) -> tuple[str, tuple[tuple[str, str], ...], int]:
     """Split a complete header block into (command line, headers, Content-Length)."""
     lines = block.decode("utf-8", "replace").split("\n")
     command = lines.pop(0) if commands else ""
@@ -116,7 +119,7 @@ def _parse_header_block(block: bytes, commands: bool) -> tuple[str, tuple[tuple[
             raise ESLProtocolError(f"header line without ': ': {line[:80]!r}")
         headers.append((name, value))
         if name.lower() == "content-length":
-            length = _content_length(value)
+            length = _content_length(value, max_body_bytes)
     return command, tuple(headers), length
 
 
@@ -126,15 +129,20 @@ class Parser:
     ``Parser()`` reads what FreeSWITCH sends; ``Parser(commands=True)`` reads
     what a client sends, where the first line of each block is the command.
     After an `ESLProtocolError` the stream cannot be resynchronised: every
-    later call raises the same error.
+    later call raises the same error.  `max_body_bytes` bounds each frame's
+    body (a larger Content-Length is refused before anything is buffered for
+    it); the owner may lower or raise it between frames.
     """
 
-    def __init__(self, *, commands: bool = False) -> None:
+    def __init__(self, *, commands: bool = False, max_body_bytes: int = MAX_BODY_BYTES) -> None:
         self._commands = commands
+        self.max_body_bytes = max_body_bytes
         self._buf = bytearray()
         self._searched = 0  # bytes already scanned for b"\n\n" without success
         self._pending: tuple[int, str, tuple[tuple[str, str], ...], int] | None = None
-        self._error: ESLProtocolError | None = None
+        # The message, not the exception: a stored exception's traceback
+        # holds this parser's frame, a reference cycle.
+        self._error: str | None = None
 
     def feed(self, data: bytes) -> None:
         self._buf += data
@@ -147,11 +155,11 @@ class Parser:
     def next_frame(self) -> Frame | None:
         """The next complete frame, or None until more bytes are fed."""
         if self._error is not None:
-            raise self._error
+            raise ESLProtocolError(self._error)
         try:
             return self._next_frame()
         except ESLProtocolError as exc:
-            self._error = exc
+            self._error = str(exc)
             raise
 
     def frames(self) -> Iterator[Frame]:
@@ -172,7 +180,7 @@ class Parser:
             if end > MAX_HEADER_BYTES:
                 raise ESLProtocolError(f"header block exceeds {MAX_HEADER_BYTES} bytes")
             self._searched = 0
-            self._pending = (end + 2, *_parse_header_block(bytes(buf[:end]), self._commands))
+            self._pending = (end + 2, *_parse_header_block(bytes(buf[:end]), self._commands, self.max_body_bytes))
         start, command, headers, length = self._pending
         if len(buf) < start + length:
             return None

@@ -24,10 +24,18 @@ from collections.abc import Callable, Sequence
 
 import gevent
 import gevent.event
+from gevent import socket
 
-from fsrouter.esl.codec import Event, encode_command
-from fsrouter.esl.errors import ESLAuthError, ESLCommandError, ESLConnectionClosed, ESLError, ESLTimeout
-from fsrouter.esl.greenswitch_fixes import FixedESLEvent, FixedInboundESL
+from fsrouter.esl.codec import Event, Frame, encode_command
+from fsrouter.esl.connection import Connection, Limits
+from fsrouter.esl.errors import (
+    ESLAuthError,
+    ESLCommandError,
+    ESLConnectionClosed,
+    ESLError,
+    ESLProtocolError,
+    ESLTimeout,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,26 +49,25 @@ DEFAULT_EVENTS = (
 )
 
 
-class _Connection(FixedInboundESL):
-    """One authenticated connection; resolves ``bgapi`` jobs as their events arrive."""
+class _Jobs:
+    """``bgapi`` jobs waiting for their BACKGROUND_JOB, by the Job-UUID fsrouter chose."""
 
-    def __init__(self, host: str, port: int, password: str, timeout: float) -> None:
-        self.jobs: dict[str, gevent.event.AsyncResult] = {}
-        super().__init__(host, port, password, timeout=timeout)
+    def __init__(self) -> None:
+        self.waiting: dict[str, gevent.event.AsyncResult] = {}
 
-    def handle_event(self, event: FixedESLEvent) -> None:
-        if event.event is not None and event.event.name == "BACKGROUND_JOB":
-            waiter = self.jobs.pop(event.event.get("Job-UUID", ""), None)
+    def observe(self, event: Event) -> None:
+        """Called by the connection's reader with every event: never blocks."""
+        if event.name == "BACKGROUND_JOB":
+            waiter = self.waiting.pop(event.get("Job-UUID", ""), None)
             if waiter is not None:
-                waiter.set(event.event)
-        super().handle_event(event)
+                waiter.set(event)
 
-    def _fail_pending(self, exc: Exception) -> None:
-        super()._fail_pending(exc)
-        waiters = list(self.jobs.values())
-        self.jobs.clear()
+    def fail_all(self) -> None:
+        """The connection is gone: every job waiting on it fails now (with None, read as closed)."""
+        waiters = list(self.waiting.values())
+        self.waiting.clear()
         for waiter in waiters:
-            waiter.set_exception(exc)
+            waiter.set(None)
 
 
 def subscription(names: Sequence[str]) -> tuple[str, ...]:
@@ -71,6 +78,49 @@ def subscription(names: Sequence[str]) -> tuple[str, ...]:
     subclasses = [n for n in names if "::" in n]
     plain = [n for n in names if "::" not in n and n != "CUSTOM"]
     return tuple(plain + (["CUSTOM", *subclasses] if subclasses or "CUSTOM" in names else []))
+
+
+def open_connection(
+    host: str,
+    port: int,
+    password: str,
+    timeout: float,
+    *,
+    events: Sequence[str] = (),
+    observe: Callable[[Event], None] | None = None,
+    limits: Limits = Limits(),
+) -> Connection:
+    """Connect, wait for ``auth/request``, authenticate, subscribe to `events` -- each step
+    bounded by `timeout`; nothing is left open when a step fails.
+
+    ESLConnectionClosed when the address refuses (or FreeSWITCH's ACL rejects
+    us), ESLTimeout when the peer stays silent, ESLAuthError on a wrong password.
+    """
+    try:
+        sock = socket.create_connection((host, port), timeout=timeout)
+    except OSError as exc:
+        raise ESLConnectionClosed(f"cannot connect to {host}:{port}: {exc}") from None
+    sock.settimeout(None)
+    conn = Connection(sock, name=f"{host}:{port}", limits=limits, observe=observe)
+    try:
+        greeting = conn.next_event(timeout)
+        if greeting is None:
+            raise ESLTimeout(f"no auth/request from {host}:{port} within {timeout}s")
+        if isinstance(greeting, Frame) and greeting.content_type == "text/rude-rejection":
+            text = greeting.body.decode("utf-8", "replace").strip()
+            raise ESLConnectionClosed(f"{host}:{port} refused the connection (ACL?): {text}")
+        if not (isinstance(greeting, Frame) and greeting.content_type == "auth/request"):
+            raise ESLProtocolError(f"expected auth/request, got {greeting!r}")
+        reply = conn.request(encode_command(f"auth {password}"), timeout).header("Reply-Text", "")
+        if reply != "+OK accepted":
+            raise ESLAuthError("auth", reply)
+        if events:
+            subscribe = "event plain " + " ".join(events)
+            ESLCommandError.check(subscribe, conn.request(encode_command(subscribe), timeout).header("Reply-Text", ""))
+    except BaseException:
+        conn.close()
+        raise
+    return conn
 
 
 class InboundClient:
@@ -110,7 +160,8 @@ class InboundClient:
         self._connect_timeout = connect_timeout
         self._backoff_initial = backoff_initial
         self._backoff_max = backoff_max
-        self._conn: _Connection | None = None
+        self._conn: Connection | None = None
+        self._jobs = _Jobs()
         self._up = gevent.event.Event()
         self._runner: gevent.Greenlet | None = None
         self._stopping = False
@@ -146,9 +197,10 @@ class InboundClient:
     def _run(self) -> None:
         failures = 0
         while not self._stopping:
-            conn = None
+            conn = dispatcher = None
             try:
                 conn = self._open()
+                dispatcher = gevent.spawn(self._dispatch, conn)
                 failures = 0
                 self._conn = conn
                 self._up.set()
@@ -158,36 +210,45 @@ class InboundClient:
             except ESLAuthError as exc:
                 log.error("FreeSWITCH %s:%d refused the ESL password (%s); retrying", self.host, self.port, exc.reply)
             except ESLError as exc:
-                log.warning("inbound ESL to %s:%d failed: %s", self.host, self.port, exc)
+                log.warning("inbound ESL to %s:%d failed: %s", self.host, self.port, str(exc))
             except Exception:
                 log.exception("inbound ESL to %s:%d failed unexpectedly", self.host, self.port)
             finally:
                 self._up.clear()
                 self._conn = None
                 if conn is not None:
-                    conn.stop(send_exit=False)
+                    conn.close()
+                if dispatcher is not None:
+                    dispatcher.kill(block=False)
+                self._jobs.fail_all()
             failures += 1
             self._sleep(self.backoff(failures))
 
-    def _open(self) -> _Connection:
-        conn = _Connection(self.host, self.port, self._password, timeout=self._connect_timeout)
-        conn.register_handle("*", self._dispatch)
-        conn.connect()
-        try:
-            subscribe = "event plain " + " ".join(self._events)
-            ESLCommandError.check(subscribe, conn.send(encode_command(subscribe), timeout=self._connect_timeout).data)
-        except BaseException:
-            conn.stop(send_exit=False)
-            raise
-        return conn
+    def _open(self) -> Connection:
+        return open_connection(
+            self.host, self.port, self._password, self._connect_timeout,
+            events=self._events, observe=self._jobs.observe,
+        )
 
-    def _dispatch(self, event: FixedESLEvent) -> None:
-        if event.event is not None and self.on_event is not None:
-            self.on_event(event.event)
+    def _dispatch(self, conn: Connection) -> None:
+        """Hand every event to `on_event`, one at a time, until the connection ends.
+
+        A failing callback is logged and the next event still delivered.
+        """
+        while True:
+            try:
+                item = conn.next_event(None)
+            except ESLConnectionClosed:
+                return
+            if isinstance(item, Event) and self.on_event is not None:
+                try:
+                    self.on_event(item)
+                except Exception:
+                    log.exception("on_event failed for %r", item)
 
     # ------------------------------------------------------------ requests
 
-    def _require(self) -> _Connection:
+    def _require(self) -> Connection:
         conn = self._conn
         if conn is None or conn.closed:
             raise ESLConnectionClosed(f"not connected to FreeSWITCH {self.host}:{self.port}")
@@ -195,7 +256,7 @@ class InboundClient:
 
     def api(self, cmd: str, timeout: float = 5.0) -> str:
         """Run ``api <cmd>`` and return its text; ESLCommandError if it starts with ``-ERR``."""
-        body = self._require().send(encode_command(f"api {cmd}"), timeout=timeout).data
+        body = self._require().request(encode_command(f"api {cmd}"), timeout).body.decode("utf-8", "replace")
         ESLCommandError.check(f"api {cmd}", body)
         return body
 
@@ -208,13 +269,16 @@ class InboundClient:
         conn = self._require()
         job_uuid = str(uuidlib.uuid4())
         waiter = gevent.event.AsyncResult()
-        conn.jobs[job_uuid] = waiter
+        self._jobs.waiting[job_uuid] = waiter
         deadline = time.monotonic() + timeout
         try:
-            reply = conn.send(encode_command(f"bgapi {cmd}", [("Job-UUID", job_uuid)]), timeout=timeout)
-            ESLCommandError.check(f"bgapi {cmd}", reply.data)
-            return waiter.get(timeout=max(0.0, deadline - time.monotonic()))
+            reply = conn.request(encode_command(f"bgapi {cmd}", [("Job-UUID", job_uuid)]), timeout)
+            ESLCommandError.check(f"bgapi {cmd}", reply.header("Reply-Text", ""))
+            event = waiter.get(timeout=max(0.0, deadline - time.monotonic()))
         except gevent.Timeout:
             raise ESLTimeout(f"no result for bgapi {cmd!r} (Job-UUID {job_uuid}) within {timeout}s") from None
         finally:
-            conn.jobs.pop(job_uuid, None)
+            self._jobs.waiting.pop(job_uuid, None)
+        if event is None:
+            raise ESLConnectionClosed(f"connection to {self.host}:{self.port} lost before bgapi {cmd!r} finished")
+        return event

@@ -16,53 +16,82 @@ and closing without ``linger``: FreeSWITCH's ``socket`` application then
 fails and the dialplan continues to its fallback (transcript
 ``outbound_close_nolinger_park_5003.txt``).
 
-greenswitch's ``OutboundESLServer`` is replaced rather than fixed (it polls
-``accept`` every 100 ms and joins calls without a timeout): see
-docs/decisions/0001-greenswitch-overrides.md.
+Memory a peer can claim before it is known to be a call (it has answered
+``connect`` with a channel whose ``Unique-ID`` is a UUID) is bounded:
+
+* it may send one reply, with no body and a header block of at most the
+  codec's 64 KiB, and nothing else (FreeSWITCH sends nothing before it
+  answers ``connect``, and its answer is one header block of channel data:
+  7.4 KB in the recorded transcripts, ~10 KB seen in the field), see
+  `PRECONNECT`;
+* it has `connect_timeout` seconds to answer in full;
+* at most `max_pending` peers are in that phase at once.  The next peer is
+  not refused but waits, unaccepted, in the kernel's listen backlog until a
+  slot frees: a burst of real calls is then served a few milliseconds late
+  instead of being sent to the dialplan fallback, and a flood of peers that
+  never answer costs each slot at most `connect_timeout`, never memory.
+
+After ``connect`` a frame's body is bounded by `CALL_LIMITS` (1 MiB: a call's
+socket carries channel events of 4-9 KB and short command results).
+
+greenswitch's ``OutboundESLServer`` and ``OutboundSession`` are not used:
+see docs/decisions/0001-greenswitch-replaced.md.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 
+import gevent
+import gevent.lock
 import gevent.pool
-from gevent.server import StreamServer
-from greenswitch import esl
+from gevent import socket
 
-from fsrouter.esl.codec import Event, Frame, encode_command
+from fsrouter.esl.codec import Event, Frame, channel_data, encode_command, encode_sendmsg
+from fsrouter.esl.connection import WAKE, Connection, Limits
 from fsrouter.esl.errors import ESLCommandError, ESLConnectionClosed, ESLError, ESLProtocolError
-from fsrouter.esl.greenswitch_fixes import WAKE, FixedESLEvent, FixedOutboundSession
+
+__all__ = ["CALL_LIMITS", "PRECONNECT", "WAKE", "OutboundCall", "OutboundServer"]
 
 log = logging.getLogger(__name__)
+
+PRECONNECT = Limits(max_body_bytes=0, one_reply=True)
+"""Until ``connect`` is answered: one reply, one header block (<= 64 KiB), no body; then
+reading pauses until the reply is checked."""
+
+CALL_LIMITS = Limits(max_body_bytes=1024 * 1024)
+"""Once the peer is a call: frames up to 1 MiB of body (about 100x the largest channel event)."""
+
+UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+"""A channel's Unique-ID as FreeSWITCH makes it (switch_uuid_format: 36 characters, 8-4-4-4-12 hex)."""
 
 
 class OutboundCall:
     """One FreeSWITCH ``socket <addr> async full`` connection, which is one call.
 
     `channel` is the channel data from the ``connect`` reply (url-decoded
-    lazily); `uuid` its ``Unique-ID``.  Every method has a timeout; every
-    method raises `ESLConnectionClosed` once the connection is gone.
+    lazily); `uuid` its ``Unique-ID``, checked to be a UUID.  Every method
+    has a timeout; every method raises `ESLConnectionClosed` once the
+    connection is gone.
     """
 
-    def __init__(self, session: FixedOutboundSession, channel: Event) -> None:
-        self._session = session
+    def __init__(self, connection: Connection, channel: Event) -> None:
+        self._conn = connection
         self.channel = channel
         self.uuid: str = channel.get("Unique-ID") or ""
 
     @property
     def closed(self) -> bool:
-        return self._session.closed
-
-    def _request(self, data: bytes, timeout: float) -> FixedESLEvent:
-        return self._session.send(data, timeout=timeout)
+        return self._conn.closed
 
     def command(self, line: str, timeout: float = 5.0) -> Frame:
         """A socket command (``myevents``, ``linger``, ``event plain ...``, ``filter ...``).
 
         Returns the ``command/reply`` frame; raises ESLCommandError on ``-ERR``.
         """
-        frame = self._request(encode_command(line), timeout).frame
+        frame = self._conn.request(encode_command(line), timeout)
         ESLCommandError.check(line, frame.header("Reply-Text", ""))
         return frame
 
@@ -79,22 +108,21 @@ class OutboundCall:
 
         The completion is the ``CHANNEL_EXECUTE_COMPLETE`` whose
         ``Application-UUID`` equals `event_uuid`.  `event_lock` keeps queued
-        applications from nesting inside each other.
+        applications from nesting inside each other.  Once FreeSWITCH sent
+        its disconnect notice (the caller hung up; the socket lingers)
+        nothing more can run on the channel: ESLConnectionClosed at once.
         """
-        try:
-            reply = self._session.call_command(
-                app, arg, event_uuid=event_uuid, event_lock=event_lock, reply_timeout=timeout
-            )
-        except esl.OutboundSessionHasGoneAway as exc:
-            raise ESLConnectionClosed(f"call {self.uuid} has hung up; cannot execute {app}") from exc
-        ESLCommandError.check(f"execute {app}", reply.data)
+        if self._conn.disconnect_notice is not None:
+            raise ESLConnectionClosed(f"call {self.uuid} has hung up; cannot execute {app}")
+        frame = self._conn.request(encode_sendmsg(app, arg, event_uuid=event_uuid, event_lock=event_lock), timeout)
+        ESLCommandError.check(f"execute {app}", frame.header("Reply-Text", ""))
 
     def api(self, cmd: str, timeout: float = 5.0) -> str:
         """An ``api`` command over this socket (e.g. ``uuid_break <uuid> all``); its text result.
 
         Raises ESLCommandError when the result starts with ``-ERR``.
         """
-        body = self._request(encode_command(f"api {cmd}"), timeout).data
+        body = self._conn.request(encode_command(f"api {cmd}"), timeout).body.decode("utf-8", "replace")
         ESLCommandError.check(f"api {cmd}", body)
         return body
 
@@ -105,19 +133,16 @@ class OutboundCall:
         Raises ESLConnectionClosed after the connection ended and everything
         received was handed out.
         """
-        item = self._session.next_event(timeout)
-        if item is None or item is WAKE:
-            return item
-        return item.event if item.event is not None else item.frame
+        return self._conn.next_event(timeout)
 
     def wake(self) -> None:
         """Make `next_event` return `WAKE` (from any greenlet; never blocks), so
         the call's owner looks at what other greenlets told it."""
-        self._session.wake()
+        self._conn.wake()
 
     def close(self) -> None:
         """Close the socket (without ``exit``); idempotent, always safe."""
-        self._session.stop(send_exit=False)
+        self._conn.close()
 
     def __repr__(self) -> str:
         return f"<OutboundCall {self.uuid} {'closed' if self.closed else 'open'}>"
@@ -134,54 +159,105 @@ class OutboundServer:
         *,
         max_sessions: int = 500,
         connect_timeout: float = 5.0,
+        max_pending: int = 64,
+        backlog: int = 1024,
     ) -> None:
         self._handler = handler
+        self._bind = (host, port)
         self.max_sessions = max_sessions
         self.connect_timeout = connect_timeout
+        self.max_pending = max_pending
+        self._backlog = backlog
         self.active_sessions = 0
-        # A pool (unbounded: refusals must still be answered) lets stop() wait
-        # for and then kill the calls in progress.
-        self._server = StreamServer((host, port), self._serve, spawn=gevent.pool.Pool())
+        self.pending_peers = 0
+        """Peers accepted that have not yet answered ``connect`` (at most `max_pending`)."""
+        self._pending = gevent.lock.BoundedSemaphore(max_pending)
+        self._sessions = gevent.pool.Group()
+        self._listener: socket.socket | None = None
+        self._acceptor: gevent.Greenlet | None = None
 
     def start(self) -> None:
-        """Bind and start accepting in the background (port 0 picks a free port)."""
-        self._server.start()
+        """Bind and start accepting in the background (port 0 picks a free port).
+
+        Raises OSError when the address cannot be bound.
+        """
+        listener = socket.socket(socket.AF_INET6 if ":" in self._bind[0] else socket.AF_INET)
+        try:
+            listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            listener.bind(self._bind)
+            listener.listen(self._backlog)
+        except OSError:
+            listener.close()
+            raise
+        self._listener = listener
+        self._acceptor = gevent.spawn(self._accept_loop, listener)
         log.info("outbound ESL server listening on %s:%d", *self.address)
 
     @property
     def address(self) -> tuple[str, int]:
-        host, port = self._server.address[:2]
+        host, port = self._listener.getsockname()[:2]
         return host, port
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop accepting, give calls in progress `timeout` seconds, then kill them."""
-        self._server.stop(timeout=timeout)
+        if self._acceptor is not None:
+            self._acceptor.kill()
+            self._acceptor = None
+        if self._listener is not None:
+            self._listener.close()
+        self._sessions.join(timeout=timeout)
+        self._sessions.kill(block=True, timeout=1)
+
+    def _accept_loop(self, listener: socket.socket) -> None:
+        while True:
+            self._pending.acquire()  # beyond max_pending, peers wait in the listen backlog
+            try:
+                sock, address = listener.accept()
+            except OSError as exc:
+                self._pending.release()
+                log.error("outbound ESL accept failed: %s; retrying in 0.1 s", str(exc))  # e.g. EMFILE
+                gevent.sleep(0.1)
+                continue
+            self.pending_peers += 1
+            self._sessions.spawn(self._serve, sock, address)
 
     def _serve(self, sock, address) -> None:
-        session = FixedOutboundSession(address, sock, dispatch_events=False)
+        peer = "%s:%d" % address[:2]
+        conn = Connection(sock, name=peer, limits=PRECONNECT)
         try:
-            channel = self._connect(session)
+            try:
+                channel = self._connect(conn)
+            finally:
+                self.pending_peers -= 1
+                self._pending.release()
+            conn.set_limits(CALL_LIMITS)
             if self.active_sessions >= self.max_sessions:
                 log.warning(
-                    "refusing call %s from %s:%d: %d sessions active (max_sessions=%d); "
+                    "refusing call %s from %s: %d sessions active (max_sessions=%d); "
                     "closing without linger so the dialplan continues to its fallback",
-                    channel.uuid, *address[:2], self.active_sessions, self.max_sessions,
+                    channel.uuid, peer, self.active_sessions, self.max_sessions,
                 )
                 return
             self.active_sessions += 1
             try:
-                self._handler(OutboundCall(session, channel))
+                self._handler(OutboundCall(conn, channel))
             finally:
                 self.active_sessions -= 1
         except ESLError as exc:
-            log.warning("outbound session from %s:%d ended: %s", *address[:2], exc)
+            log.warning("outbound session from %s ended: %s", peer, str(exc))
         except Exception:
-            log.exception("outbound session from %s:%d failed", *address[:2])
+            log.exception("outbound session from %s failed", peer)
         finally:
-            session.stop(send_exit=False)
+            conn.close()
 
-    def _connect(self, session: FixedOutboundSession) -> Event:
-        reply = session.send("connect", timeout=self.connect_timeout)
-        if reply.event is None or not reply.event.uuid:
-            raise ESLProtocolError(f"connect reply without channel data: {reply.frame.headers[:4]!r}")
-        return reply.event
+    def _connect(self, conn: Connection) -> Event:
+        """Send ``connect``; the reply's channel data, once it is a channel with a UUID."""
+        reply = conn.request(encode_command("connect"), timeout=self.connect_timeout)
+        if reply.content_type != "command/reply" or reply.header("Event-Name") is None:
+            raise ESLProtocolError(f"connect reply without channel data: {reply.headers[:4]!r}")
+        channel = channel_data(reply)
+        uuid = channel.uuid or ""
+        if not UUID.fullmatch(uuid):
+            # The runtime puts Unique-ID into api commands (uuid_break <uuid> all).
+            raise ESLProtocolError(f"connect reply's Unique-ID is not a UUID: {uuid[:80]!r}")
+        return channel

@@ -24,7 +24,7 @@ import gevent.queue
 
 from fsrouter.esl.codec import Event, Frame
 from fsrouter.esl.errors import ESLCommandError, ESLConnectionClosed, ESLError
-from fsrouter.esl.greenswitch_fixes import WAKE
+from fsrouter.esl.outbound import WAKE
 from fsrouter.esl.outbound import OutboundCall
 from fsrouter.flow import commands as cmd
 from fsrouter.flow import events as ev

@@ -178,6 +178,8 @@ def test_event_built_from_values_behaves_like_a_parsed_one():
         b"Content-Length: 12abc\n\n",
         b"Content-Length: -1\n\n",
         b"Content-Length: %d\n\n" % (MAX_BODY_BYTES + 1),
+        b"Content-Length: " + b"9" * 5000 + b"\n\n",  # int() raised ValueError past 4300 digits
+        b"Content-Length: 10737418240\n\n",
         b": empty name\n\n",
         b"X-Long: " + b"a" * (MAX_HEADER_BYTES + 1),
         b"X-Long: " + b"a" * (MAX_HEADER_BYTES + 1) + b"\n\n",
@@ -190,6 +192,18 @@ def test_malformed_input_raises_the_protocol_error_and_stays_failed(data):
         parser.next_frame()
     parser.feed(b"Content-Type: command/reply\nReply-Text: +OK\n\n")
     with pytest.raises(ESLProtocolError):
+        parser.next_frame()
+
+
+def test_body_limit_is_the_parsers_own_and_may_change_between_frames():
+    parser = Parser(max_body_bytes=0)
+    parser.feed(b"Content-Type: command/reply\nReply-Text: +OK\n\nContent-Length: 3\n\nabc")
+    assert parser.next_frame().header("Reply-Text") == "+OK"
+    parser.max_body_bytes = 3
+    assert parser.next_frame().body == b"abc"
+    parser.max_body_bytes = 2
+    parser.feed(b"Content-Length: 3\n\nabc")
+    with pytest.raises(ESLProtocolError, match="exceeds 2"):
         parser.next_frame()
 
 

@@ -1,13 +1,19 @@
-"""One test per greenswitch 0.0.19 defect, run against stock greenswitch and fsrouter's fix.
+"""One test per greenswitch 0.0.19 defect, run against stock greenswitch and against fsrouter.
 
-The stock parameter is ``xfail(strict=True)``: the suite proves both that
-each test catches its defect and that fsrouter's class does not have it.
-Peers are fakes on 127.0.0.1 (tests/esl/esl_fakes.py); a hang is bounded
-by ``gevent.with_timeout`` and reported as ``HUNG``.
+fsrouter does not use greenswitch (docs/decisions/0001-greenswitch-replaced.md);
+these tests are the evidence for that decision and the guard for its
+replacement.  Each scenario runs twice through a small adapter: once on
+stock greenswitch, marked ``xfail(strict=True)`` so the suite proves the
+test catches the defect (and fails loudly if an upgrade fixes it), and once
+on fsrouter's own stack (`fsrouter.esl.connection`, the inbound client's
+`open_connection`, `OutboundServer`/`OutboundCall`), which must pass.
+Peers are fakes on 127.0.0.1 (tests/esl/esl_fakes.py); a hang is bounded by
+``gevent.with_timeout`` and reported as ``HUNG``.
 """
 
 from __future__ import annotations
 
+import uuid as uuidlib
 from contextlib import contextmanager
 
 import gevent
@@ -18,12 +24,14 @@ from gevent import socket
 from gevent.server import StreamServer
 from greenswitch import esl
 
-from fsrouter.esl.codec import encode_api_response, encode_event_json, encode_reply
-from fsrouter.esl.errors import ESLTimeout
-from fsrouter.esl.greenswitch_fixes import FixedInboundESL, FixedOutboundSession
+from fsrouter.esl.codec import Event, encode_api_response, encode_event_json, encode_reply
+from fsrouter.esl.connection import Limits
+from fsrouter.esl.errors import ESLConnectionClosed, ESLTimeout
+from fsrouter.esl.inbound import open_connection
 from fsrouter.esl.outbound import OutboundServer
 
 HUNG = "HUNG"
+CLOSED = "CLOSED"
 
 
 def bounded(fn, *args, timeout=0.3, **kwargs):
@@ -40,6 +48,9 @@ def stock_or_fixed(defect: str):
     )
 
 
+# ------------------------------------------------------------------ inbound adapters
+
+
 def shutdown(conn) -> None:
     """Stock greenswitch has no bounded stop: kill its greenlets and close its socket directly."""
     conn._run = False  # its handler wrapper's bare `except:` swallows GreenletExit; let the loop end
@@ -50,40 +61,173 @@ def shutdown(conn) -> None:
             closable.close()
 
 
+class StockInbound:
+    """greenswitch's InboundESL, driven as its README shows."""
+
+    def __init__(self, port: int) -> None:
+        self.conn = esl.InboundESL("127.0.0.1", port, "ClueCon", timeout=1)
+        self.conn.connect()
+
+    def request(self, command: str, timeout: float = 0.3):
+        """The reply's text (Reply-Text or api body), CLOSED, or HUNG."""
+        try:
+            reply = bounded(self.conn.send, command, timeout=timeout)
+        except esl.NotConnectedError:
+            return CLOSED
+        return reply if reply is HUNG else reply.data
+
+    def next_event(self, peer: PeerConn, data: bytes, name: str = "*"):
+        """Send `data` from the peer; the first event handed to a handler, as (get, body), or HUNG."""
+        got = gevent.event.AsyncResult()
+        self.conn.register_handle(name, got.set)
+        peer.send(data)
+        ev = bounded(got.get)
+        return ev if ev is HUNG else (ev.headers.get, getattr(ev, "body", None))
+
+    def stall_consumer(self) -> None:
+        self.conn.register_handle("*", lambda ev: gevent.sleep(10))
+
+    def close(self) -> None:
+        shutdown(self.conn)
+
+
+class FsrouterInbound:
+    """fsrouter's inbound connection (what InboundClient runs on)."""
+
+    def __init__(self, port: int, limits: Limits = Limits()) -> None:
+        self.conn = open_connection("127.0.0.1", port, "ClueCon", 1.0, limits=limits)
+
+    def request(self, command: str, timeout: float = 0.3):
+        try:
+            frame = bounded(self.conn.request, command.encode("utf-8") + b"\n\n", timeout, timeout=timeout + 0.2)
+        except ESLConnectionClosed:
+            return CLOSED
+        if frame is HUNG:
+            return HUNG
+        return frame.header("Reply-Text") or frame.body.decode("utf-8", "replace")
+
+    def next_event(self, peer: PeerConn, data: bytes, name: str = "*"):
+        peer.send(data)
+        ev = bounded(self.conn.next_event, 1.0)
+        return HUNG if not isinstance(ev, Event) else (ev.get, ev.body)
+
+    def stall_consumer(self) -> None:
+        pass  # nothing calls next_event: the owner is busy elsewhere
+
+    def close(self) -> None:
+        self.conn.close()
+
+
 @contextmanager
-def inbound(fixed: bool, script=None, **attrs):
+def inbound(fixed: bool, script=None, **options):
     fs = FakeInboundFS(script) if script else FakeInboundFS()
-    conn = (FixedInboundESL if fixed else esl.InboundESL)("127.0.0.1", fs.port, "ClueCon", timeout=1)
-    for name, value in attrs.items():
-        setattr(conn, name, value)
+    conn = (FsrouterInbound if fixed else StockInbound)(fs.port, **options)
     try:
-        conn.connect()
         yield conn, fs
     finally:
-        shutdown(conn)
+        conn.close()
         fs.stop()
 
 
-def first_event(conn, peer: PeerConn, data: bytes, name: str = "*"):
-    got = gevent.event.AsyncResult()
-    conn.register_handle(name, got.set)
-    peer.send(data)
-    return bounded(got.get)
+# ------------------------------------------------------------------ outbound adapters
+
+
+class StockOutbound:
+    """greenswitch's OutboundSession on an accepted socket; blocking playback as its README shows."""
+
+    def __init__(self, session) -> None:
+        self.session = session
+
+    def add_completion_listener(self) -> None:
+        self.session.register_handle("CHANNEL_EXECUTE_COMPLETE", lambda ev: None)
+
+    def play(self, path: str, timeout: float = 0.3):
+        """Application-Data of this playback's completion, or HUNG."""
+        try:
+            ev = bounded(self.session.call_command, "playback", path, block=True,
+                         response_timeout=timeout, timeout=timeout + 0.2)
+        except gevent.Timeout:
+            return HUNG
+        return ev if ev is HUNG else ev.headers["Application-Data"]
+
+    def play_blocking(self, path: str):
+        ev = bounded(self.session.playback, path, block=True)
+        return ev if ev is HUNG else ev.headers["Application-Data"]
+
+    def play_nested(self, outer: str, inner: str) -> list:
+        first = gevent.spawn(self.session.playback, outer)
+        gevent.sleep(0.05)
+        second = gevent.spawn(self.session.playback, inner)
+        gevent.joinall([first, second], timeout=0.5)
+        results = [g.value.headers["Application-Data"] if g.successful() and g.value else None for g in (first, second)]
+        gevent.killall([first, second])
+        return results
+
+
+class FsrouterOutbound:
+    """fsrouter's OutboundCall: execute returns at +OK, the completion is the event with our Application-UUID."""
+
+    def __init__(self, call) -> None:
+        self.call = call
+
+    def add_completion_listener(self) -> None:
+        pass  # no handler registry: every event goes to the call's one owner
+
+    def play(self, path: str, timeout: float = 0.3):
+        app_uuid = str(uuidlib.uuid4())
+        self.call.execute("playback", path, event_uuid=app_uuid)
+        return self._completion(app_uuid, timeout)
+
+    play_blocking = play
+
+    def play_nested(self, outer: str, inner: str) -> list:
+        uuids = [str(uuidlib.uuid4()), str(uuidlib.uuid4())]
+        self.call.execute("playback", outer, event_uuid=uuids[0], event_lock=False)
+        self.call.execute("playback", inner, event_uuid=uuids[1], event_lock=False)
+        done = {}
+        with gevent.Timeout(0.5, False):
+            while len(done) < 2:
+                ev = self.call.next_event(0.5)
+                if isinstance(ev, Event) and ev.name == "CHANNEL_EXECUTE_COMPLETE":
+                    done[ev.get("Application-UUID")] = ev.get("Application-Data")
+        return [done.get(u) for u in uuids]
+
+    def _completion(self, app_uuid: str, timeout: float):
+        with gevent.Timeout(timeout, False):
+            while True:
+                ev = self.call.next_event(timeout)
+                if isinstance(ev, Event) and ev.get("Application-UUID") == app_uuid:
+                    return ev.get("Application-Data")
+        return HUNG
 
 
 @contextmanager
 def outbound(fixed: bool, serve):
-    """A stock or fixed OutboundSession wired to a FakeOutboundFS that runs `serve(fake)`."""
+    """A stock session or an fsrouter call, wired to a FakeOutboundFS that runs `serve(fake)`."""
+    if fixed:
+        calls, done = gevent.event.AsyncResult(), gevent.event.Event()
+        server = OutboundServer("127.0.0.1", 0, lambda call: (calls.set(call), done.wait(5)))
+        server.start()
+        fake = FakeOutboundFS(server.address)
+        peer = gevent.spawn(lambda: (fake.handshake(), serve(fake)))
+        try:
+            yield FsrouterOutbound(calls.get(timeout=1))
+        finally:
+            done.set()
+            peer.kill()
+            fake.conn.close()
+            server.stop(timeout=0.5)
+        return
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
     fake = FakeOutboundFS(listener.getsockname())
     sock, address = listener.accept()
-    session = (FixedOutboundSession if fixed else esl.OutboundSession)(address, sock)
+    session = esl.OutboundSession(address, sock)
     peer = gevent.spawn(lambda: (fake.handshake(), serve(fake)))
     try:
         assert bounded(session.connect) is not HUNG
-        yield session
+        yield StockOutbound(session)
     finally:
         peer.kill()
         fake.conn.close()
@@ -97,34 +241,32 @@ def outbound(fixed: bool, serve):
 @stock_or_fixed("defect 1: url-decodes before splitting lines, so %0A in a value forges headers")
 def test_encoded_newline_in_a_value_cannot_forge_headers(fixed):
     with inbound(fixed) as (conn, fs):
-        ev = first_event(
-            conn,
-            fs.conns[0],
-            event("CUSTOM", "abc", ("variable_sip_from_display", "Bob%0AUnique-ID%3A%20spoofed")),
+        got = conn.next_event(
+            fs.conns[0], event("CUSTOM", "abc", ("variable_sip_from_display", "Bob%0AUnique-ID%3A%20spoofed"))
         )
-        assert ev is not HUNG
-        assert ev.headers["Unique-ID"] == "abc"
-        assert ev.headers["variable_sip_from_display"] == "Bob\nUnique-ID: spoofed"
+        assert got is not HUNG
+        header, _ = got
+        assert header("Unique-ID") == "abc"
+        assert header("variable_sip_from_display") == "Bob\nUnique-ID: spoofed"
 
 
 @stock_or_fixed("defect 2: an event body (BACKGROUND_JOB result) is merged into the headers")
 def test_background_job_body_stays_out_of_the_headers(fixed):
     result = b"Event-Name: CHANNEL_DATA\nUnique-ID: 11111111-2222\nChannel-State: CS_EXECUTE\n"
     with inbound(fixed) as (conn, fs):
-        ev = first_event(conn, fs.conns[0], event("BACKGROUND_JOB", "", ("Job-UUID", "7f4d"), body=result))
-        assert ev is not HUNG
-        assert ev.headers["Event-Name"] == "BACKGROUND_JOB"
-        assert "Channel-State" not in ev.headers
-        assert ev.body == result
+        got = conn.next_event(fs.conns[0], event("BACKGROUND_JOB", "", ("Job-UUID", "7f4d"), body=result))
+        assert got is not HUNG
+        header, body = got
+        assert header("Event-Name") == "BACKGROUND_JOB"
+        assert header("Channel-State") is None
+        assert body == result
 
 
 @stock_or_fixed("defect 3: blocking playback hangs once a CHANNEL_EXECUTE_COMPLETE handler is registered")
 def test_blocking_playback_returns_with_a_user_completion_handler(fixed):
-    with outbound(fixed, FakeOutboundFS.serve) as session:
-        session.register_handle("CHANNEL_EXECUTE_COMPLETE", lambda ev: None)
-        ev = bounded(session.playback, "/tmp/x.wav", block=True)
-        assert ev is not HUNG
-        assert ev.headers["Application-Response"] == "FILE PLAYED"
+    with outbound(fixed, FakeOutboundFS.serve) as call:
+        call.add_completion_listener()
+        assert call.play_blocking("/tmp/x.wav") == "/tmp/x.wav"
 
 
 def complete_only_the_second(fake: FakeOutboundFS) -> None:
@@ -139,12 +281,9 @@ def complete_only_the_second(fake: FakeOutboundFS) -> None:
 
 @stock_or_fixed("defect 4: a waiter left by response_timeout swallows the next completion")
 def test_timed_out_waiter_does_not_swallow_the_next_completion(fixed):
-    with outbound(fixed, complete_only_the_second) as session:
-        with pytest.raises(gevent.Timeout):
-            session.call_command("playback", "/tmp/a.wav", block=True, response_timeout=0.1)
-        ev = bounded(session.playback, "/tmp/b.wav", block=True)
-        assert ev is not HUNG
-        assert ev.headers["Application-Data"] == "/tmp/b.wav"
+    with outbound(fixed, complete_only_the_second) as call:
+        assert call.play("/tmp/a.wav", timeout=0.1) is HUNG  # never completes
+        assert call.play("/tmp/b.wav") == "/tmp/b.wav"
 
 
 def close_on_api(conn: PeerConn, frame) -> None:
@@ -154,9 +293,7 @@ def close_on_api(conn: PeerConn, frame) -> None:
 @stock_or_fixed("defect 5: TCP close while an api is pending hangs send() forever")
 def test_peer_closing_during_api_fails_the_request(fixed):
     with inbound(fixed, close_on_api) as (conn, _):
-        with pytest.raises(esl.NotConnectedError):
-            bounded(conn.send, "api status")
-        assert not conn.connected
+        assert conn.request("api status") == CLOSED
 
 
 def latin1_api_body(conn: PeerConn, frame) -> None:
@@ -166,10 +303,9 @@ def latin1_api_body(conn: PeerConn, frame) -> None:
 @stock_or_fixed("defect 6: a non-UTF-8 body kills the receive greenlet; later sends hang")
 def test_non_utf8_body_does_not_kill_the_connection(fixed):
     with inbound(fixed, latin1_api_body) as (conn, _):
-        first = bounded(conn.send, "api show channels")
-        second = bounded(conn.send, "api status")
-        assert first is not HUNG and second is not HUNG
-        assert first.data == "caller J\ufffdrgen\n"
+        first = conn.request("api show channels")
+        second = conn.request("api status")
+        assert (first, second) == ("caller J\ufffdrgen\n", "caller J\ufffdrgen\n")
 
 
 # ------------------------------------------------------------------ the other defects
@@ -189,28 +325,22 @@ def nested_completions(fake: FakeOutboundFS) -> None:
 
 @stock_or_fixed("completion is matched on the application name, not Application-UUID")
 def test_nested_completions_go_to_their_own_waiters(fixed):
-    with outbound(fixed, nested_completions) as session:
-        outer = gevent.spawn(session.playback, "/tmp/outer.wav")
-        gevent.sleep(0.05)
-        inner = gevent.spawn(session.playback, "/tmp/inner.wav")
-        gevent.joinall([outer, inner], timeout=0.5)
-        results = [g.value.headers["Application-Data"] if g.successful() and g.value else None for g in (outer, inner)]
-        gevent.killall([outer, inner])
-        assert results == ["/tmp/outer.wav", "/tmp/inner.wav"]
+    with outbound(fixed, nested_completions) as call:
+        assert call.play_nested("/tmp/outer.wav", "/tmp/inner.wav") == ["/tmp/outer.wav", "/tmp/inner.wav"]
 
 
 def reply_with_body_length(conn: PeerConn, frame) -> None:
     conn.send(encode_reply(f"+OK {len(frame.body)}"))
 
 
+BIG = "x" * (8 * 1024 * 1024)
+BIG_COMMAND = f"sendmsg\ncall-command: execute\nexecute-app-name: log\nContent-Length: {len(BIG)}\n\n{BIG}"
+
+
 @stock_or_fixed("send() uses sock.send, which may write only part of a large command")
 def test_large_command_is_sent_whole(fixed):
-    body = "x" * (8 * 1024 * 1024)
-    command = f"sendmsg\ncall-command: execute\nexecute-app-name: log\nContent-Length: {len(body)}\n\n{body}"
     with inbound(fixed, reply_with_body_length) as (conn, _):
-        reply = bounded(conn.send, command, timeout=0.7)
-        assert reply is not HUNG
-        assert reply.data == f"+OK {len(body)}"
+        assert conn.request(BIG_COMMAND, timeout=0.7) == f"+OK {len(BIG)}"
 
 
 def stop_reading(conn: PeerConn, frame) -> None:
@@ -219,33 +349,36 @@ def stop_reading(conn: PeerConn, frame) -> None:
 
 @stock_or_fixed("no timeouts: send() to a peer that stopped reading waits forever")
 def test_send_to_a_peer_that_stopped_reading_fails_in_bounded_time(fixed):
-    body = "x" * (8 * 1024 * 1024)
-    command = f"sendmsg\ncall-command: execute\nexecute-app-name: log\nContent-Length: {len(body)}\n\n{body}"
-    with inbound(fixed, stop_reading, command_timeout=0.2) as (conn, _):
-        gevent.spawn(conn.send, "api status")  # the peer stops reading here
+    with inbound(fixed, stop_reading) as (conn, _):
+        gevent.spawn(conn.request, "api status", 5)  # the peer stops reading here
         gevent.sleep(0.05)
-        with pytest.raises(esl.NotConnectedError):
-            bounded(conn.send, command, timeout=0.6)
+        assert conn.request(BIG_COMMAND, timeout=0.2) == CLOSED
 
 
 @stock_or_fixed("no timeouts: connect() waits for auth/request forever")
 def test_connect_to_a_silent_peer_times_out(fixed):
     server = StreamServer(("127.0.0.1", 0), lambda sock, addr: gevent.sleep(5))
     server.start()
-    conn = (FixedInboundESL if fixed else esl.InboundESL)("127.0.0.1", server.server_port, "ClueCon", timeout=0.2)
     try:
-        with pytest.raises(ESLTimeout):
-            bounded(conn.connect, timeout=0.6)
+        if fixed:
+            with pytest.raises(ESLTimeout):
+                bounded(open_connection, "127.0.0.1", server.server_port, "ClueCon", 0.2, timeout=0.6)
+        else:
+            conn = esl.InboundESL("127.0.0.1", server.server_port, "ClueCon", timeout=0.2)
+            try:
+                assert bounded(conn.connect, timeout=0.6) is not HUNG
+            finally:
+                shutdown(conn)
     finally:
-        shutdown(conn)
         server.stop(timeout=0)
 
 
 @stock_or_fixed("no backpressure: the event queue is unbounded, the reader never stops reading")
 def test_slow_consumer_pushes_back_on_the_peer(fixed):
     flood = event("CUSTOM", "u-1", ("variable_blob", "x" * 8000)) * 200  # 1.6 MB; fsrouter absorbs ~0.7 MB
-    with inbound(fixed, max_queued_events=20) as (conn, fs):
-        conn.register_handle("*", lambda ev: gevent.sleep(10))  # a stuck consumer
+    options = {"limits": Limits(max_queued_events=20)} if fixed else {}
+    with inbound(fixed, **options) as (conn, fs):
+        conn.stall_consumer()
         peer = fs.conns[0]
         peer.sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 64 * 1024)
         sender = gevent.spawn(peer.send, flood)
@@ -258,8 +391,8 @@ def test_slow_consumer_pushes_back_on_the_peer(fixed):
 @stock_or_fixed("text/event-json is not supported")
 def test_json_events_reach_their_handlers(fixed):
     with inbound(fixed) as (conn, fs):
-        ev = first_event(conn, fs.conns[0], encode_event_json([("Event-Name", "HEARTBEAT")]), "HEARTBEAT")
-        assert ev is not HUNG and ev.headers["Event-Name"] == "HEARTBEAT"
+        got = conn.next_event(fs.conns[0], encode_event_json([("Event-Name", "HEARTBEAT")]), "HEARTBEAT")
+        assert got is not HUNG and got[0]("Event-Name") == "HEARTBEAT"
 
 
 def free_port() -> int:

@@ -12,24 +12,15 @@ from esl_fakes import FakeOutboundFS, event, live_greenlets, open_fds
 
 from fsrouter.esl.codec import Event, Frame, encode_disconnect_notice, encode_reply
 from fsrouter.esl.errors import ESLCommandError, ESLConnectionClosed, ESLTimeout
-from fsrouter.esl.greenswitch_fixes import WAKE
+from fsrouter.esl.outbound import WAKE
 from fsrouter.esl.outbound import OutboundCall, OutboundServer
 
 
-@pytest.fixture
-def serve():
-    """serve(handler, **kw) -> started OutboundServer; every server is stopped after the test."""
-    servers = []
-
-    def start(handler, **kwargs) -> OutboundServer:
-        server = OutboundServer("127.0.0.1", 0, handler, **kwargs)
-        server.start()
-        servers.append(server)
-        return server
-
-    yield start
-    for server in servers:
-        server.stop(timeout=0.5)
+# Channel UUIDs as FreeSWITCH makes them (the server refuses anything else).
+CALL_1 = "59e2b2c5-4b90-40b9-a7a7-eefd8f00f58a"
+BAD, GOOD = "0b1f3c2e-0000-4000-8000-00000000bad0", "0b1f3c2e-0000-4000-8000-0000000000d0"
+BOOM, FINE = "0b1f3c2e-0000-4000-8000-0000000b0000", "0b1f3c2e-0000-4000-8000-00000000f1e0"
+REFUSED = "0b1f3c2e-0000-4000-8000-0000000ef05e"
 
 
 def call_fs(server: OutboundServer, serve_fn=FakeOutboundFS.serve, uuid=None) -> tuple[FakeOutboundFS, gevent.Greenlet]:
@@ -55,9 +46,9 @@ def test_a_call_end_to_end():
     server = OutboundServer("127.0.0.1", 0, handler)
     server.start()
     try:
-        fake, peer = call_fs(server, uuid="call-1")
+        fake, peer = call_fs(server, uuid=CALL_1)
         uuid, caller_name, seen, api_result = outcome.get(timeout=2)
-        assert (uuid, caller_name, api_result) == ("call-1", "Ελένη", "+OK uuid_break u all\n")
+        assert (uuid, caller_name, api_result) == (CALL_1, "Ελένη", "+OK uuid_break u all\n")
         assert seen[-1].name == "CHANNEL_EXECUTE_COMPLETE"
         assert fake.conn.wait_eof(1.0)  # the server closes the socket when the handler returns
         sendmsg = next(f for f in fake.conn.commands if f.command == "sendmsg")
@@ -158,11 +149,11 @@ def test_refuses_above_max_sessions_by_closing_without_linger(serve, caplog):
     _, first = call_fs(server)
     gevent.sleep(0.05)
     with caplog.at_level(logging.WARNING, logger="fsrouter.esl.outbound"):
-        second = FakeOutboundFS(server.address, uuid="refused-uuid")
+        second = FakeOutboundFS(server.address, uuid=REFUSED)
         assert second.handshake().command == "connect"
         assert second.conn.wait_eof(1.0)
     assert [f.command for f in second.conn.commands] == ["connect"]  # no linger, no myevents
-    assert "refused-uuid" in caplog.text
+    assert REFUSED in caplog.text
     assert server.active_sessions == 1
     release.set()
     first.join(1.0)
@@ -182,28 +173,28 @@ def test_malformed_frame_closes_only_its_own_session(serve, caplog):
             results[call.uuid] = exc
 
     server = serve(handler)
-    bad, _ = call_fs(server, lambda fake: None, uuid="bad")
-    good, _ = call_fs(server, uuid="good")
+    bad, _ = call_fs(server, lambda fake: None, uuid=BAD)
+    good, _ = call_fs(server, uuid=GOOD)
     bad.conn.send(b"Content-Type: text/event-plain\nthis is not a header\n\n")
     good.conn.send(event("DTMF", "good", ("DTMF-Digit", "1")))
     assert bad.conn.wait_eof(1.0)
     gevent.sleep(0.1)
-    assert isinstance(results["bad"], ESLConnectionClosed)
-    assert results["good"] == "+OK status\n"
+    assert isinstance(results[BAD], ESLConnectionClosed)
+    assert results[GOOD] == "+OK status\n"
     assert server.active_sessions == 1
     assert "malformed frame" in caplog.text
 
 
 def test_handler_exception_closes_the_session_and_the_server_goes_on(serve, caplog):
     def handler(call: OutboundCall) -> None:
-        if call.uuid == "boom":
+        if call.uuid == BOOM:
             raise RuntimeError("handler bug")
         call.command("myevents")
 
     server = serve(handler)
-    _, boom = call_fs(server, uuid="boom")
+    _, boom = call_fs(server, uuid=BOOM)
     boom.join(1.0)
-    fine, served = call_fs(server, uuid="fine")
+    fine, served = call_fs(server, uuid=FINE)
     served.join(1.0)
     assert boom.dead and served.dead
     assert [f.command for f in fine.conn.commands] == ["connect", "myevents"]

@@ -14,7 +14,7 @@ from runtime_fakes import RULES
 from fsrouter.runtime.call_runner import CallRunner, RunnerSettings
 from fsrouter.esl.codec import Event
 from fsrouter.esl.errors import ESLConnectionClosed
-from fsrouter.esl.greenswitch_fixes import WAKE
+from fsrouter.esl.outbound import WAKE
 from fsrouter.flow import CallMachine
 from fsrouter.offer.messages import Bridging, Bridged, BridgeFailed
 from fsrouter.rules.compiler import compile_source
