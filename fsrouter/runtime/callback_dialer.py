@@ -29,6 +29,7 @@ import gevent
 
 from fsrouter.acd import UnknownEntry, UnknownQueue
 from fsrouter.acd.model import MissReason
+from fsrouter.runtime import orphan_legs
 from fsrouter.runtime.legs import miss_reason, originate_command, playback
 from fsrouter.store.errors import StoreError
 from fsrouter.store.records import AttemptOutcome, CallbackRecord
@@ -244,6 +245,7 @@ class CallbackDialer:
             "origination_caller_id_number": record.caller_id,
             "originate_timeout": str(round(self.customer_ring)),
             "fsrouter_callback_id": str(record.id),
+            **orphan_legs.marker(orphan_legs.CUSTOMER, runtime.instance),
         }
         dial = settings.dial.render({**record.variables, "number": record.number})
         intro = f"{self.sounds_root}/{language}/{settings.intro}.wav"

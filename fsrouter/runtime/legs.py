@@ -78,6 +78,10 @@ class Legs:
     def forget(self, uuid: str) -> None:
         self._legs.pop(uuid, None)
 
+    def uuids(self) -> set[str]:
+        """The legs being watched now."""
+        return set(self._legs)
+
     def on_event(self, event: Event) -> bool:
         """Note a park or hangup of a watched leg; True if the event was one."""
         leg = self._legs.get(event.get("Unique-ID") or "")
