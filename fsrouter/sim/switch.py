@@ -53,6 +53,7 @@ class Switch:
         connect_timeout: float = 5.0,
         identity: SwitchIdentity | None = None,
         seed: int | None = None,
+        sql: bool = True,
     ) -> None:
         """
         target: fsrouter's outbound listener, as in ``socket host:port async full``.
@@ -64,6 +65,9 @@ class Switch:
             before that dialplan hangs up; the simulator does not model those
             extensions beyond that.
         connect_timeout: real seconds the ``socket`` application waits for TCP.
+        sql: the core database is on; off (``freeswitch -nosql``, switch.c),
+            ``show`` answers ``-ERR SQL disabled, no data available!``
+            (mod_commands.c, show_function).
         """
         self.target = target
         self.clock = SimClock(time_scale)
@@ -85,9 +89,7 @@ class Switch:
         self.phones: dict[str, Phone] = {}
         #: Endpoints whose phone is not registered now (`unregister`).
         self.unregistered: set[str] = set()
-        #: The core database is on (switch.conf.xml); off, ``show`` answers
-        #: ``-ERR SQL disabled, no data available!`` (mod_commands.c, show_function).
-        self.sql = True
+        self.sql = sql
         #: The legs ``originate`` created to agents' and to customers' phones, oldest first.
         self.agent_calls: list[SimCall] = []
         self.customer_calls: list[SimCall] = []
