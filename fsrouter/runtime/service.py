@@ -90,7 +90,7 @@ class Service:
         self.stats = StatsRecorder(self.store)
         # Agents have no login API yet, so every declared agent starts logged in.
         self.queues = QueueRuntime(self.plans.current, self.inbound, login_all=True,
-                                   tts=config.tts, on_events=self.stats.record)
+                                   tts=config.tts, on_events=self.stats.record, instance=config.instance)
         self.inbound.on_event = self.queues.on_event
         self.inbound.on_connected = self.queues.on_connected
         self.callbacks = CallbackDialer(self.queues, self.store, sounds_root=config.freeswitch_sounds_dir)

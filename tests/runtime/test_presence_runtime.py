@@ -12,9 +12,11 @@ import pytest
 from runtime_fakes import RULES, Clock, FakeInbound, channels, registrations, sofia
 
 from fsrouter.acd import AgentState
+from fsrouter.config import load_config
 from fsrouter.runtime.agent_presence import REGISTRATIONS
 from fsrouter.runtime.orphan_legs import listing
 from fsrouter.runtime.queue_runtime import QueueRuntime
+from fsrouter.rules import RulesError
 from fsrouter.rules.compiler import compile_source
 
 CALLER = "caller-uuid-1"
@@ -160,3 +162,16 @@ def test_a_gateway_agent_is_not_made_unreachable_by_a_refusal(plan):
     rt.join(CALLER, "support", VARS, lambda m: None)
     offered(rt)
     assert rt.acd.agent_status("1001").reachable  # nothing would ever make it reachable again
+
+
+def test_the_instance_marking_the_legs_is_configured_by_name(tmp_path):
+    config = tmp_path / "fsrouter.yaml"
+    config.write_text("freeswitch:\n  instance: fsrouter-a\n")
+    assert load_config(config).instance == "fsrouter-a"
+    config.write_text("freeswitch:\n  tts: flite|kal\n")
+    assert load_config(config).instance is None  # QueueRuntime then uses the host name
+    config.write_text("freeswitch:\n  instance: \"a b'%\"\n")
+    with pytest.raises(RulesError) as raised:
+        load_config(config)
+    [problem] = raised.value.problems
+    assert "fsrouter.yaml:2:" in str(problem) and "freeswitch.instance" in str(problem)
