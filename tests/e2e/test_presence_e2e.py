@@ -14,11 +14,14 @@ from pathlib import Path
 
 import gevent
 
-from fsrouter.sim import CallerScript, HangUp
-from fsrouter.sim.agent import AgentScript
+from fsrouter.sim import CallerScript, HangUp, Press
+from fsrouter.sim.agent import AgentScript, CustomerScript
 from fsrouter.sim.scenario import prompt_id
 
 PRESENCE_RULES = Path(__file__).parent / "rules" / "presence.yaml"
+CALLBACK_RULES = Path(__file__).parent / "rules" / "callbacks.yaml"  # Kim (user/4001) calls back
+LINE = "+302101234567"
+OWN = "+306971234567"
 CALL_TIMEOUT = 20
 NOBODY = "5007"  # e2e.yaml's registered_only queue: Jo (user/3004) or `no_agents`
 
@@ -97,3 +100,30 @@ def test_a_leg_cut_off_with_the_inbound_connection_is_hung_up_before_its_agent_i
     assert f"leg {first.uuid}: originated by this fsrouter, owned by no call: hung up" in fsrouter.log_text()
     gevent.sleep(0.5)
     assert len(fsrouter.switch.agent_calls) == 2
+
+
+def test_callback_legs_cut_off_with_the_inbound_connection_are_hung_up_and_the_callback_kept(start_fsrouter):
+    fsrouter = start_fsrouter(rules=CALLBACK_RULES)
+    fsrouter.switch.add_agent(AgentScript(endpoint="user/4001", answer_after=0.2, hang_up_after=30))
+    customer = f"sofia/gateway/carrier/{OWN}"
+    # The first dial answers 0.2 s after the ring; the connection drops while it rings.
+    fsrouter.switch.add_customer(CustomerScript(endpoint=customer, attempts=(4.0, 1.0), hang_up_after=10))
+    busy = fsrouter.switch.place_call(CallerScript(destination=LINE, caller_id_number="+306900000000"))
+    fsrouter.wait_until(lambda: busy.bridged_with is not None, 5, "the first caller was not bridged")
+    caller = fsrouter.switch.place_call(CallerScript(destination=LINE, caller_id_number=OWN, actions=[
+        Press("1", after_prompt="callback/offer"), Press("1", after_prompt="callback/confirm_keys")]))
+    assert caller.wait(CALL_TIMEOUT), fsrouter.log_text()
+    assert prompts(caller)[-1] == "callback/booked"
+    fsrouter.wait_until(lambda: fsrouter.switch.dials(customer), 10, "the customer was never dialled")
+    fsrouter.inbound.sessions[-1].abort()
+    fsrouter.wait_until(lambda: len(fsrouter.switch.dials(customer)) == 2 and fsrouter.switch.dials(customer)[1]
+                        .bridged_with is not None, 10, "the callback was not dialled again")
+    first, second = fsrouter.switch.dials(customer)
+    assert first.answered_at is not None and first.bridged_with is None
+    assert (first.hangup_cause, first.hung_up_by) == ("ORIGINATOR_CANCEL", "fsrouter")
+    agent_legs = [leg for leg in fsrouter.switch.agent_calls if leg.uuid != busy.bridged_with]
+    whispered = agent_legs[0]  # Kim's leg for the callback, parked after the whisper
+    assert whispered.bridged_with is None and whispered.hung_up_by == "fsrouter"
+    log = fsrouter.log_text()
+    assert f"leg {first.uuid}: originated by this fsrouter, owned by no call: hung up" in log
+    assert f"leg {whispered.uuid}: originated by this fsrouter, owned by no call: hung up" in log
