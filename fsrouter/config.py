@@ -37,6 +37,9 @@ class ServiceConfig:
     freeswitch_sounds_dir: str = ""
     #: The TTS `engine|voice` that speaks whispers to agents (mod_flite by default).
     tts: str = "flite|kal"
+    #: Names this fsrouter on the legs it originates (default: the host name),
+    #: so a sweep after a reconnect or restart hangs up only its own leftovers.
+    instance: str | None = None
     api_host: str = "127.0.0.1"
     api_port: int | None = 8090
     #: The store's URL, a relative SQLite path already made absolute
@@ -94,7 +97,7 @@ def _read(root: Node, shapes: Shapes, path: Path) -> dict:
     values["sounds_dir"] = str((here.parent / "sounds").resolve())
     _put(values, "sounds_dir", top.get("sounds"), lambda n: resolve(n, "sounds"))
 
-    freeswitch = section(top, "freeswitch", ("inbound", "sounds_dir", "tts"))
+    freeswitch = section(top, "freeswitch", ("inbound", "sounds_dir", "tts", "instance"))
     inbound = section(freeswitch, "inbound", ("host", "port", "password"), "freeswitch.inbound")
     _put(values, "inbound_host", inbound.get("host"), lambda n: shapes.text(n, "freeswitch.inbound.host"))
     _put(values, "inbound_port", inbound.get("port"),
@@ -106,6 +109,8 @@ def _read(root: Node, shapes: Shapes, path: Path) -> dict:
          lambda n: shapes.text(n, "freeswitch.sounds_dir", "an absolute path on the FreeSWITCH host"))
     _put(values, "tts", freeswitch.get("tts"),
          lambda n: shapes.text(n, "freeswitch.tts", "a TTS engine and voice, e.g. flite|kal"))
+    _put(values, "instance", freeswitch.get("instance"),
+         lambda n: shapes.name(n, "freeswitch.instance"))
 
     api = section(top, "api", ("host", "port"))
     _put(values, "api_host", api.get("host"), lambda n: shapes.text(n, "api.host"))

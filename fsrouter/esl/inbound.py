@@ -155,6 +155,13 @@ class InboundClient:
         self._events = subscription([*events, "BACKGROUND_JOB"])
         self.on_event = on_event
         """Called with every subscribed event; may be set before `start`."""
+        self.on_connected: Callable[[], None] | None = None
+        """Called after each (re)connection, in the connection greenlet, before
+        it yields to any other greenlet and before `wait_connected` returns:
+        it may make requests, so what changed on the switch while nobody was
+        listening (registrations, channels) can be read before anything is
+        done on the strength of it.  Its exceptions are logged; the
+        connection stays up."""
         self._sleep = sleep
         self._jitter = jitter
         self._connect_timeout = connect_timeout
@@ -203,8 +210,9 @@ class InboundClient:
                 dispatcher = gevent.spawn(self._dispatch, conn)
                 failures = 0
                 self._conn = conn
-                self._up.set()
                 log.info("inbound ESL connected to %s:%d", self.host, self.port)
+                self._connected()
+                self._up.set()
                 conn.wait_closed()
                 log.warning("inbound ESL connection to %s:%d lost", self.host, self.port)
             except ESLAuthError as exc:
@@ -223,6 +231,14 @@ class InboundClient:
                 self._jobs.fail_all()
             failures += 1
             self._sleep(self.backoff(failures))
+
+    def _connected(self) -> None:
+        if self.on_connected is None:
+            return
+        try:
+            self.on_connected()
+        except Exception:
+            log.exception("inbound ESL to %s:%d: on_connected failed", self.host, self.port)
 
     def _open(self) -> Connection:
         return open_connection(

@@ -30,7 +30,7 @@ import gevent
 
 from fsrouter.acd import UnknownEntry, UnknownQueue
 from fsrouter.acd.model import MissReason
-from fsrouter.runtime import fsvalues
+from fsrouter.runtime import fsvalues, orphan_legs
 from fsrouter.runtime.legs import miss_reason, originate_command, playback
 from fsrouter.store.errors import CommitUnknown, StoreError
 from fsrouter.store.records import AttemptOutcome, CallbackRecord, CallbackStatus
@@ -281,6 +281,7 @@ class CallbackDialer:
             "origination_caller_id_number": record.caller_id,
             "originate_timeout": str(round(self.customer_ring)),
             "fsrouter_callback_id": str(record.id),
+            **orphan_legs.marker(orphan_legs.CUSTOMER, runtime.instance),
         }
         # Each value is made a dial-string piece before the template sees it,
         # so the caller's variables cannot add a leg or a variable block.

@@ -28,12 +28,16 @@ runner's queue).
 
 Callbacks (booked, dialled when they reach the head of the line) are the
 `CallbackDialer`'s part; agents' phones registering and unregistering are
-`AgentPresence`'s.  Known gap: rules reloads keep the ACD built at start.
+`AgentPresence`'s.  Every time the inbound connection comes up,
+`on_connected` reads the switch's registrations and hangs up the legs an
+earlier connection or run left behind (`orphan_legs`) before anyone is
+dialled again.  Known gap: rules reloads keep the ACD built at start.
 """
 
 from __future__ import annotations
 
 import logging
+import socket
 import time
 import uuid as uuidlib
 from collections.abc import Callable, Mapping
@@ -55,11 +59,13 @@ from fsrouter.acd import (
     UnknownOffer,
 )
 from fsrouter.acd.from_plan import AcdPlan, PlanMappingError, from_plan
-from fsrouter.runtime.agent_presence import AgentPresence
+from fsrouter.runtime import orphan_legs
+from fsrouter.runtime.agent_presence import REGISTRATIONS, AgentPresence, Changes, refused_unregistered
 from fsrouter.runtime.callback_dialer import RULES_QUEUE
 from fsrouter.esl.codec import Event
 from fsrouter.esl.errors import ESLError
 from fsrouter.runtime import fsvalues
+from fsrouter.runtime.switch_tables import ShowError
 from fsrouter.runtime.legs import ESL_FAILURE, Legs, miss_reason, originate_command, speak, spoken_wait
 from fsrouter.flow.events import QueueStatus
 from fsrouter.offer.machine import (
@@ -145,6 +151,7 @@ class QueueRuntime:
         whisper_timeout: float = 30.0,
         command_timeout: float = 5.0,
         spawn: Callable | None = None,
+        instance: str | None = None,
     ) -> None:
         """`plan` is a compiled rules plan; `inbound` has `bgapi(cmd,
         timeout)` returning an event with `.body` and `api(cmd, timeout)`,
@@ -152,13 +159,18 @@ class QueueRuntime:
         agent available at once (until agents log in through the API);
         `tts` is the `engine|voice` whispers are spoken with; `on_events`
         receives every list of ACD events (statistics); `spawn` runs offer
-        greenlets (tests pass one that runs them inline)."""
+        greenlets (tests pass one that runs them inline); `instance` names
+        this fsrouter on the legs it originates (default: the host name; see
+        `orphan_legs`)."""
         self.plan = plan
         self.layout: AcdPlan = from_plan(plan)
         self.acd = InMemoryAcd(self.layout.queues, self.layout.agents)
         self.inbound = inbound
         self.legs = Legs()
         self.presence = AgentPresence(self.layout.agents)
+        self.instance = orphan_legs.instance_id(instance or socket.gethostname())
+        self._synced = True
+        """False while `on_connected` reads the switch: nobody is dialled meanwhile."""
         self.callbacks = None
         """The `CallbackDialer`, when the service has a store."""
         self.tts = tts
@@ -225,11 +237,51 @@ class QueueRuntime:
         must not block)."""
         if self.legs.on_event(event):
             return
-        for agent_id, reachable in self.presence.on_event(event):
-            report = self.acd.agent_reachable if reachable else self.acd.agent_unreachable
-            log.info("agent %s: phone %s", agent_id, "registered" if reachable else "unregistered")
-            self.handle(report(agent_id, self.now()))
+        self._presence(self.presence.on_event(event), "sofia event")
+
+    def on_connected(self) -> None:
+        """The inbound connection is up (again): learn which phones are
+        registered and hang up the legs left over from before, then let the
+        dispatcher dial (it waits for this, so nobody is dialled on a stale
+        view, nor while their orphaned leg still holds them)."""
+        self._synced = False
+        try:
+            self._read_registrations()
+            self._sweep_orphans()
+        finally:
+            self._synced = True
             self.wake()
+
+    def _read_registrations(self) -> None:
+        mark = self.presence.mark()
+        try:
+            changes = self.presence.on_registrations(self.inbound.api(REGISTRATIONS, self.command_timeout), mark)
+        except (ESLError, ShowError) as exc:
+            log.warning("could not read the registrations (%s): phones are known from sofia events only", exc)
+            return
+        self._presence(changes, "registrations")
+
+    def _presence(self, changes: Changes, source: str) -> None:
+        """Make the ACD's view of the agents' phones what `changes` say."""
+        now = self.now()
+        for agent_id, reachable in changes:
+            if self.acd.agent_status(agent_id).reachable is reachable:
+                continue
+            log.info("agent %s: phone %s (%s)", agent_id, "registered" if reachable else "not registered", source)
+            report = self.acd.agent_reachable if reachable else self.acd.agent_unreachable
+            self.handle(report(agent_id, now))
+            self.wake()
+
+    def _sweep_orphans(self) -> None:
+        try:
+            body = self.inbound.api(orphan_legs.listing(self.instance), self.command_timeout)
+            orphans = orphan_legs.orphans(body, self.instance, self.owned_legs())
+        except (ESLError, ShowError) as exc:
+            log.warning("could not list the legs left over from before (%s); none hung up", exc)
+            return
+        for uuid in orphans:
+            log.warning("leg %s: originated by this fsrouter, owned by no call: hung up", uuid)
+            self.kill(uuid)
 
     # -- calls -------------------------------------------------------------
 
@@ -351,7 +403,7 @@ class QueueRuntime:
         """One round: apply deadlines, act on what they caused, start the offers."""
         now = self.now()
         self.handle(self.acd.tick(now))
-        if not self.inbound.connected:
+        if not (self.inbound.connected and self._synced):
             return []  # agents cannot be dialled: nobody is offered, nobody penalised
         offers = self.acd.dispatch(now)
         for offer in offers:
@@ -450,6 +502,8 @@ class QueueRuntime:
             return OriginateOk()
         offer = machine.offer
         log.info("agent %s missed call %s: %s", offer.agent_id, offer.entry_id, result.strip())
+        if refused_unregistered(result) and self.presence.tracks(offer.agent_id):
+            self._presence([(offer.agent_id, False)], "originate")  # until it registers again
         return OriginateFailed(miss_reason(result), result.strip())
 
     def _perform_bridge(self, machine: OfferMachine, command: Bridge):
@@ -501,6 +555,7 @@ class QueueRuntime:
             "fsrouter_caller_uuid": offer.entry_id,
             "originate_timeout": str(max(1, round(offer.ring_timeout))),
             **{f"fsrouter_{k}": v for k, v in context.items() if k in _CONTEXT_VARIABLES},
+            **orphan_legs.marker(orphan_legs.AGENT, self.instance),
         }
         whisper = self._whisper(offer, context)
         try:

@@ -90,8 +90,9 @@ class Service:
         self.stats = StatsRecorder(self.store)
         # Agents have no login API yet, so every declared agent starts logged in.
         self.queues = QueueRuntime(self.plans.current, self.inbound, login_all=True,
-                                   tts=config.tts, on_events=self.stats.record)
+                                   tts=config.tts, on_events=self.stats.record, instance=config.instance)
         self.inbound.on_event = self.queues.on_event
+        self.inbound.on_connected = self.queues.on_connected
         self.callbacks = CallbackDialer(self.queues, self.store, sounds_root=config.freeswitch_sounds_dir)
         self.status_api = (StatusAPI(config.api_host, config.api_port, self.snapshot)
                            if config.api_port is not None else None)

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from fsrouter.sim import tables
 from fsrouter.sim.fsutil import hangup_cause
 
 if TYPE_CHECKING:
@@ -75,10 +76,34 @@ def status(switch: Switch, arg: str) -> str:
 
 @command("show")
 def show(switch: Switch, arg: str) -> str:
-    what = arg.split()
-    if what in (["calls", "count"], ["channels", "count"]):
-        return f"\n{len(switch.channels)} total.\n"
-    return "-ERR the simulator only answers 'show calls count' and 'show channels count'\n"
+    """show_function (mod_commands.c) for the tables the simulator keeps:
+    ``calls|channels|registrations count``, ``registrations [as json]``,
+    ``channels [like <match>] [as json]``.  Arguments are split on single
+    spaces into at most six, as switch_separate_string does."""
+    if not switch.sql:
+        return "-ERR SQL disabled, no data available!\n"
+    argv = (arg.split(" ", 5) + [""] * 6)[:6]
+    command, as_ = argv[0].lower(), argv[2] if argv[1].lower() == "as" and argv[2] else None
+    hostname = switch.identity.hostname
+    if command in ("calls", "channels", "registrations") and argv[1].lower() == "count":
+        count = len(switch.registrations()) if command == "registrations" else len(switch.channels)
+        return f"\n{count} total.\n"
+    if command == "registrations":
+        rows = [tables.registration_row(r, hostname) for r in switch.registrations()]
+        return tables.write(rows, tables.REGISTRATION_COLUMNS, as_)
+    if command == "channels":
+        rows = [tables.channel_row(c, hostname) for c in sorted(switch.channels.values(), key=_created)]
+        if argv[1].lower() == "like" and argv[2]:
+            # The match may not hold ' or ; (replaced by spaces before the SQL is built).
+            match = argv[2].replace("'", " ").replace(";", " ")
+            rows = [row for row in rows if tables.like(match, row)]
+            as_ = argv[4] if argv[3].lower() == "as" and argv[4] else None
+        return tables.write(rows, tables.CHANNEL_COLUMNS, as_)
+    return "-ERR the simulator only shows channels, registrations and counts of calls\n"
+
+
+def _created(channel) -> float:
+    return channel.created_epoch
 
 
 @command("uuid_exists")

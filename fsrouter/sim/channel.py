@@ -78,6 +78,8 @@ class Channel:
         self.uuid = call.uuid
         self._placed_at = call.placed_at = self.clock.now()
         created_us = self._wall_us()
+        #: Unix time of CHANNEL_CREATE (the channels table's created_epoch).
+        self.created_epoch = created_us / 1_000_000
         self._identity = template.call_identity(
             self.uuid, script.caller_id_number, script.caller_id_name, script.destination,
             created_us, session_id, switch.rng)
@@ -178,6 +180,9 @@ class Channel:
             ("Presence-Call-Direction", "inbound"),
             ("Channel-HIT-Dialplan", "true"),
             ("Channel-Presence-ID", self._identity["cid_number"] + "@" + template.CALLER_HOST),
+            # switch_channel_event_set_basic_data: only when the variable is set.
+            *([("Channel-Presence-Data", self.variables["presence_data"])] if "presence_data" in self.variables
+              else []),
             ("Channel-Call-UUID", self.uuid),
             ("Answer-State", self.answer_state),
             ("Hangup-Cause", self.hangup_cause),

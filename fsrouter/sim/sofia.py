@@ -19,6 +19,8 @@ from fsrouter.sim.events import EventFactory, SimEvent
 PROFILE = "internal"
 USER_AGENT = "fsrouter-sim phone"
 REGISTER_EXPIRES = 3600
+#: The profile's sip-expires-late-margin default (sofia.c), added to the expiry it stores.
+EXPIRES_LATE_MARGIN = 60
 
 #: Where each subclass is fired (Event-Calling-File/-Function); line numbers were not recorded.
 CALLERS = {
@@ -34,6 +36,9 @@ class Registration:
     def __init__(self, endpoint: str, domain: str, host: str, port: int) -> None:
         user, _, realm = endpoint.rpartition("/")[2].partition("@")
         self.user = user
+        self.profile = PROFILE
+        #: Unix time the registrations table says it runs out (set by `register`).
+        self.expires_at = 0
         self.domain = realm or domain
         self.network = (host, port)
         self.contact = f'"{user}" <sip:{user}@{host}:{port}>'
@@ -42,6 +47,7 @@ class Registration:
 
     def register(self, events: EventFactory) -> SimEvent:
         host, port = self.network
+        self.expires_at = int(events.clock.wall()) + REGISTER_EXPIRES + EXPIRES_LATE_MARGIN
         return self._event(events, "sofia::register", [
             ("profile-name", PROFILE), ("from-user", self.user), ("from-host", self.domain),
             ("presence-hosts", self.domain), ("contact", self.contact), ("call-id", self.call_id),

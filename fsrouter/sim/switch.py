@@ -10,8 +10,10 @@ that records it.  `add_agent` and `add_customer` add simulated phones
 (`AgentScript`, `CustomerScript`) that the ``originate`` API command rings;
 the legs it creates are `AgentChannel`s, recorded in `agent_calls` and
 `customer_calls` (and per endpoint in `dials`), and ``uuid_bridge`` joins
-them to callers.  `register` / `unregister` change an agent phone's SIP
-registration and fire mod_sofia's events for it.
+them to callers.  An agent's phone registers when it is added (unless
+scripted `unregistered`); `register` / `unregister` change its SIP
+registration and fire mod_sofia's events for it, and ``show registrations``
+lists the registered ones as the core database does (`sim.tables`).
 
 Everything runs on the calling thread's gevent hub: use gevent (or
 monkey-patched) sockets in the same thread to talk to it.
@@ -51,6 +53,7 @@ class Switch:
         connect_timeout: float = 5.0,
         identity: SwitchIdentity | None = None,
         seed: int | None = None,
+        sql: bool = True,
     ) -> None:
         """
         target: fsrouter's outbound listener, as in ``socket host:port async full``.
@@ -62,6 +65,9 @@ class Switch:
             before that dialplan hangs up; the simulator does not model those
             extensions beyond that.
         connect_timeout: real seconds the ``socket`` application waits for TCP.
+        sql: the core database is on; off (``freeswitch -nosql``, switch.c),
+            ``show`` answers ``-ERR SQL disabled, no data available!``
+            (mod_commands.c, show_function).
         """
         self.target = target
         self.clock = SimClock(time_scale)
@@ -83,6 +89,7 @@ class Switch:
         self.phones: dict[str, Phone] = {}
         #: Endpoints whose phone is not registered now (`unregister`).
         self.unregistered: set[str] = set()
+        self.sql = sql
         #: The legs ``originate`` created to agents' and to customers' phones, oldest first.
         self.agent_calls: list[SimCall] = []
         self.customer_calls: list[SimCall] = []
@@ -111,9 +118,11 @@ class Switch:
 
     def add_agent(self, script: AgentScript) -> AgentScript:
         """Add an agent's phone: ``originate <script.endpoint>`` rings it (if registered)."""
+        self.phones[script.endpoint] = script
         if script.unregistered:
             self.unregistered.add(script.endpoint)
-        self.phones[script.endpoint] = script
+        elif not script.endpoint.startswith("sofia/gateway/"):
+            self.register(script.endpoint)
         return script
 
     def add_customer(self, script: CustomerScript) -> CustomerScript:
@@ -133,6 +142,11 @@ class Switch:
         self.unregistered.add(endpoint)
         registration = self._registration(endpoint)
         self.fire(registration.expire(self.events) if expired else registration.unregister(self.events))
+
+    def registrations(self) -> list[Registration]:
+        """The phones registered now, as the registrations table holds them."""
+        return [registration for endpoint, registration in self._registrations.items()
+                if endpoint not in self.unregistered]
 
     def _registration(self, endpoint: str) -> Registration:
         if endpoint not in self._registrations:

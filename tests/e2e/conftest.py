@@ -25,10 +25,13 @@ TIME_SCALE = 0.05  # prompts of 2-6 s play in 0.1-0.3 s
 class Fsrouter(FsrouterProcess):
     """A running `fsrouter run` process and the simulated switch it serves."""
 
-    def __init__(self, workdir: Path, rules: Path = E2E_RULES, time_scale: float = TIME_SCALE):
+    def __init__(self, workdir: Path, rules: Path = E2E_RULES, time_scale: float = TIME_SCALE,
+                 switch_options: dict | None = None):
+        """`switch_options` go to the simulated `Switch` (e.g. ``sql=False``)."""
         self.time_scale = time_scale
         port = free_port()
-        self.switch = Switch(("127.0.0.1", port), time_scale=time_scale, sounds_dir=str(SOUNDS))
+        self.switch = Switch(("127.0.0.1", port), time_scale=time_scale, sounds_dir=str(SOUNDS),
+                             **(switch_options or {}))
         self.inbound = InboundListener(self.switch, "127.0.0.1", 0).start()
         super().__init__(workdir, rules=rules, sounds=SOUNDS, inbound_address=self.inbound.address,
                          outbound_port=port)

@@ -141,10 +141,13 @@ def test_the_callback_is_given_up_after_the_declared_attempts(start_fsrouter):
 
 
 def test_sigkill_between_booking_and_dialling_loses_nothing_and_dials_once(start_fsrouter):
-    # Kim's phone is not registered yet, so the booked callback cannot be dialled.
-    fsrouter = centre(start_fsrouter, unregistered=True)
+    # Kim is busy while the caller books, then her phone unregisters, so the
+    # booked callback cannot be dialled (nor offered while nobody is registered).
+    fsrouter = centre(start_fsrouter, hang_up_after=60)
+    keep_kim_busy(fsrouter)
     caller = fsrouter.switch.place_call(books_own_number())
     assert caller.wait(CALL_TIMEOUT), fsrouter.log_text()
+    fsrouter.switch.unregister("user/4001")
     assert prompts(caller)[-1] == "callback/booked"
     assert [c["status"] for c in callbacks(fsrouter)] == ["pending"]
     fsrouter.kill()

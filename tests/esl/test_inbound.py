@@ -114,6 +114,31 @@ def test_reconnects_after_the_peer_drops(fake_fs, client_for):
     assert len(sleeps.delays) == 1
 
 
+def test_on_connected_runs_first_on_every_connection_and_its_failure_keeps_it_up(fake_fs, client_for, caplog):
+    fs = fake_fs()
+    client = InboundClient("127.0.0.1", fs.port, "ClueCon", connect_timeout=1, sleep=Sleeps())
+    seen = []
+
+    def on_connected():
+        seen.append((client.wait_connected(0), client.api("show registrations as json")))
+        if len(seen) == 1:
+            raise RuntimeError("sync failed")
+
+    client.on_connected = on_connected
+    client.start()
+    try:
+        assert client.wait_connected(1.0)
+        assert seen == [(False, "+OK\n")]  # before wait_connected returned, with requests allowed
+        assert "on_connected failed" in caplog.text and client.connected
+        fs.conns[0].close()
+        with gevent.Timeout(1):
+            while len(seen) < 2:
+                gevent.sleep(0.01)
+        assert [f.command for f in fs.conns[1].commands][-1] == "api show registrations as json"
+    finally:
+        client.stop()
+
+
 def test_eof_fails_every_pending_request_at_once(fake_fs, client_for):
     fs = fake_fs(lambda conn, frame: None)  # never answers
     client = client_for(fs)

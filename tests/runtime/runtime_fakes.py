@@ -1,5 +1,7 @@
 """Shared by the queue runtime and call runner tests: a scripted inbound connection, a settable clock, rules."""
 
+import json
+
 from fsrouter.esl.codec import Event
 from fsrouter.esl.errors import ESLCommandError
 
@@ -32,7 +34,8 @@ agents:
 
 class FakeInbound:
     """Records commands; `originates` scripts each bgapi result (text, exception
-    or callable run at that moment and returning one of those)."""
+    or callable run at that moment and returning one of those); `api_results`
+    scripts api answers by whole command or by its first word."""
 
     def __init__(self, *originates, after_answer=()):
         self.originates = list(originates)
@@ -63,7 +66,7 @@ class FakeInbound:
         error = self.api_errors.get(cmd.split()[0])
         if error:
             raise ESLCommandError(f"api {cmd}", error)
-        result = self.api_results.get(cmd.split()[0], "+OK")
+        result = self.api_results.get(cmd, self.api_results.get(cmd.split()[0], "+OK"))
         return result() if callable(result) else result
 
     def apis(self):
@@ -76,3 +79,22 @@ class Clock:
 
     def __call__(self):
         return self.now
+
+
+def registrations(*users):
+    """`show registrations as json` as FreeSWITCH answers it, with these users registered."""
+    rows = [{"reg_user": u, "realm": "example.com", "token": f"{u}-call-id", "url": f"sofia/internal/sip:{u}@h",
+             "expires": "1796600218", "network_ip": "10.0.0.9", "network_port": "5060", "network_proto": "udp",
+             "hostname": "fs1", "metadata": ""} for u in users]
+    return json.dumps({"row_count": len(rows), "rows": rows}, separators=(",", ":")) if rows else '{"row_count": 0}\n'
+
+
+def sofia(subclass, user):
+    header = "user" if subclass == "sofia::expire" else "from-user"
+    return Event({"Event-Name": "CUSTOM", "Event-Subclass": subclass, header: user})
+
+
+def channels(*rows):
+    """`show channels ... as json` with these (uuid, presence_data) channels."""
+    return json.dumps({"row_count": len(rows), "rows": [{"uuid": u, "name": "sofia/internal/1001@h",
+                                                          "presence_data": p} for u, p in rows]})

@@ -113,6 +113,9 @@ def test_the_agent_hears_the_whisper_then_the_customer_is_dialled_and_bridged(pl
     assert "origination_caller_id_number=+302101234567" in customer_cmd
     assert customer_cmd.endswith(
         f"sofia/gateway/carrier/{NUMBER} 'playback:/sounds/en/callback/intro.wav,park' inline")
+    # Both legs marked, so a sweep after a lost connection finds them (orphan_legs).
+    assert f",fsrouter_leg=customer,fsrouter_owner={runtime.instance}," in customer_cmd
+    assert f"presence_data=fsrouter:agent:{runtime.instance}" in agent_cmd
     agent, customer = uuids(inbound)
     assert inbound.apis()[-1] == f"uuid_bridge {customer} {agent}"
     assert store.get(callback_id).status == "completed"

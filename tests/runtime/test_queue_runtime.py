@@ -27,7 +27,7 @@ def plan():
 
 
 def runtime(plan, inbound, clock=None, login=("1001",)):
-    rt = QueueRuntime(plan, inbound, clock=clock or Clock(), spawn=lambda f, *a: f(*a))
+    rt = QueueRuntime(plan, inbound, clock=clock or Clock(), spawn=lambda f, *a: f(*a), instance="fsr-1")
     inbound.on_event = rt.on_event
     for agent in login:
         rt.set_agent_state(agent, AgentState.AVAILABLE)
@@ -51,7 +51,8 @@ def test_answered_agent_is_bridged_and_the_caller_told(plan):
     assert kind == "bgapi"
     assert cmd == (
         f"originate {{origination_uuid={leg},origination_caller_id_number=+306971234567,"
-        f"fsrouter_queue=support,fsrouter_caller_uuid={CALLER},originate_timeout=20,fsrouter_language=en}}"
+        f"fsrouter_queue=support,fsrouter_caller_uuid={CALLER},originate_timeout=20,fsrouter_language=en,"
+        "fsrouter_leg=agent,fsrouter_owner=fsr-1,presence_data=fsrouter:agent:fsr-1}"
         "user/1001 &park()"
     )
     assert timeout == 30.0  # ring timeout + margin: bounded

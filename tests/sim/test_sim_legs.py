@@ -5,6 +5,8 @@ and phones registering and unregistering.
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sim_helpers import WAIT, api, bgapi, caller_router, collect, expect, inbound
 
@@ -203,3 +205,64 @@ def test_seeded_patience_does_not_depend_on_what_else_drew_from_the_switch():
             return [call.patience for call in calls]
 
     assert patiences(5, 0) == patiences(5, 7) != patiences(6, 0)
+
+
+# ------------------------------------------------------------ what show reads from the core database
+
+
+def test_show_registrations_lists_the_registered_phones_as_the_core_database_holds_them():
+    switch = Switch(("127.0.0.1", 9), time_scale=SCALE)
+    with switch, InboundListener(switch) as listener:
+        peer = inbound(switch, listener, "CUSTOM sofia::register")
+        assert api(peer, "show registrations as json") == '{"row_count": 0}\n'
+        switch.add_agent(AgentScript("user/1001"))  # a phone that comes up registers
+        switch.add_agent(AgentScript("user/1002", unregistered=True))
+        switch.add_customer(CustomerScript("sofia/gateway/carrier/+306900000000"))
+        added = expect(peer, "CUSTOM", Event_Subclass="sofia::register")
+        answer = json.loads(api(peer, "show registrations as json"))
+        delimited = api(peer, "show registrations")
+        switch.unregister("user/1001")
+        after = api(peer, "show registrations as json")
+        count = api(peer, "show registrations count")
+    assert added.get("from-user") == "1001"
+    assert answer["row_count"] == 1
+    [row] = answer["rows"]
+    assert list(row) == ["reg_user", "realm", "token", "url", "expires", "network_ip", "network_port",
+                         "network_proto", "hostname", "metadata"]
+    assert row["reg_user"] == "1001" and row["realm"] == switch.identity.ipv4
+    assert row["token"] == added.get("call-id") and row["url"] == "sofia/internal/sip:1001@127.0.0.1:5080"
+    assert int(row["expires"]) > 3600 and row["hostname"] == switch.identity.hostname and row["metadata"] == ""
+    assert delimited.splitlines()[0] == ",".join(row) and delimited.endswith("\n\n1 total.\n")
+    assert after == '{"row_count": 0}\n' and count == "\n0 total.\n"
+
+
+def test_show_channels_like_finds_a_leg_by_its_presence_data():
+    switch = Switch(("127.0.0.1", 9), time_scale=SCALE)
+    switch.add_agent(AgentScript("user/1001", answer_after=0.1))
+    switch.add_agent(AgentScript("user/1002", answer_after=0.1))
+    with switch, InboundListener(switch) as listener:
+        peer = inbound(switch, listener, "CHANNEL_PARK")
+        marked = api(peer, "originate {presence_data=fsrouter:agent:fs-a}user/1001 &park()").split()[1]
+        plain = api(peer, "originate user/1002 &park()").split()[1]
+        parked = expect(peer, "CHANNEL_PARK", Unique_ID=marked)
+        found = json.loads(api(peer, "show channels like fsrouter:%:fs-a as json"))
+        anywhere = json.loads(api(peer, "show channels like agent:fs as json"))  # no %: matched anywhere
+        everyone = json.loads(api(peer, "show channels as json"))
+        nobody = api(peer, "show channels like fsrouter:%:fs-b as json")
+    assert parked.get("Channel-Presence-Data") == "fsrouter:agent:fs-a"
+    assert [r["uuid"] for r in found["rows"]] == [marked] == [r["uuid"] for r in anywhere["rows"]]
+    row = found["rows"][0]
+    assert (row["presence_data"], row["direction"], row["name"], row["application"]) == (
+        "fsrouter:agent:fs-a", "outbound", "sofia/internal/1001@127.0.0.1:5080", "park")
+    assert list(row)[:6] == ["uuid", "direction", "created", "created_epoch", "name", "state"]
+    assert len(row) == 38 and row["accountcode"] == ""
+    assert {r["uuid"] for r in everyone["rows"]} == {marked, plain}
+    assert nobody == '{"row_count": 0}\n'
+
+
+def test_show_without_the_core_database_says_so():
+    switch = Switch(("127.0.0.1", 9), time_scale=SCALE, sql=False)
+    with switch, InboundListener(switch) as listener:
+        peer = inbound(switch, listener, "CHANNEL_PARK")
+        assert api(peer, "show registrations as json") == "-ERR SQL disabled, no data available!\n"
+        assert api(peer, "show channels count") == "-ERR SQL disabled, no data available!\n"
