@@ -19,7 +19,7 @@ from datetime import date, tzinfo
 from types import MappingProxyType
 from typing import ClassVar
 
-from ..acd.callback_numbers import NumberPolicy
+from ..callback_numbers import NumberPolicy
 from .predicates import Context, Moment, Predicate
 from .problems import Position, Problem
 from .templates import Template

@@ -1,15 +1,36 @@
-"""The core is sans-IO: importing it must not pull in IO libraries."""
+"""The core is sans-IO: importing it must not pull in IO libraries, and
+`rules` stands apart from `acd` (shared pieces live in leaf modules)."""
 
+import pkgutil
 import subprocess
 import sys
+
+import fsrouter.rules
 
 FORBIDDEN = ("gevent", "greenlet", "socket", "select", "asyncio", "threading", "psycopg", "sqlite3")
 
 
-def test_importing_the_acd_pulls_in_no_io_modules():
+def loaded_after(imports: str, prefixes: tuple[str, ...]) -> list[str]:
+    """The modules starting with one of `prefixes` that a fresh interpreter
+    has loaded after running `imports`."""
     probe = (
-        "import sys; import fsrouter.acd; "
-        f"print(','.join(m for m in {FORBIDDEN!r} if m in sys.modules))"
+        f"import sys; {imports}; "
+        f"print(','.join(sorted(m for m in sys.modules if m.startswith({prefixes!r}))))"
     )
     loaded = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
-    assert loaded.stdout.strip() == ""
+    return [m for m in loaded.stdout.strip().split(",") if m]
+
+
+def test_importing_the_acd_pulls_in_no_io_modules():
+    assert [m for m in loaded_after("import fsrouter.acd", FORBIDDEN) if m.split(".")[0] in FORBIDDEN] == []
+
+
+def test_rules_import_nothing_from_the_acd():
+    modules = sorted(f"fsrouter.rules.{m.name}" for m in pkgutil.iter_modules(fsrouter.rules.__path__))
+    assert "fsrouter.rules.queue_settings" in modules
+    imports = "; ".join(f"import {m}" for m in modules)
+    assert loaded_after(imports, ("fsrouter.acd",)) == []
+
+
+def test_the_callback_number_policy_is_a_leaf():
+    assert loaded_after("import fsrouter.callback_numbers", ("fsrouter.",)) == ["fsrouter.callback_numbers"]
