@@ -172,3 +172,11 @@ VALUES = st.recursive(
 def test_any_rules_compile_or_report_problems(document):
     result = analyse_source(yaml.safe_dump(document))
     assert result.plan is not None or any(p.severity == "error" for p in result.problems)
+
+
+def test_rules_nobody_can_call_are_refused_at_a_line():
+    """Every error has a line, also this one about the rules as a whole."""
+    assert [str(p) for p in analyse_source("# only flows\n\nflows: {main: [{hangup: }]}\n").problems] == [
+        "<rules>:3:1: error: no lines and no routes: no call can reach a flow (expected a lines or routes section)",
+        '<rules>:3:9: warning: flow "main" is never used (expected a line, route or goto that leads to it)',
+    ]

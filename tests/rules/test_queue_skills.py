@@ -5,13 +5,20 @@ passed `check` and then stopped `fsrouter run` with a traceback.)"""
 from __future__ import annotations
 
 import math
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
 
 from fsrouter.acd.from_plan import from_plan
 from fsrouter.acd.model import Strategy
+from fsrouter.cli import main
 from fsrouter.rules import analyse_source
 from fsrouter.rules.durations import seconds
 from fsrouter.rules.plan import STRATEGIES
 
+ROOT = Path(__file__).parents[2]
 BASE = """\
 lines: {"1": {flow: main}}
 flows:
@@ -129,3 +136,22 @@ def test_durations_are_finite_and_of_sane_size():
         f'<rules>:13:21: error: bad value for relax after: "{"9" * 5000}h" '
         "(expected seconds or a duration like 45s, 3m, 1h30m)",
     ]
+
+
+@pytest.mark.parametrize("old, new, error", [
+    ("strategy: longest_idle\n    announce", "strategy: longest_idel\n    announce",
+     'queues.yaml:11:15: error: unknown strategy "longest_idel" (did you mean "longest_idle"?)'),
+    ("{after: 2m, require: {tech: 3}}", "{after: 2m, require: {billing: 3}}",
+     'queues.yaml:22:31: error: queue "tech": relax step 1 relaxes "billing", which the queue does not require'),
+    ('"1003": {name: Sam', '"": {name: Sam',
+     'queues.yaml:38:3: error: an agent id must not be empty'),
+])
+def test_the_examples_that_passed_check_and_failed_run_are_refused(tmp_path, old, new, error):
+    rules = tmp_path / "rules"
+    shutil.copytree(ROOT / "config" / "rules", rules)
+    queues = rules / "queues.yaml"
+    assert old in queues.read_text()
+    queues.write_text(queues.read_text().replace(old, new))
+    result = CliRunner().invoke(main, ["check", str(rules), "--sounds", str(ROOT / "sounds")])
+    assert result.exit_code == 1
+    assert any(line.startswith(f"{rules}/{error}") for line in result.output.splitlines()), result.output
