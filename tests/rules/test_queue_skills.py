@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
+from fsrouter.acd import InMemoryAcd
 from fsrouter.acd.from_plan import from_plan
 from fsrouter.acd.model import Strategy
 from fsrouter.cli import main
@@ -155,3 +158,43 @@ def test_the_examples_that_passed_check_and_failed_run_are_refused(tmp_path, old
     result = CliRunner().invoke(main, ["check", str(rules), "--sounds", str(ROOT / "sounds")])
     assert result.exit_code == 1
     assert any(line.startswith(f"{rules}/{error}") for line in result.output.splitlines()), result.output
+
+
+SKILLS = ("a", "b", "lang_{language}", "lang_el", "lang_en", "{brand}_x", "acme_x", "{language}", "el",
+          "t_{topic}_{language}", "t_billing_el")
+HELD = ("a", "b", "lang_el", "lang_en", "acme_x", "el", "en", "t_billing_el", "t_x_en", "lang_")
+LEVELS = st.integers(0, 11)
+
+
+def _levels(names):
+    return st.dictionaries(st.sampled_from(names), LEVELS, max_size=4).map(
+        lambda levels: "{" + ", ".join(f'"{skill}": {level}' for skill, level in levels.items()) + "}")
+
+
+_STEP = st.tuples(st.sampled_from(("30", "60", "90", "2m", "45")), st.none() | _levels(SKILLS),
+                  st.none() | st.sampled_from(("g", "q", "h"))).map(
+    lambda s: "{" + ", ".join([f"after: {s[0]}"] + ([f"require: {s[1]}"] if s[1] else [])
+                              + ([f"add_queue: {s[2]}"] if s[2] else [])) + "}")
+
+
+@settings(max_examples=300, deadline=None)
+@given(require=_levels(SKILLS), steps=st.lists(_STEP, max_size=3), agent1=_levels(HELD), agent2=_levels(HELD))
+def test_skills_and_relax_steps_that_pass_the_check_always_map(require, steps, agent1, agent2):
+    result = analyse_source(f"""
+lines: {{"1": {{flow: main}}}}
+flows: {{main: [{{queue: q}}]}}
+queues:
+  q:
+    require: {require}
+    relax: [{", ".join(steps)}]
+    max_wait: {{after: 10m, then: {{hangup: }}}}
+  g: {{require: {{a: 1}}, max_wait: {{after: 10m, then: {{hangup: }}}}}}
+  h: {{require: {{"lang_{{language}}": 1}}, max_wait: {{after: 10m, then: {{hangup: }}}}}}
+agents:
+  "1": {{dial: user/1, skills: {agent1}}}
+  "2": {{dial: user/2, skills: {agent2}}}
+""")
+    assert all(p.pos.line for p in result.problems)
+    if result.plan is not None:
+        layout = from_plan(result.plan)
+        InMemoryAcd(layout.queues, layout.agents)
