@@ -27,6 +27,7 @@ import re
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from itertools import product
+from math import prod
 from types import MappingProxyType
 
 from .plan import Queue
@@ -38,6 +39,10 @@ queue's requirement.  No `,`, `=` or brackets, so the ACD queue names built
 from bindings are unambiguous."""
 MAX_PLACEHOLDERS = 3
 """Placeholders in one skill name: each one multiplies the queues the ACD keeps."""
+MAX_SKILL_NAME = 100
+"""Characters in a skill name (also bounds the matching of templates against agents' skills)."""
+MAX_VARIANTS = 1000
+"""ACD queues one rules queue may become (one per binding of its variables)."""
 
 
 @dataclass(frozen=True)
@@ -75,8 +80,9 @@ class Issue:
 def skill_name_problem(name: str, *, placeholders: bool) -> str | None:
     """Why `name` cannot be a skill name (None if it can); `placeholders`
     says whether {variables} may appear (a queue's, not an agent's)."""
-    if not SKILL.fullmatch(name):
-        return "letters, digits, _ and -" + (", with {variables}" if placeholders else "")
+    if not SKILL.fullmatch(name) or len(name) > MAX_SKILL_NAME:
+        return (f"at most {MAX_SKILL_NAME} letters, digits, _ and -"
+                + (", with {variables}" if placeholders else ""))
     count = len(Template.parse(name).fields)
     if count and not placeholders:
         return "letters, digits, _ and - (an agent's skill names no {variables})"
@@ -104,8 +110,14 @@ def layout(queue: Queue, held: Collection[str], templated: Collection[str]) -> t
     names = fields(queue)
     if not names:
         return [bare], issues
+    values = _values(_skill_names(queue), names, held)
+    count = prod(len(v) for v in values.values())
+    if count > MAX_VARIANTS:
+        return [], [Issue(f"the skills make {count} ACD queues, one per value of "
+                          + " × ".join(f"{f} ({len(values[f])})" for f in names),
+                          f"at most {MAX_VARIANTS}: fewer variables in skill names")]
     variants = []
-    for binding in _bindings(_skill_names(queue), names, held):
+    for binding in (dict(zip(names, combo)) for combo in product(*(sorted(values[f]) for f in names))):
         label = ",".join(f"{f}={binding[f]}" for f in names)
         variants.append(_variant(queue, f"{queue.name}[{label}]", binding, issues))
     return ([] if issues else [*variants, bare]), issues
@@ -175,8 +187,8 @@ def _skill_names(queue: Queue) -> list[str]:
     return [*queue.require, *(skill for rule in queue.relax for skill in rule.require)]
 
 
-def _bindings(skill_names: Iterable[str], names: tuple[str, ...], held: Collection[str]) -> list[dict[str, str]]:
-    """Every binding of the variables `names` to values seen in agents' skill names."""
+def _values(skill_names: Iterable[str], names: tuple[str, ...], held: Collection[str]) -> dict[str, set[str]]:
+    """The values of the variables `names` seen in agents' skill names."""
     values: dict[str, set[str]] = {f: set() for f in names}
     for skill in skill_names:
         template = Template.parse(skill)
@@ -190,4 +202,4 @@ def _bindings(skill_names: Iterable[str], names: tuple[str, ...], held: Collecti
             if match:
                 for field, value in zip(template.fields, match.groups()):
                     values[field].add(value)
-    return [dict(zip(names, combo)) for combo in product(*(sorted(values[f]) for f in names))]
+    return values

@@ -94,8 +94,8 @@ def test_two_skills_that_become_one_for_some_call_are_refused_for_that_binding()
 
 def test_skill_names_are_plain_names_with_few_variables():
     assert problems('    require: {"": 3, "a b": 2, "x{y}{z}": 1, "{a}_{b}_{c}_{d}": 1}\n') == [
-        '<rules>:13:15: error: bad skill name "" (expected letters, digits, _ and -, with {variables})',
-        '<rules>:13:22: error: bad skill name "a b" (expected letters, digits, _ and -, with {variables})',
+        '<rules>:13:15: error: bad skill name "" (expected at most 100 letters, digits, _ and -, with {variables})',
+        '<rules>:13:22: error: bad skill name "a b" (expected at most 100 letters, digits, _ and -, with {variables})',
         '<rules>:13:32: error: bad skill name "x{y}{z}" (expected at most 3 {variables}, with text between them)',
         '<rules>:13:46: error: bad skill name "{a}_{b}_{c}_{d}" (expected at most 3 {variables}, '
         "with text between them)",
@@ -113,7 +113,7 @@ def test_agents_need_an_id_a_dial_string_and_plain_skill_names():
         '<rules>:7:15: error: bad value for dial: " " (expected a FreeSWITCH dial string like user/1001)',
         '<rules>:8:32: error: bad skill name "lang_{language}" (expected letters, digits, _ and - '
         "(an agent's skill names no {variables}))",
-        '<rules>:8:54: error: bad skill name "x,y" (expected letters, digits, _ and -)',
+        '<rules>:8:54: error: bad skill name "x,y" (expected at most 100 letters, digits, _ and -)',
         '<rules>:11:15: warning: no agent has the skill "lang_en" (expected an agent with skills: {lang_en: N})',
     ]
 
@@ -198,3 +198,14 @@ agents:
     if result.plan is not None:
         layout = from_plan(result.plan)
         InMemoryAcd(layout.queues, layout.agents)
+
+
+def test_a_queue_may_not_become_too_many_acd_queues():
+    def rules(agents: int) -> str:
+        declared = "".join(f'  "{n}": {{dial: user/{n}, skills: {{x_{n}_{n + 1}: 1}}}}\n' for n in range(agents))
+        return BASE.replace('  "1001": {dial: user/1001, skills: {a: 5, lang_el: 5, lang_en: 3}}\n', declared)
+
+    assert problems('    require: {"x_{a}_{b}": 1}\n', rules(40))[-1] == (
+        '<rules>:52:14: error: queue "q": the skills make 1600 ACD queues, one per value of a (40) × b (40) '
+        "(expected at most 1000: fewer variables in skill names)")
+    assert len(from_plan(analyse_source(rules(30) + '    require: {"x_{a}_{b}": 1}\n').plan).queues) == 30 * 30 + 2
