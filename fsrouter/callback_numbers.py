@@ -280,7 +280,7 @@ class NumberPolicy:
     home region -- calling abroad must be a decision, not an accident.
     ``types`` defaults to fixed lines and mobiles.  ``deny``/``allow`` are
     E.164 globs: deny beats everything; allow admits a *valid* number that
-    region or type would refuse, never an invalid one.
+    region or type would refuse, never an invalid one or a short code.
 
     The rules checker reads a queue's ``callback`` block item by item with
     :func:`region_code`, :func:`number_type` and :func:`number_pattern`,

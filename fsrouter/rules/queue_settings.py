@@ -184,8 +184,7 @@ class QueueSettings:
         """`region`, else the first of `allow.regions`, else the country of
         the lines if they are all in one."""
         if "region" in fields:
-            region = self._policy_item(fields["region"], _home_region_code)
-            return region
+            return self._policy_item(fields["region"], _home_region_code)
         if regions:
             return regions[0]
         if regions is None:
