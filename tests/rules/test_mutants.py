@@ -270,6 +270,7 @@ def test_mutants_through_the_cli(tmp_path, index):
     expected, _ = outcome(rules)
     result = CliRunner().invoke(main, ["check", str(rules), "--sounds", str(SOUNDS)])
     assert result.exit_code == (1 if expected == "refused" else 0), what
+    assert result.exception is None or isinstance(result.exception, SystemExit), what
     assert "Traceback" not in result.output
     errors = [line for line in result.output.splitlines() if ": error: " in line]
     assert bool(errors) == (expected == "refused")
