@@ -24,9 +24,9 @@ from fsrouter.rules.plan import STRATEGIES
 ROOT = Path(__file__).parents[2]
 BASE = """\
 lines: {"1": {flow: main}}
+# every call waits in queue q, whose settings each test writes from line 13 on
 flows:
-  main:
-    - queue: q
+  main: [{queue: q}]
 agents:
   "1001": {dial: user/1001, skills: {a: 5, lang_el: 5, lang_en: 3}}
 queues:
