@@ -1,19 +1,19 @@
 """From the compiled rules to the ACD's specs (sans-IO, pure).
 
-The rules keep a queue's ACD settings as plain data (`Queue.options`); this
-module is the one place that reads them, so the ACD core never sees YAML
-shapes (the rules use only the ACD's callback number policy, to check it).
-Anything it cannot map raises
-`PlanMappingError` naming the queue and the key: a plan the ACD would run
-differently from what the rules say must not start.
+The rules compile a queue's ACD settings into typed fields of `plan.Queue`
+(`require`, `relax`, `strategy`, `priority`), and `rules.skill_layout`
+computes the ACD queues they make; `fsrouter check` runs that same
+computation and reports what it finds, so a plan that passed the check maps
+without fail.  `PlanMappingError` here is an internal error (the check and
+the mapping disagree), never a user's mistake to discover at start-up.
 
 What is mapped:
 
-* `require` -> `QueueSpec.require`;
-* `relax` steps: `{after, require}` lowers the levels it names (naming a
-  skill at the level it already has is a no-op; raising one is an error),
-  `{after, add_queue}` adds that queue's pool.  The rules cannot express
-  dropping a skill yet (levels are 1-10), so `RelaxStep.drop` stays unused;
+* each `skill_layout.Variant` -> a `QueueSpec` (one per binding of a
+  queue's templated skills, plus the bare name; see `skill_layout`);
+* `relax` steps: the levels each lowers, and the pool `add_queue` adds.
+  The rules cannot express dropping a skill yet (levels are 1-10), so
+  `RelaxStep.drop` stays unused;
 * `strategy`, and `priority` (the queue's default; a call's own `priority`
   variable, e.g. set by a VIP route, overrides it at join time);
 * `max_wait`: the destination is the queue's own name, because the flow
@@ -23,41 +23,28 @@ What is mapped:
   such agent stops serving (`leave_when_empty=True`); otherwise callers
   always join and wait up to max_wait.
 
-`announce`, `callback` and `whisper` are not the core's business: they are
-compiled into typed fields of `plan.Queue`, which the flow and the IO layer
-read, and never reach `options`.
-
-**Templated skills** (`"lang_{language}": 3`) depend on the call, while a
-`QueueSpec` is fixed.  So a queue with templated skills becomes one ACD queue
-per binding of its variables that some agent can satisfy, found by matching
-the template against the agents' skill names (`billing[language=el]`,
-`billing[language=en]`), plus the bare name, which keeps the literal
-template as a skill nobody has: a call whose binding no agent has waits
-there (or is refused / sent to no_agents) exactly as in a queue nobody
-serves.  `AcdPlan.queue_for(name, variables)` picks the ACD queue of a call.
-Positions and EWT are then per binding, which is what the caller should
-hear: only agents speaking their language serve them.
+`announce`, `callback` and `whisper` are not the core's business: the flow
+and the IO layer read them from `plan.Queue`.  `AcdPlan.queue_for(name,
+variables)` picks the ACD queue of a call: positions and EWT are then per
+binding, which is what the caller should hear: only agents speaking their
+language serve them.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from itertools import product
 from types import MappingProxyType
 
 from fsrouter.acd.errors import SpecError
 from fsrouter.acd.model import AgentPolicy, AgentSpec, QueueSpec, RelaxStep, Strategy
 from fsrouter.rules import plan as p
-from fsrouter.rules.durations import seconds as duration_seconds
-from fsrouter.rules.templates import Template
-
-_MAPPED_KEYS = frozenset({"require", "relax", "strategy", "priority"})
+from fsrouter.rules.skill_layout import Variant, fields, layout
 
 
 class PlanMappingError(SpecError):
-    """The rules say something the ACD cannot do; the message names queue and key."""
+    """The ACD cannot run a plan the rules check passed (an internal error),
+    or a call names a queue the plan does not have."""
 
 
 @dataclass(frozen=True)
@@ -86,44 +73,39 @@ class AcdPlan:
     def priority_for(self, queue: str, variables: Mapping[str, str]) -> int:
         """The call's `priority` variable if it is a whole number 0-100, else the queue's."""
         text = str(variables.get("priority", "")).strip()
-        if text.isdigit() and int(text) <= 100:
+        if text.isascii() and text.isdigit() and len(text) <= 3 and int(text) <= 100:
             return int(text)
         return self.priorities[queue]
 
 
 def from_plan(plan: p.Plan) -> AcdPlan:
-    """Map the plan's queues and agents; `PlanMappingError` if anything does not fit."""
+    """Map the plan's queues and agents; `PlanMappingError` only if the rules
+    check let through something the ACD refuses (a bug)."""
+    try:
+        return _map(plan)
+    except (SpecError, ValueError) as exc:
+        raise PlanMappingError(f"internal error: checked rules do not map to the ACD: {exc}") from exc
+
+
+def _map(plan: p.Plan) -> AcdPlan:
     agents = tuple(_agent(a) for a in plan.agents.values())
     held = {skill for agent in agents for skill in agent.skills}
-    templated = {name for name, q in plan.queues.items() if _fields(_skill_names(q))}
+    templated = {name for name, q in plan.queues.items() if fields(q)}
     specs: list[QueueSpec] = []
     variants = {}
-    priorities = {}
     for name, queue in plan.queues.items():
-        options = queue.options
-        unknown = set(options) - _MAPPED_KEYS
+        acd_queues, issues = layout(queue, held, templated)
+        unknown = {rule.add_queue for rule in queue.relax} - {None, *plan.queues}
         if unknown:
-            raise PlanMappingError(f"queue {name!r}: cannot map {', '.join(sorted(unknown))} to the ACD")
-        priorities[name] = _priority(name, options.get("priority", 0))
-        for step in options.get("relax", ()):
-            added = step.get("add_queue") if isinstance(step, Mapping) else None
-            if added in templated:
-                raise PlanMappingError(
-                    f"queue {name!r}: relax add_queue {added!r} has skills that depend on the call "
-                    f"({', '.join(dict.fromkeys(_skill_names(plan.queues[added])))}); add a queue with fixed skills"
-                )
-        fields = _fields(_skill_names(queue))
-        if not fields:
-            specs.append(_spec(name, name, queue, {}))
-            continue
-        names = {}
-        for binding in _bindings(name, _skill_names(queue), fields, held):
-            values = tuple(binding[f] for f in fields)
-            acd_name = f"{name}[{','.join(f'{f}={binding[f]}' for f in fields)}]"
-            names[values] = acd_name
-            specs.append(_spec(acd_name, name, queue, binding))
-        specs.append(_spec(name, name, queue, None))  # the literal template: nobody qualifies
-        variants[name] = (fields, MappingProxyType(names))
+            raise SpecError(f"queue {name!r}: relax adds unknown queues {sorted(unknown)}")
+        if issues:
+            raise SpecError(f"queue {name!r}: " + "; ".join(issue.message for issue in issues))
+        specs.extend(_spec(queue, variant) for variant in acd_queues)
+        names = fields(queue)
+        if names:
+            bound = {tuple(v.binding[f] for f in names): v.name for v in acd_queues if v.binding is not None}
+            variants[name] = (names, MappingProxyType(bound))
+    priorities = {name: queue.priority for name, queue in plan.queues.items()}
     return AcdPlan(tuple(specs), agents, MappingProxyType(variants), MappingProxyType(priorities))
 
 
@@ -132,118 +114,15 @@ def _agent(agent: p.Agent) -> AgentSpec:
     return AgentSpec(agent.id, agent.name, agent.dial, dict(agent.skills), policy)
 
 
-def _spec(acd_name: str, name: str, queue: p.Queue, binding: Mapping[str, str] | None) -> QueueSpec:
-    """One QueueSpec; `binding` renders templated skills (None keeps them literal)."""
-    options = queue.options
-
-    def skills(levels: object, where: str) -> dict[str, int]:
-        if not isinstance(levels, Mapping):
-            raise PlanMappingError(f"queue {name!r}: {where} must be a mapping of skill to level")
-        rendered = {}
-        for skill, level in levels.items():
-            key = skill if binding is None else Template.parse(skill).render(binding)
-            rendered[key] = level
-        return rendered
-
-    require = skills(options.get("require", {}), "require")
-    strategy = options.get("strategy", Strategy.LONGEST_IDLE.value)
-    if strategy not in set(Strategy):
-        raise PlanMappingError(
-            f"queue {name!r}: unknown strategy {strategy!r} "
-            f"(expected one of: {', '.join(s.value for s in Strategy)})"
-        )
-    relax = _relax(name, options.get("relax", ()), require, skills)
+def _spec(queue: p.Queue, variant: Variant) -> QueueSpec:
     no_agents = queue.no_agents is not None
-    try:
-        return QueueSpec(
-            name=acd_name,
-            require=require,
-            max_wait=float(queue.max_wait),
-            max_wait_destination=name,
-            strategy=Strategy(strategy),
-            relax=relax,
-            join_empty=not no_agents,
-            leave_when_empty=no_agents,
-        )
-    except PlanMappingError:
-        raise
-    except SpecError as exc:
-        raise PlanMappingError(f"queue {name!r}: {exc}") from exc
-
-
-def _relax(name: str, steps: Iterable[object], require: Mapping[str, int], skills) -> tuple[RelaxStep, ...]:
-    current = dict(require)
-    out = []
-    for number, step in enumerate(steps, 1):
-        where = f"relax step {number}"
-        if not isinstance(step, Mapping) or set(step) - {"after", "require", "add_queue"}:
-            raise PlanMappingError(f"queue {name!r}: {where} must be {{after, require and/or add_queue}}")
-        lowered = {}
-        for skill, level in skills(step.get("require", {}), where).items():
-            if skill not in current:
-                raise PlanMappingError(f"queue {name!r}: {where} relaxes {skill!r}, which the queue does not require")
-            if level > current[skill]:
-                raise PlanMappingError(
-                    f"queue {name!r}: {where} raises {skill!r} from {current[skill]} to {level}; steps may only relax"
-                )
-            if level < current[skill]:
-                lowered[skill] = current[skill] = level
-        added = step.get("add_queue")
-        if not lowered and added is None:
-            continue  # relaxes nothing (e.g. names a level already in force)
-        out.append(RelaxStep(after=_seconds(name, where, step.get("after")), require=lowered, add_queue=added))
-    return tuple(out)
-
-
-def _skill_names(queue: p.Queue) -> list[str]:
-    names = list(_keys(queue.options.get("require")))
-    for step in queue.options.get("relax", ()):
-        if isinstance(step, Mapping):
-            names += _keys(step.get("require"))
-    return names
-
-
-def _keys(levels: object) -> list[str]:
-    return [str(k) for k in levels] if isinstance(levels, Mapping) else []
-
-
-def _fields(skill_names: Iterable[str]) -> tuple[str, ...]:
-    """The variables the queue's skill names use, in first-use order."""
-    seen: dict[str, None] = {}
-    for skill in skill_names:
-        for field in Template.parse(skill).fields:
-            seen.setdefault(field, None)
-    return tuple(seen)
-
-
-def _bindings(name: str, skill_names: list[str], fields: tuple[str, ...], held: set[str]) -> list[dict[str, str]]:
-    """Every binding of `fields` to values seen in agents' skill names."""
-    values: dict[str, set[str]] = {f: set() for f in fields}
-    for skill in skill_names:
-        template = Template.parse(skill)
-        if not template.fields:
-            continue
-        pattern = re.compile(
-            "".join(re.escape(part) if i % 2 == 0 else "(.+)" for i, part in enumerate(template.parts))
-        )
-        for candidate in held:
-            match = pattern.fullmatch(candidate)
-            if match:
-                for field, value in zip(template.fields, match.groups()):
-                    values[field].add(value)
-    combos = product(*(sorted(values[f]) for f in fields))
-    return [dict(zip(fields, combo)) for combo in combos]
-
-
-def _seconds(name: str, where: str, value: object) -> float:
-    """Seconds from the rules' duration forms: 90, 45s, 3m, 1h30m."""
-    result = duration_seconds(value)
-    if result is not None:
-        return result
-    raise PlanMappingError(f"queue {name!r}: {where}: after must be a positive duration, got {value!r}")
-
-
-def _priority(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
-        raise PlanMappingError(f"queue {name!r}: priority must be an integer 0-100, got {value!r}")
-    return value
+    return QueueSpec(
+        name=variant.name,
+        require=variant.require,
+        max_wait=float(queue.max_wait),
+        max_wait_destination=queue.name,
+        strategy=Strategy(queue.strategy),
+        relax=tuple(RelaxStep(after=s.after, require=s.require, add_queue=s.add_queue) for s in variant.stages),
+        join_empty=not no_agents,
+        leave_when_empty=no_agents,
+    )

@@ -21,7 +21,7 @@ import logging
 from collections.abc import Callable, Sequence
 from enum import Enum
 
-from ..acd.callback_numbers import Verdict, validate
+from ..callback_numbers import Verdict, validate
 from ..rules.plan import CallbackSettings
 from .commands import BookCallback, Collect, Command, Play
 from .events import CallbackBooked, CallbackNotBooked, CommandFailed, Event, MediaDone, QueueStatus

@@ -95,7 +95,7 @@ def compile_trees(trees: list[Node], report: Report) -> Compilation:
     flows.resolve_gotos()
 
     if not merged.lines and not merged.routes:
-        report.error(Position(trees[0].pos.file), "no lines and no routes: no call can reach a flow")
+        report.error(trees[0].pos, "no lines and no routes: no call can reach a flow", "a lines or routes section")
     starts = [r.flow for r in [*lines.values(), *routes, default] if r is not None and r.flow]
     roots = [entries[name][0] for name in starts] + sections.queue_entries
     analyse(flows.drafts, entries, roots, report)

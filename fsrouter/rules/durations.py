@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-_DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?")
+_DURATION = re.compile(r"(?:(\d{1,9})h)?(?:(\d{1,9})m)?(?:(\d{1,9}(?:\.\d{1,9})?)s)?")
 DURATION_HINT = "seconds or a duration like 45s, 3m, 1h30m"
 DURATION_OR_ZERO_HINT = "seconds (0 allowed) or a duration like 45s, 3m, 1h30m"
 
@@ -20,8 +20,8 @@ def seconds(value: object, *, zero: bool = False) -> float | None:
     choice, unlike timeouts and intervals, where 0 is always a mistake.
     """
     result: float | None = None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        result = float(value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) < 1e12:
+        result = float(value)  # NaN fails the test above; infinities and huge numbers are no durations
     elif isinstance(value, str) and (m := _DURATION.fullmatch(value)) and any(m.groups()):
         h, mi, s = m.groups()
         result = int(h or 0) * 3600 + int(mi or 0) * 60 + float(s or 0)

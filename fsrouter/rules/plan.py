@@ -14,12 +14,12 @@ exactly these edges, so the picture is the behaviour.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, tzinfo
 from types import MappingProxyType
 from typing import ClassVar
 
-from ..acd.callback_numbers import NumberPolicy
+from ..callback_numbers import NumberPolicy
 from .predicates import Context, Moment, Predicate
 from .problems import Position, Problem
 from .templates import Template
@@ -237,15 +237,32 @@ class CallbackSettings:
     window: Predicate | None = None
 
 
+STRATEGIES = ("longest_idle", "most_skilled", "fewest_calls", "least_talk_time", "round_robin")
+"""How the ACD picks among the agents able to take a call (`acd.model.Strategy`;
+a test keeps the two lists equal)."""
+
+
+@dataclass(frozen=True)
+class RelaxRule:
+    """A queue's `relax` step as written: from `after` seconds of waiting on,
+    accept the lower levels in `require` and/or the agents of `add_queue`.
+    `rules.skill_layout` turns the steps into what the ACD runs."""
+
+    after: float
+    require: Mapping[str, int] = field(default_factory=lambda: frozen_map({}))
+    add_queue: str | None = None
+
+
 @dataclass(frozen=True)
 class Queue:
     """A queue as far as the rules define it.
 
     `max_wait_then` and `no_agents` are entry node ids of compiled
     destinations.  `announce`, `whisper` and `callback` are compiled once
-    here for the call machine and the IO layer; `options` keeps what the
-    ACD maps itself (require, relax, strategy, priority) as frozen plain
-    data.
+    here for the call machine and the IO layer; `require` (skill name, a
+    template, -> level 1-10), `relax`, `strategy` (one of `STRATEGIES`) and
+    `priority` (0-100) are what the ACD maps (`acd.from_plan`), checked so
+    that the mapping cannot fail.
     """
 
     name: str
@@ -253,8 +270,11 @@ class Queue:
     max_wait: float
     max_wait_then: str
     no_agents: str | None
-    options: Mapping[str, object]
     pos: Position
+    require: Mapping[str, int] = field(default_factory=lambda: frozen_map({}))
+    relax: tuple[RelaxRule, ...] = ()
+    strategy: str = STRATEGIES[0]
+    priority: int = 0
     announce: AnnounceSettings | None = None
     whisper: Template | None = None
     callback: CallbackSettings | None = None

@@ -13,12 +13,12 @@ from dataclasses import dataclass
 
 import phonenumbers
 
-from ..acd.callback_numbers import NumberPolicy, PolicyError
+from ..callback_numbers import DEFAULT_TYPES, NumberPolicy, PolicyError, number_pattern, number_type, region_code
 from . import plan
 from .conditions import TestCompiler
 from .shapes import Shapes
 from .templates import Template
-from .tree import Map, Node, Scalar, Seq, plain
+from .tree import Node, Scalar, describe
 
 ANNOUNCE_KEYS = ("position", "wait")
 DEFAULT_WAIT_EVERY = 90.0
@@ -27,7 +27,6 @@ CALLBACK_KEYS = (
     "caller_id", "whisper", "intro", "window",
 )
 ALLOW_KEYS = ("regions", "types")
-POLICY_KEYS = ("allow", "deny", "allow_patterns")
 MAX_SPOKEN_NUMBER = 60
 """The highest number there is a prompt for (numbers/0..60)."""
 
@@ -136,38 +135,72 @@ class QueueSettings:
 
     def policy(self, node: Node, fields: dict[str, Node]) -> NumberPolicy | None:
         """The numbers the queue may call back, from `allow`, `deny` and
-        `allow_patterns`, reading keyed numbers as the home region dials them."""
-        if "allow" in fields and not self._only_keys(fields["allow"], "callback allow", ALLOW_KEYS):
+        `allow_patterns`, reading keyed numbers as the home region dials
+        them.  Every bad item is reported at its own line; a missing key
+        means the default, an empty list means none."""
+        allow = self.shapes.fields(fields["allow"], "callback allow", ALLOW_KEYS) if "allow" in fields else {}
+        regions = self._listed(allow, "regions", "callback allow regions", "region codes such as [GR]", region_code)
+        types = self._listed(allow, "types", "callback allow types", "number types such as [fixed_line, mobile]",
+                             number_type)
+        deny = self._listed(fields, "deny", "callback deny", "quoted E.164 globs such as ['+30690*']",
+                            lambda v: number_pattern(v, allowing=False))
+        allowed = self._listed(fields, "allow_patterns", "callback allow_patterns",
+                               "quoted E.164 globs such as ['+30800*']", lambda v: number_pattern(v, allowing=True))
+        home = self._home_region(node, fields, regions)
+        if None in (allow, regions, types, deny, allowed, home):
             return None
-        home = self._home_region(node, fields)
-        if home is None:
+        return NumberPolicy(
+            home,
+            frozenset(regions) if "regions" in allow else None,
+            frozenset(types) if "types" in allow else DEFAULT_TYPES,
+            deny,
+            allowed,
+        )
+
+    def _listed(self, fields: dict[str, Node] | None, key: str, what: str, expected: str,
+                check: Callable[[object], str]) -> tuple[str, ...] | None:
+        """The items of list `fields[key]`, each passed through `check`; ()
+        when absent, None (every bad item reported) when anything is bad."""
+        if fields is None:
             return None
-        region, region_node = home
-        data = {key: plain(fields[key]) for key in POLICY_KEYS if key in fields}
+        if key not in fields:
+            return ()
+        items = self.shapes.sequence(fields[key], what, f"a list of {expected}")
+        if items is None:
+            return None
+        values = [self._policy_item(item, check) for item in items]
+        return None if None in values else tuple(values)
+
+    def _policy_item(self, node: Node, check: Callable[[object], str]) -> str | None:
         try:
-            return NumberPolicy.from_mapping(data, region)
+            if not isinstance(node, Scalar):
+                raise PolicyError(f"expected a single value, got {describe(node)}")
+            return check(node.value)
         except PolicyError as exc:
-            at = _node_at(node, exc.path) if exc.path else region_node
-            self.shapes.report.error(at.pos, f"bad callback number policy: {exc.detail}")
+            self.shapes.report.error(node.pos, f"bad callback number policy: {exc}")
             return None
 
-    def _home_region(self, node: Node, fields: dict[str, Node]) -> tuple[str, Node] | None:
+    def _home_region(self, node: Node, fields: dict[str, Node], regions: tuple[str, ...] | None) -> str | None:
         """`region`, else the first of `allow.regions`, else the country of
-        the lines if they are all in one; with the node it comes from."""
-        written = fields.get("region") or _first_region(fields.get("allow"))
-        if written is not None:
-            region = self.shapes.text(written, "callback region", "a country code like GR")
-            return None if region is None else (region, written)
+        the lines if they are all in one."""
+        if "region" in fields:
+            return self._policy_item(fields["region"], _home_region_code)
+        if regions:
+            return regions[0]
+        if regions is None:
+            return None  # `allow.regions` was bad, and reported
         if len(self.line_countries) == 1:
-            return next(iter(self.line_countries)), node
+            return next(iter(self.line_countries))
         self.shapes.report.error(
             node.pos, 'callback has no "region" and the lines are not all in one country', _REGION_HINT)
         return None
 
-    def _only_keys(self, node: Node, what: str, allowed: tuple[str, ...]) -> bool:
-        """A mapping with no keys but `allowed` (else reported, here once)."""
-        fields = self.shapes.fields(node, what, allowed)
-        return isinstance(node, Map) and fields is not None and len(fields) == len(node.entries)
+
+def _home_region_code(value: object) -> str:
+    try:
+        return region_code(value)
+    except PolicyError as exc:
+        raise PolicyError(f"home region: {exc}") from None
 
 
 def countries(numbers: Iterable[str]) -> frozenset[str]:
@@ -179,27 +212,9 @@ def countries(numbers: Iterable[str]) -> frozenset[str]:
             region = phonenumbers.region_code_for_number(phonenumbers.parse(number))
         except phonenumbers.NumberParseException:
             continue
-        if region:
+        if region in phonenumbers.SUPPORTED_REGIONS:  # not "001", +800's non-geographic entity
             found.add(region)
     return frozenset(found)
-
-
-def _first_region(allow: Node | None) -> Node | None:
-    """`allow.regions[0]`, the home region when no `region` is given."""
-    regions = allow.get("regions") if isinstance(allow, Map) else None
-    return regions.items[0] if isinstance(regions, Seq) and regions.items else None
-
-
-def _node_at(node: Node, path: tuple[str | int, ...]) -> Node:
-    """The node a `PolicyError` path names (or the deepest that exists)."""
-    for part in path:
-        if isinstance(part, str) and isinstance(node, Map) and node.get(part) is not None:
-            node = node.get(part)
-        elif isinstance(part, int) and isinstance(node, Seq) and part < len(node.items):
-            node = node.items[part]
-        else:
-            break
-    return node
 
 
 def _at(node: Node, template: Template) -> Node:

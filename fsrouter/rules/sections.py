@@ -7,9 +7,10 @@ both places.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from difflib import get_close_matches
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from . import plan
@@ -18,8 +19,10 @@ from .flows import FlowCompiler
 from .problems import Position
 from .queue_settings import HOLD_MUSIC, QueueSettings, countries
 from .shapes import NAME, Shapes
+from .skill_layout import Issue, layout, skill_name_problem
+from .skill_layout import fields as skill_fields
 from .templates import Template
-from .tree import Map, Node, Scalar, Seq, plain
+from .tree import Map, Node, Scalar, Seq
 
 SECTIONS = ("settings", "lines", "routes", "flows", "queues", "agents")
 SETTINGS_KEYS = ("timezone", "language", "holidays")
@@ -36,6 +39,7 @@ DEFAULT_LANGUAGE = "en"
 DEFAULT_CALENDAR = "holidays"
 _TZ_HINT = "a time zone name like Europe/Athens"
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_DIAL_HINT = "a FreeSWITCH dial string like user/1001"
 _SINGULAR = {"settings": "setting", "lines": "line", "flows": "flow", "queues": "queue", "agents": "agent"}
 
 Entries = dict[str, tuple[Scalar, Node]]
@@ -197,32 +201,37 @@ class SectionCompiler:
     def agents(self, entries: Entries) -> dict[str, plan.Agent]:
         agents = {}
         for agent_id, (key, node) in entries.items():
+            if not agent_id.strip():
+                self.shapes.report.error(key.pos, "an agent id must not be empty", 'an id such as "1001"')
             fields = self.shapes.fields(node, f'agent "{agent_id}"', AGENT_KEYS, required=("dial",))
             if fields is None or "dial" not in fields:
                 continue
             name = self.shapes.text(fields["name"], "agent name") if "name" in fields else agent_id
-            dial = self.shapes.text(fields["dial"], "dial", "a FreeSWITCH dial string like user/1001")
-            skills = self.skills(fields["skills"], "skills") if "skills" in fields else {}
+            dial = self.shapes.text(fields["dial"], "dial", _DIAL_HINT)
+            if dial is not None and not dial.strip():
+                self.shapes.bad(fields["dial"], "dial", _DIAL_HINT)
+                dial = None
+            skills = self.skills(fields["skills"], "skills", placeholders=False) if "skills" in fields else {}
             wrap_up = self.shapes.duration(fields["wrap_up"], "wrap_up") if "wrap_up" in fields else None
-            if name is not None and dial is not None and skills is not None:
+            if name is not None and dial is not None and skills is not None and agent_id.strip():
                 agents[agent_id] = plan.Agent(agent_id, name, dial, plan.frozen_map(skills), wrap_up)
         return agents
 
-    def skills(self, node: Node, what: str) -> dict[str, int] | None:
+    def skills(self, node: Node, what: str, *, placeholders: bool) -> dict[str, int] | None:
+        """Skill name -> level 1-10; {variables} in names only with `placeholders`."""
         m = self.shapes.mapping(node, what, "a mapping of skill name to level 1-10")
         if m is None:
             return None
-        skills = {}
+        skills: dict[str, int] | None = {}
         for key, value in m.entries:
             level = self.shapes.integer(value, f'level of skill "{key.text}"', 1, 10)
-            try:
-                Template.parse(key.text)
-            except ValueError:
-                self.shapes.report.error(key.pos, f'bad skill name "{key.text}"', "letters, digits, _ and {variables}")
-                level = None
-            if level is None:
-                return None
-            skills[key.text] = level
+            problem = skill_name_problem(key.text, placeholders=placeholders)
+            if problem is not None:
+                self.shapes.report.error(key.pos, f'bad skill name "{key.text}"', problem)
+            if level is None or problem is not None:
+                skills = None
+            elif skills is not None:
+                skills[key.text] = level
         return skills
 
     def queues(
@@ -230,7 +239,8 @@ class SectionCompiler:
     ) -> dict[str, plan.Queue]:
         """`lines` are the dialled numbers, whose country a callback policy
         may default to."""
-        queues = {}
+        queues: dict[str, plan.Queue] = {}
+        nodes: dict[str, Mapping[str, Node]] = {}
         held = {skill for agent in agents.values() for skill in agent.skills}
         settings = QueueSettings(self.shapes, self.flows.prompt, countries(lines), self.tests)
         for name, (key, node) in entries.items():
@@ -243,8 +253,14 @@ class SectionCompiler:
             queue = self.queue(name, fields, key, settings)
             if queue is not None:
                 queues[name] = queue
+                nodes[name] = fields
             for skill_node in _required_skill_keys(fields):
                 self.warn_unheld(skill_node, held)
+        templated = {name for name, queue in queues.items() if skill_fields(queue)}
+        for name, queue in queues.items():
+            for issue in layout(queue, held, templated)[1]:
+                self.shapes.report.error(_issue_node(nodes[name], issue, key=entries[name][0]).pos,
+                                         f'queue "{name}": {issue.message}', issue.expected)
         return queues
 
     def queue(
@@ -264,9 +280,9 @@ class SectionCompiler:
             no_agents = self.flows.action(fields["no_agents"], f"{flow}/no_agents", flow, None, "no_agents")
             self.queue_entries.append(no_agents)
         options = self.shapes.read(fields, {
-            "require": ("require", _kept(lambda n: self.skills(n, "require"))),
-            "relax": ("relax", _kept(self.relax)),
-            "strategy": ("strategy", lambda n: self.shapes.name(n, "strategy")),
+            "require": ("require", lambda n: _frozen(self.skills(n, "require", placeholders=True))),
+            "relax": ("relax", self.relax),
+            "strategy": ("strategy", self.strategy),
             "priority": ("priority", lambda n: self.shapes.integer(n, "priority", 0, 100)),
         })
         settings = self.shapes.read(fields, {
@@ -281,32 +297,41 @@ class SectionCompiler:
             )
         if title is None or after is None or options is None or settings is None:
             return None
-        return plan.Queue(
-            name, title, after, then, no_agents, plan.frozen_map(options), key.pos, **settings)
+        return plan.Queue(name, title, after, then, no_agents, key.pos, **options, **settings)
 
-    def relax(self, node: Node) -> bool | None:
+    def strategy(self, node: Node) -> str | None:
+        name = self.shapes.text(node, "strategy", "one of: " + ", ".join(plan.STRATEGIES))
+        if name is not None and name not in plan.STRATEGIES:
+            close = get_close_matches(name, plan.STRATEGIES, n=1)
+            hint = f' (did you mean "{close[0]}"?)' if close else ""
+            self.shapes.report.error(node.pos, f'unknown strategy "{name}"{hint}',
+                                     "one of: " + ", ".join(plan.STRATEGIES))
+            return None
+        return name
+
+    def relax(self, node: Node) -> tuple[plan.RelaxRule, ...] | None:
         items = self.shapes.sequence(node, "relax", "a list of {after: 60s, require: {...}}")
         if items is None:
             return None
-        return True if all([self.relax_step(item) for item in items]) else None
+        steps = [self.relax_step(item) for item in items]
+        return None if None in steps else tuple(steps)
 
-    def relax_step(self, node: Node) -> bool:
+    def relax_step(self, node: Node) -> plan.RelaxRule | None:
         fields = self.shapes.fields(node, "relax step", RELAX_KEYS, required=("after",))
         if not fields or "after" not in fields:
-            return False
-        checks = [self.shapes.duration(fields["after"], "relax after")]
-        if "require" in fields:
-            checks.append(self.skills(fields["require"], "require"))
-        if "add_queue" in fields:
-            checks.append(self.flows.queue_name(fields["add_queue"]))
-        return all(c is not None for c in checks)
+            return None
+        step = self.shapes.read(fields, {
+            "after": ("after", lambda n: self.shapes.duration(n, "relax after")),
+            "require": ("require", lambda n: _frozen(self.skills(n, "require", placeholders=True))),
+            "add_queue": ("add_queue", self.flows.queue_name),
+        })
+        return None if step is None else plan.RelaxRule(**step)
 
     def warn_unheld(self, skill: Scalar, held: set[str]) -> None:
         """Warn about a required skill no agent has (expanding {variables})."""
-        try:
-            template = Template.parse(skill.text)
-        except ValueError:
-            return
+        if skill_name_problem(skill.text, placeholders=True) is not None:
+            return  # reported as a bad skill name
+        template = Template.parse(skill.text)
         if any(f not in self.flows.known for f in template.fields):
             return
         for name in template.expand(self.flows.known):
@@ -316,9 +341,24 @@ class SectionCompiler:
                 )
 
 
-def _kept(check: Callable[[Node], object | None]) -> Callable[[Node], object | None]:
-    """A reader that checks a node and keeps it as plain data for the ACD."""
-    return lambda node: None if check(node) is None else plain(node)
+def _frozen(skills: dict[str, int] | None) -> Mapping[str, int] | None:
+    return None if skills is None else plan.frozen_map(skills)
+
+
+def _issue_node(fields: Mapping[str, Node], issue: Issue, key: Scalar) -> Node:
+    """Where a skill layout issue was written: the skill's key in its
+    `require`, else the step's key it is about, else the step or the queue."""
+    where: Node = key
+    if issue.step is not None:
+        relax = fields.get("relax")
+        where = relax.items[issue.step] if isinstance(relax, Seq) else where
+        if isinstance(where, Map):
+            where = where.get(issue.key) or where
+    elif "require" in fields:
+        where = fields["require"]
+    if isinstance(where, Map) and issue.skill is not None:
+        where = next((k for k, _ in where.entries if k.text == issue.skill), where)
+    return where
 
 
 def _required_skill_keys(fields: Mapping[str, Node]) -> list[Scalar]:

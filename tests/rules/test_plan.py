@@ -43,8 +43,9 @@ def test_queue_settings_are_kept_for_the_acd(example):
     billing = example.queues["billing"]
     assert (billing.title, billing.max_wait) == ("Billing", 900.0)
     assert isinstance(example.nodes[billing.max_wait_then].step, p.Play)
-    assert billing.options["require"] == {"billing": 5, "lang_{language}": 3}
-    assert billing.options["relax"][1] == {"after": "3m", "add_queue": "general"}
+    assert billing.require == {"billing": 5, "lang_{language}": 3}
+    assert billing.relax == (p.RelaxRule(60.0, {"billing": 2}), p.RelaxRule(180.0, add_queue="general"))
+    assert (billing.strategy, billing.priority) == ("longest_idle", 0)
     assert example.agents["1001"].skills["billing"] == 8
 
 
@@ -57,7 +58,9 @@ def test_the_plan_is_immutable(example):
     with pytest.raises(TypeError):
         node.edges["1"] = "closed.1"  # type: ignore[index]
     with pytest.raises(TypeError):
-        example.queues["billing"].options["require"]["billing"] = 1  # type: ignore[index]
+        example.queues["billing"].require["billing"] = 1  # type: ignore[index]
+    with pytest.raises(TypeError):
+        example.queues["billing"].relax[0].require["billing"] = 1  # type: ignore[index]
     with pytest.raises(dataclasses.FrozenInstanceError):
         node.step.timeout_ms = 1  # type: ignore[misc]
     assert isinstance(example.routes, tuple)
@@ -169,3 +172,11 @@ VALUES = st.recursive(
 def test_any_rules_compile_or_report_problems(document):
     result = analyse_source(yaml.safe_dump(document))
     assert result.plan is not None or any(p.severity == "error" for p in result.problems)
+
+
+def test_rules_nobody_can_call_are_refused_at_a_line():
+    """Every error has a line, also this one about the rules as a whole."""
+    assert [str(p) for p in analyse_source("# only flows\n\nflows: {main: [{hangup: }]}\n").problems] == [
+        "<rules>:3:1: error: no lines and no routes: no call can reach a flow (expected a lines or routes section)",
+        '<rules>:3:9: warning: flow "main" is never used (expected a line, route or goto that leads to it)',
+    ]

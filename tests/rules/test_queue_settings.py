@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from fsrouter.acd.callback_numbers import NumberPolicy
+from fsrouter.callback_numbers import NumberPolicy
 from fsrouter.acd.from_plan import from_plan
 from fsrouter.rules import analyse_source, compile_rules, compile_source
 from fsrouter.rules.plan import AnnounceSettings, CallbackSettings
@@ -40,7 +40,6 @@ def test_the_example_queue_is_compiled_typed():
     assert billing.whisper == Template.parse("{brand}, {queue}, {topic}, waited {waited}")
     assert billing.callback == CallbackSettings(
         NumberPolicy("GR", regions=frozenset({"GR", "GB"})), key="1", offer_wait_over=180)
-    assert set(billing.options) == {"require", "relax", "strategy"}
 
 
 def test_every_callback_setting_and_its_default():
@@ -215,3 +214,60 @@ def test_announce_defaults():
     assert compile_source(BASE).queues["q"].announce == AnnounceSettings(first=15, every=45, up_to=20)
     waits = compile_source(BASE.replace("{first: 15s}}", "{first: 5s}, wait: {}}")).queues["q"].announce
     assert waits == AnnounceSettings(first=5, wait_every=90)
+
+
+def test_every_bad_policy_item_is_reported_at_its_own_line():
+    """One run lists them all (the old check stopped at the first)."""
+    assert problems("""\
+    callback:
+      offer_when: {position_over: 5}
+      region: EL
+      allow: {regions: [GR, UK, NO, [GR]], types: [mobile, landline]}   # NO is Norway: no YAML 1.1 booleans
+      deny: [+30690, "30690*", "+30 690*"]
+      allow_patterns: ["+*", "+30800*"]
+""") == [
+        "<rules>:11:15: error: bad callback number policy: home region: unknown region 'EL': expected an ISO "
+        "3166 alpha-2 code such as GR or GB; did you mean 'GR'?",
+        "<rules>:12:29: error: bad callback number policy: unknown region 'UK': expected an ISO 3166 alpha-2 "
+        "code such as GR or GB; did you mean 'GB'?",
+        "<rules>:12:37: error: bad callback number policy: expected a single value, got a list",
+        "<rules>:12:60: error: bad callback number policy: unknown number type 'landline': expected one of: "
+        "fixed_line, mobile, fixed_line_or_mobile, voip, toll_free, personal_number, pager, uan, voicemail, "
+        "premium_rate, shared_cost",
+        "<rules>:13:14: error: bad callback number policy: expected a quoted E.164 glob such as '+30690*', got "
+        "integer 30690 (YAML reads an unquoted +number as an integer and drops the '+': quote it)",
+        "<rules>:13:22: error: bad callback number policy: bad number pattern '30690*': expected an E.164 glob: "
+        "'+' then digits, with '*', '?' or digit classes like [0-5] as wildcards, no spaces (e.g. '+30690*')",
+        "<rules>:13:32: error: bad callback number policy: bad number pattern '+30 690*': expected an E.164 "
+        "glob: '+' then digits, with '*', '?' or digit classes like [0-5] as wildcards, no spaces (e.g. '+30690*')",
+        "<rules>:14:24: error: bad callback number policy: allow pattern '+*' is too broad: it must start with "
+        "'+' and at least the first digit of a country code (e.g. '+30800*')",
+    ]
+
+
+@pytest.mark.parametrize("block, expected", [
+    ("allow: [GR]", "<rules>:9:67: error: bad value for callback allow: a list (expected a mapping with keys "
+                    "regions, types)"),
+    ("allow: {regions: GR}", '<rules>:9:77: error: bad value for callback allow regions: "GR" (expected a list of '
+                             "region codes such as [GR])"),
+    ("deny: '+30690*'", "<rules>:9:66: error: bad value for callback deny: \"+30690*\" (expected a list of "
+                        "quoted E.164 globs such as ['+30690*'])"),
+    ("allow: {regions: }", "<rules>:9:76: error: bad value for callback allow regions: nothing (expected a list of "
+                           "region codes such as [GR])"),
+])
+def test_policy_lists_must_be_lists(block, expected):
+    assert problems(f"    callback: {{offer_when: {{position_over: 5}}, region: GR, {block}}}\n") == [expected]
+
+
+def test_explicit_empty_lists_mean_none_and_lines_give_the_home_region():
+    greek = BASE.replace('"1": {flow: main}', '"+302101234567": {flow: main}')
+    policy = compile_source(greek + "    callback: {offer_when: {position_over: 5}, allow: {regions: [], types: []},"
+                                    " allow_patterns: ['+30800*']}\n").queues["q"].callback.policy
+    assert policy == NumberPolicy("GR", frozenset(), frozenset(), (), ("+30800*",))
+
+
+def test_a_non_geographic_line_names_no_country():
+    """+800 numbers belong to libphonenumber's entity "001", which is no region."""
+    freephone = BASE.replace('"1": {flow: main}', '"+80012345678": {flow: main}')
+    assert problems("    callback: {offer_when: {position_over: 5}}\n", freephone)[0].startswith(
+        '<rules>:9:15: error: callback has no "region" and the lines are not all in one country')

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import phonenumbers
 import pytest
-import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from fsrouter.acd.callback_numbers import (
+from fsrouter.callback_numbers import (
     DEFAULT_TYPES,
     NUMBER_TYPES,
     REASON_PROMPTS,
@@ -21,12 +20,23 @@ from fsrouter.acd.callback_numbers import (
     NumberPolicy,
     PolicyError,
     Verdict,
+    number_pattern,
+    number_type,
+    region_code,
     validate,
 )
 
 GR = NumberPolicy("GR")
 GB = NumberPolicy("GB")
 US = NumberPolicy("US")
+
+
+def deny_pattern(value):
+    return number_pattern(value, allowing=False)
+
+
+def allow_pattern(value):
+    return number_pattern(value, allowing=True)
 
 
 def keyed(raw: str, policy: NumberPolicy = GR) -> Verdict:
@@ -294,88 +304,47 @@ def test_policy_defaults():
     assert policy.regions == frozenset({"GR"})
     assert policy.types == DEFAULT_TYPES == frozenset({"fixed_line", "mobile"})
     assert policy.deny == () and policy.allow == ()
-    assert NumberPolicy.from_mapping({}, "GR") == policy
-
-
-def test_from_mapping_reads_the_rules_block():
-    block = yaml.safe_load(
-        """
-        offer_when: {wait_over: 3m}   # not ours: ignored
-        key: "1"
-        allow: {regions: [GR, gb], types: [mobile, fixed_line, toll_free]}
-        deny: ["+30690*", "+3090*"]
-        allow_patterns: ["+30801[0-5]*"]
-        """
-    )
-    policy = NumberPolicy.from_mapping(block, "GR")
-    assert policy == NumberPolicy(
-        "GR",
-        regions=frozenset({"GR", "GB"}),
-        types=frozenset({"mobile", "fixed_line", "toll_free"}),
-        deny=("+30690*", "+3090*"),
-        allow=("+30801[0-5]*",),
-    )
-    assert keyed("8001234567", policy).ok
-    assert keyed("8011234567", policy).ok  # shared cost, admitted by pattern
-    assert keyed("8016234567", policy).reason == "shared_cost"
-
-
-def test_empty_lists_mean_none():
-    policy = NumberPolicy.from_mapping({"allow": {"regions": []}, "allow_patterns": ["+30210*"]}, "GR")
-    assert keyed("6912345678", policy).reason == "foreign"
-    assert keyed("2101234567", policy).ok
 
 
 @pytest.mark.parametrize(
-    ("text", "path", "message"),
+    ("check", "value", "message"),
     [
-        (
-            "allow: {regions: [GR, UK]}",
-            ("allow", "regions", 1),
-            "callback.allow.regions[1]: unknown region 'UK': expected an ISO 3166 alpha-2 code such as GR or GB; did you mean 'GB'?",
-        ),
-        (
-            "allow: {regions: [NO]}",
-            ("allow", "regions", 0),
-            "callback.allow.regions[0]: expected a region code string such as GR, got boolean False"
-            " (YAML reads an unquoted NO as false: write 'NO' for Norway)",
-        ),
-        (
-            "allow: {types: [mobile, landline]}",
-            ("allow", "types", 1),
-            "callback.allow.types[1]: unknown number type 'landline': expected one of: fixed_line, mobile,"
-            " fixed_line_or_mobile, voip, toll_free, personal_number, pager, uan, voicemail, premium_rate, shared_cost",
-        ),
-        ("allow: {types: [mobil]}", ("allow", "types", 0), "did you mean 'mobile'?"),
-        (
-            "deny: [+302101234567]",
-            ("deny", 0),
-            "callback.deny[0]: expected a quoted E.164 glob such as '+30690*', got integer 302101234567"
-            " (YAML reads an unquoted +number as an integer and drops the '+': quote it)",
-        ),
-        ("deny: ['30690*']", ("deny", 0), "callback.deny[0]: bad number pattern '30690*': expected an E.164 glob"),
-        ("deny: ['+30 690*']", ("deny", 0), "no spaces"),
-        ("allow_patterns: ['+*']", ("allow_patterns", 0), "callback.allow_patterns[0]: allow pattern '+*' is too broad"),
-        ("allow: {region: [GR]}", ("allow", "region"), "callback.allow.region: unknown key 'region': expected 'regions' or 'types'"),
-        ("allow: {regions: GR}", ("allow", "regions"), "callback.allow.regions: expected a list of region codes such as [GR], got string 'GR'"),
-        ("allow: [GR]", ("allow",), "callback.allow: expected a mapping with 'regions' and/or 'types', got list"),
-        ("deny: '+30690*'", ("deny",), "callback.deny: expected a list of quoted E.164 globs"),
-        ("[GR]", (), "callback: expected a mapping, got list"),
+        (region_code, "UK", "unknown region 'UK': expected an ISO 3166 alpha-2 code such as GR or GB; did you mean 'GB'?"),
+        (region_code, False, "expected a region code string such as GR, got boolean False"
+         " (YAML reads an unquoted NO as false: write 'NO' for Norway)"),
+        (number_type, "landline", "unknown number type 'landline': expected one of: fixed_line, mobile,"
+         " fixed_line_or_mobile, voip, toll_free, personal_number, pager, uan, voicemail, premium_rate, shared_cost"),
+        (number_type, "mobil", "did you mean 'mobile'?"),
+        (deny_pattern, 302101234567, "expected a quoted E.164 glob such as '+30690*', got integer 302101234567"
+         " (YAML reads an unquoted +number as an integer and drops the '+': quote it)"),
+        (deny_pattern, "30690*", "bad number pattern '30690*': expected an E.164 glob"),
+        (deny_pattern, "+30 690*", "no spaces"),
+        (allow_pattern, "+*", "allow pattern '+*' is too broad"),
     ],
 )
-def test_from_mapping_errors_name_the_node_and_what_was_expected(text, path, message):
-    with pytest.raises(ValueError) as info:
-        NumberPolicy.from_mapping(yaml.safe_load(text), "GR")
-    assert isinstance(info.value, PolicyError)
-    assert info.value.path == path
+def test_item_checks_say_what_was_expected(check, value, message):
+    with pytest.raises(PolicyError) as info:
+        check(value)
     assert message in str(info.value)
+
+
+def test_item_checks_normalise_what_they_accept():
+    assert region_code(" gr ") == "GR"
+    assert number_type("Mobile") == "mobile"
+    assert allow_pattern("+30801[0-5]*") == "+30801[0-5]*"
 
 
 def test_bad_home_region_is_reported():
     with pytest.raises(ValueError, match=r"^home region: unknown region 'XX'"):
-        NumberPolicy.from_mapping({}, "XX")
+        NumberPolicy("XX")
     with pytest.raises(ValueError, match=r"did you mean 'GR'"):
         NumberPolicy("EL")  # the EU's code for Greece is not ISO 3166
+
+
+def test_empty_lists_mean_none():
+    policy = NumberPolicy("GR", regions=frozenset(), allow=("+30210*",))
+    assert keyed("6912345678", policy).reason == "foreign"
+    assert keyed("2101234567", policy).ok
 
 
 def test_constructor_validates_too():

@@ -27,16 +27,12 @@ The module is sans-IO (no clock, sockets, DB or gevent): the flow layer calls
 the :class:`Verdict` -- speak :data:`REASON_PROMPTS` for a refusal, read
 ``digits_for_readback`` back one by one for confirmation, store ``e164``.
 
-Policies come from the queue's ``callback`` block of the rules YAML::
-
-    callback:
-      allow: {regions: [GR], types: [mobile, fixed_line]}
-      deny: ["+30690*", "+3090*"]
-      allow_patterns: ["+30800*"]
-
-and :meth:`NumberPolicy.from_mapping` raises :class:`PolicyError` (a
-``ValueError`` carrying the path of the offending node) so the rules checker
-can point at ``file:line:column``.
+It is a leaf: both the rules checker (which reads a queue's ``callback``
+block, e.g. ``allow: {regions: [GR], types: [mobile, fixed_line]}``,
+``deny: ["+30690*"]``, ``allow_patterns: ["+30800*"]``, and reports each bad
+item at its line with the messages of :func:`region_code`,
+:func:`number_type` and :func:`number_pattern`) and the call flow import it,
+and it imports nothing of fsrouter's.
 """
 
 from __future__ import annotations
@@ -59,6 +55,9 @@ __all__ = [
     "REASON_PROMPTS",
     "NumberPolicy",
     "PolicyError",
+    "number_pattern",
+    "number_type",
+    "region_code",
     "Source",
     "Verdict",
     "validate",
@@ -164,25 +163,9 @@ _REGION_HINTS = {"UK": "GB", "EL": "GR"}
 
 
 class PolicyError(ValueError):
-    """A callback policy in the rules is wrong.
-
-    ``path`` locates the offending node relative to the ``callback`` mapping
-    given to :meth:`NumberPolicy.from_mapping` -- e.g. ``("allow", "regions", 1)``
-    -- so the rules checker can turn it into ``file:line:column``.  The message
-    already says what is wrong and what was expected.
-    """
-
-    def __init__(self, path: tuple[str | int, ...], message: str) -> None:
-        self.path = path
-        self.detail = message
-        super().__init__(f"{_format_path(path)}: {message}" if path else message)
-
-
-def _format_path(path: tuple[str | int, ...]) -> str:
-    out = "callback"
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else f".{part}"
-    return out
+    """A value a callback policy cannot hold; the message says what is wrong
+    and what was expected.  The rules checker reports it at the offending
+    node (`rules/queue_settings.py`), one error per bad item."""
 
 
 def _describe(value: object) -> str:
@@ -200,43 +183,43 @@ def _describe(value: object) -> str:
     return type(value).__name__
 
 
-def _check_region(value: object, path: tuple[str | int, ...]) -> str:
+def region_code(value: object) -> str:
+    """The ISO 3166 code `value` names (any case), or `PolicyError`."""
     if not isinstance(value, str):
         hint = ""
         if value is False:
             hint = " (YAML reads an unquoted NO as false: write 'NO' for Norway)"
-        raise PolicyError(path, f"expected a region code string such as GR, got {_describe(value)}{hint}")
+        raise PolicyError(f"expected a region code string such as GR, got {_describe(value)}{hint}")
     code = value.strip().upper()
     if code in phonenumbers.SUPPORTED_REGIONS:
         return code
     hint = f"; did you mean {_REGION_HINTS[code]!r}?" if code in _REGION_HINTS else ""
-    raise PolicyError(
-        path,
-        f"unknown region {value!r}: expected an ISO 3166 alpha-2 code such as GR or GB{hint}",
-    )
+    raise PolicyError(f"unknown region {value!r}: expected an ISO 3166 alpha-2 code such as GR or GB{hint}")
 
 
-def _check_type(value: object, path: tuple[str | int, ...]) -> str:
+def number_type(value: object) -> str:
+    """The `NUMBER_TYPES` name `value` spells (any case), or `PolicyError`."""
     expected = ", ".join(NUMBER_TYPES)
     if not isinstance(value, str):
-        raise PolicyError(path, f"expected a number type name, got {_describe(value)}; expected one of: {expected}")
+        raise PolicyError(f"expected a number type name, got {_describe(value)}; expected one of: {expected}")
     name = value.strip().lower()
     if name in NUMBER_TYPES:
         return name
     close = difflib.get_close_matches(name, NUMBER_TYPES, n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
-    raise PolicyError(path, f"unknown number type {value!r}: expected one of: {expected}{hint}")
+    raise PolicyError(f"unknown number type {value!r}: expected one of: {expected}{hint}")
 
 
-def _check_pattern(value: object, path: tuple[str | int, ...], *, allowing: bool) -> str:
+def number_pattern(value: object, *, allowing: bool) -> str:
+    """`value` if it is an E.164 glob a deny (or, `allowing`, an allow) list
+    may hold, else `PolicyError`."""
     if not isinstance(value, str):
         hint = ""
         if isinstance(value, int) and not isinstance(value, bool):
             hint = " (YAML reads an unquoted +number as an integer and drops the '+': quote it)"
-        raise PolicyError(path, f"expected a quoted E.164 glob such as '+30690*', got {_describe(value)}{hint}")
+        raise PolicyError(f"expected a quoted E.164 glob such as '+30690*', got {_describe(value)}{hint}")
     if not _PATTERN_RE.fullmatch(value):
         raise PolicyError(
-            path,
             f"bad number pattern {value!r}: expected an E.164 glob: '+' then digits, "
             "with '*', '?' or digit classes like [0-5] as wildcards, no spaces (e.g. '+30690*')",
         )
@@ -244,7 +227,6 @@ def _check_pattern(value: object, path: tuple[str | int, ...], *, allowing: bool
         # '+*' in an allow list would admit every valid number in the world,
         # premium-rate included: that is never what was meant.
         raise PolicyError(
-            path,
             f"allow pattern {value!r} is too broad: it must start with '+' and at least "
             "the first digit of a country code (e.g. '+30800*')",
         )
@@ -281,11 +263,11 @@ def _glob_regex(patterns: Iterable[str]) -> re.Pattern[str] | None:
     return re.compile("(?:" + "|".join(alternatives) + ")")
 
 
-def _as_list(value: object, path: tuple[str | int, ...], what: str) -> list[object]:
+def _collection(value: object, what: str) -> Iterable[object]:
     # A bare string is iterable too; accepting it would turn "GR" into {G, R}.
-    if isinstance(value, (list, tuple)):
-        return list(value)
-    raise PolicyError(path, f"expected a list of {what}, got {_describe(value)}")
+    if isinstance(value, str):
+        raise PolicyError(f"expected a collection of {what}, got a string")
+    return value  # type: ignore[return-value]
 
 
 @dataclass(frozen=True)
@@ -300,8 +282,11 @@ class NumberPolicy:
     E.164 globs: deny beats everything; allow admits a *valid* number that
     region or type would refuse, never an invalid one or a short code.
 
-    Constructing a policy validates it (``PolicyError``, a ``ValueError``), so
-    a policy object in hand is always usable.
+    The rules checker reads a queue's ``callback`` block item by item with
+    :func:`region_code`, :func:`number_type` and :func:`number_pattern`,
+    reporting every bad item at its line; the constructor applies the same
+    functions, so a policy object in hand is always usable (``PolicyError``
+    otherwise, which a checked plan never meets).
     """
 
     home_region: str
@@ -315,78 +300,18 @@ class NumberPolicy:
     def __post_init__(self) -> None:
         set_ = object.__setattr__
         try:
-            home = _check_region(self.home_region, ())
+            home = region_code(self.home_region)
         except PolicyError as exc:
-            raise PolicyError((), f"home region: {exc.detail}") from None
+            raise PolicyError(f"home region: {exc}") from None
         set_(self, "home_region", home)
-        if self.regions is None:
-            regions = frozenset({home})
-        else:
-            if isinstance(self.regions, str):
-                raise PolicyError(("allow", "regions"), "expected a collection of region codes, got a string")
-            regions = frozenset(_check_region(r, ("allow", "regions")) for r in self.regions)
-        set_(self, "regions", regions)
-        if isinstance(self.types, str):
-            raise PolicyError(("allow", "types"), "expected a collection of number type names, got a string")
-        set_(self, "types", frozenset(_check_type(t, ("allow", "types")) for t in self.types))
+        regions = {home} if self.regions is None else _collection(self.regions, "region codes")
+        set_(self, "regions", frozenset(region_code(r) for r in regions))
+        set_(self, "types", frozenset(number_type(t) for t in _collection(self.types, "number type names")))
         for name, allowing in (("deny", False), ("allow", True)):
-            patterns = getattr(self, name)
-            if isinstance(patterns, str):
-                raise PolicyError((name,), "expected a collection of patterns, got a string")
-            patterns = tuple(_check_pattern(p, (name,), allowing=allowing) for p in patterns)
+            patterns = tuple(number_pattern(p, allowing=allowing)
+                             for p in _collection(getattr(self, name), "patterns"))
             set_(self, name, patterns)
             set_(self, f"_{name}_re", _glob_regex(patterns))
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, object], home_region: str) -> "NumberPolicy":
-        """Build a policy from a queue's ``callback`` mapping of the rules.
-
-        Reads ``allow: {regions, types}``, ``deny`` and ``allow_patterns``; a
-        missing key means the default, while an explicit empty list means
-        "none" (then only ``allow_patterns`` can admit a number).  Other keys of the ``callback`` block
-        (``offer_when``, ``key``, ...) belong to other parts of the rules and are
-        ignored here.  Raises :class:`PolicyError` naming the node at fault.
-        """
-        if not isinstance(data, Mapping):
-            raise PolicyError((), f"callback: expected a mapping, got {_describe(data)}")
-        try:
-            home = _check_region(home_region, ())
-        except PolicyError as exc:
-            # Not a node of the callback block: the line's region comes from elsewhere.
-            raise PolicyError((), f"home region: {exc.detail}") from None
-
-        regions: frozenset[str] | None = None
-        types: frozenset[str] = DEFAULT_TYPES
-        allow = data.get("allow")
-        if allow is not None:
-            if not isinstance(allow, Mapping):
-                raise PolicyError(("allow",), f"expected a mapping with 'regions' and/or 'types', got {_describe(allow)}")
-            for key in allow:
-                if key not in ("regions", "types"):
-                    raise PolicyError(("allow", key), f"unknown key {key!r}: expected 'regions' or 'types'")
-            if allow.get("regions") is not None:
-                path = ("allow", "regions")
-                items = _as_list(allow["regions"], path, "region codes such as [GR]")
-                regions = frozenset(_check_region(v, path + (i,)) for i, v in enumerate(items))
-            if allow.get("types") is not None:
-                path = ("allow", "types")
-                items = _as_list(allow["types"], path, "number types such as [fixed_line, mobile]")
-                types = frozenset(_check_type(v, path + (i,)) for i, v in enumerate(items))
-
-        def patterns(key: str, allowing: bool) -> tuple[str, ...]:
-            value = data.get(key)
-            if value is None:
-                return ()
-            items = _as_list(value, (key,), "quoted E.164 globs such as ['+30690*']")
-            return tuple(_check_pattern(v, (key, i), allowing=allowing) for i, v in enumerate(items))
-
-        return cls(
-            home_region=home,
-            regions=regions,
-            types=types,
-            deny=patterns("deny", False),
-            allow=patterns("allow_patterns", True),
-        )
 
     def denies(self, e164: str) -> bool:
         """True if a deny pattern matches this E.164 string."""
