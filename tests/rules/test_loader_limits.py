@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-from fsrouter.rules import analyse_path
+from fsrouter.rules import analyse_path, analyse_source
 from fsrouter.rules.loader import MAX_DEPTH, MAX_FILE_BYTES, MAX_FILES, load_file, load_text
 from fsrouter.rules.problems import Report
 
@@ -171,3 +171,15 @@ def test_a_very_deep_directory_tree_is_walked_without_recursion(tmp_path):
     os.makedirs(folder)
     (folder / "r.yaml").write_text("lines: {}\n")
     assert len(errors(tmp_path)) == 1
+
+
+def test_keys_that_are_not_text_are_positioned_errors():
+    tree, problems = load("? [a, b]\n: 1\n? {c: d}\n: 2\nok: 3\n")
+    assert problems == ["r.yaml:1:3: error: a mapping key must be text", "r.yaml:3:3: error: a mapping key must be text"]
+    assert [k.text for k, _ in tree.entries] == ["ok"]
+
+
+def test_a_megabyte_key_gives_a_short_message():
+    problems = analyse_source("? " + "k" * 1_000_000 + "\n: 1\n", "r.yaml").problems
+    assert [str(p)[:36] for p in problems] == ["r.yaml: error: no lines and no route", 'r.yaml:1:3: error: unknown key "kkkk']
+    assert len(str(problems[0])) < 1200

@@ -1,0 +1,66 @@
+"""Rules nested as deep as the loader allows go through every stage that
+recurses (loading, checking, analysis, compilation, routing, describing and
+graph rendering) with room to spare on the stack; one level deeper is refused
+with its position."""
+
+from __future__ import annotations
+
+import sys
+
+from fsrouter.rules import analyse_source
+from fsrouter.rules.graph import render
+from fsrouter.rules.loader import MAX_DEPTH
+
+HEADER = 'lines: {"5000": {flow: main}}\nflows:\n'
+
+
+def rules(nots: int, ifs: int, menus: int) -> str:
+    """A route whose test is `not` nested `nots` deep, a flow of `if`s
+    nested `ifs` deep and a flow of menus nested `menus` deep."""
+    test = "{not: " * nots + '{caller_id: "1"}' + "}" * nots
+    cond = '{if: {caller_id: "1"}, else: [{hangup: USER_BUSY}], then: [' * ifs
+    menu = "".join("{menu: {prompt: menu/main, options: {'0': {hangup: USER_BUSY}}, default: [" for _ in range(menus))
+    return (
+        HEADER
+        + f"  main: [{cond}{{goto: menus}}" + "]}" * ifs + "]\n"
+        + f"  menus: [{menu}{{transfer: operator}}" + "]}}" * menus + "]\n"
+        + f"routes:\n  - match: {test}\n    flow: main\n"
+    )
+
+
+# Levels: root 1, routes 2, a route 3, its match 4, then one per `not`.
+NOTS = MAX_DEPTH - 4
+# root 1, flows 2, the flow's list 3, a step 4, then two per `if` and per menu.
+IFS = (MAX_DEPTH - 4) // 2
+MENUS = (MAX_DEPTH - 4) // 3
+
+
+def deep_stack(frames: int, work):
+    """Run `work` with `frames` frames already on the stack, as a call in a
+    greenlet or a reload in a busy process would."""
+    return work() if frames == 0 else deep_stack(frames - 1, work)
+
+
+def test_rules_at_the_depth_limit_pass_every_recursive_stage_with_room_to_spare():
+    text = rules(NOTS, IFS - 1, MENUS)  # the if-test adds a level under the deepest if
+
+    def every_stage():
+        result = analyse_source(text, "r.yaml")
+        plan = result.plan
+        assert plan is not None, [str(p) for p in result.problems]
+        for name in plan.flows:
+            render(plan, name, "dot")
+            render(plan, name, "mermaid")
+        for node in plan.nodes.values():
+            node.step.describe()
+        return [plan.route({"caller_id_number": caller, "destination_number": "5000"}, 0.0).route
+                for caller in ("1", "2")]
+
+    assert NOTS % 2 == 0  # so the route's test holds for caller 1 only
+    assert deep_stack(sys.getrecursionlimit() // 2, every_stage) == ["route 1", "line"]
+
+
+def test_one_level_deeper_is_refused_at_the_node_that_crosses():
+    for text in (rules(NOTS + 1, 0, 0), rules(0, IFS + 1, 0), rules(0, 0, MENUS + 2)):
+        problems = [str(p) for p in analyse_source(text, "r.yaml").problems]
+        assert len(problems) == 1 and f"error: nested more than {MAX_DEPTH} levels deep" in problems[0]
