@@ -56,8 +56,9 @@ about 12 deep).  Keeps every recursive stage far from Python's recursion limit."
 MAX_DIGITS = 1000
 """Longest integer; Python refuses to convert more than 4300 digits."""
 
-_MAX_NODES = 100_000
-"""Guards against alias bombs; real rules files are a few thousand nodes."""
+_MAX_EXPANDED = 100_000
+"""Most nodes built again through aliases (alias bombs); the nodes written
+out are bounded by the file size."""
 
 _DEPTH_HINT = f"at most {MAX_DEPTH} levels of nested mappings and lists"
 
@@ -243,7 +244,8 @@ class _Converter:
     def __init__(self, filename: str, report: Report) -> None:
         self.filename = filename
         self.report = report
-        self.count = 0
+        self.expanded = 0
+        self.built: set[int] = set()
         self.open: set[int] = set()
         self.too_deep: set[Position] = set()
 
@@ -254,12 +256,14 @@ class _Converter:
     def node(self, node: yaml.Node, depth: int = 0) -> Node:
         """`depth`: collections around `node`; aliases can nest deeper than
         the composer saw, so it is checked again here."""
-        self.count += 1
         pos = self.pos(node)
-        if self.count > _MAX_NODES:
-            if self.count == _MAX_NODES + 1:
-                self.report.error(pos, "document too large (aliases expand too far)")
-            return Scalar(None, "", pos)
+        if id(node) in self.built:
+            self.expanded += 1
+            if self.expanded > _MAX_EXPANDED:
+                if self.expanded == _MAX_EXPANDED + 1:
+                    self.report.error(pos, "document too large (aliases expand too far)")
+                return Scalar(None, "", pos)
+        self.built.add(id(node))
         if id(node) in self.open:
             self.report.error(pos, "an alias refers to the node that contains it")
             return Scalar(None, "", pos)
