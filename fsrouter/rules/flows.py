@@ -19,6 +19,7 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from difflib import get_close_matches
+from itertools import islice
 
 from . import plan
 from .causes import Q850_CAUSES
@@ -218,11 +219,11 @@ class FlowCompiler:
                 node_id = name
         draft = Draft(node_id, flow, None, {}, source.key.pos)
         self.drafts[node_id] = draft
-        before = set(self.drafts)
+        before = len(self.drafts)  # drafts keep their order: the step's inner ones come after
         compile_step = getattr(self, "_" + ("condition" if source.kind == "if" else source.kind))
         compiled = compile_step(source.value, draft, cont)
         if compiled is None:
-            inner = [i for i in self.drafts if i not in before]
+            inner = list(islice(self.drafts, before, None))
             self._broken(node_id, flow, draft.pos, inner + [cont])
         else:
             draft.step, draft.edges = compiled
