@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 
 _DURATION = re.compile(r"(?:(\d+)h)?(?:(\d+)m)?(?:(\d+(?:\.\d+)?)s)?")
+MAX_SECONDS = 1e9
+"""About 31 years: longer is a mistake, and timers would overflow."""
 DURATION_HINT = "seconds or a duration like 45s, 3m, 1h30m"
 DURATION_OR_ZERO_HINT = "seconds (0 allowed) or a duration like 45s, 3m, 1h30m"
 
@@ -20,11 +22,14 @@ def seconds(value: object, *, zero: bool = False) -> float | None:
     choice, unlike timeouts and intervals, where 0 is always a mistake.
     """
     result: float | None = None
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        result = float(value)
-    elif isinstance(value, str) and (m := _DURATION.fullmatch(value)) and any(m.groups()):
-        h, mi, s = m.groups()
-        result = int(h or 0) * 3600 + int(mi or 0) * 60 + float(s or 0)
-    if result is None or result < 0 or (result == 0 and not zero):
+    try:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            result = float(value)
+        elif isinstance(value, str) and (m := _DURATION.fullmatch(value)) and any(m.groups()):
+            h, mi, s = m.groups()
+            result = int(h or 0) * 3600 + int(mi or 0) * 60 + float(s or 0)
+    except OverflowError:  # more digits than a float holds
         return None
+    if result is None or not 0 <= result <= MAX_SECONDS or (result == 0 and not zero):
+        return None  # `not 0 <= nan` holds too
     return result
