@@ -8,7 +8,9 @@ oversized file is refused.
 Each file is generated in a temporary directory: a line per flow, every flow
 a greeting and a menu whose options transfer, go back to the first flow, test the
 caller id against a regex or hang up, and a few regex routes.  The largest
-accepted file is also measured, grown to just under the size limit.  Each
+accepted file is also measured, grown to just under the size limit, and one
+as big made of menus each leading to the next two (the graph analysis' worst
+case).  Each
 measurement runs in a fresh interpreter, so peak RSS is that of one check
 (the interpreter and fsrouter's imports included).  Prints a table; no
 assertions.
@@ -61,6 +63,23 @@ def rules_text(lines: int | None = None, size: int | None = None) -> str:
     return "".join(head + lines_part + flows_part)
 
 
+def chained_menus_text(size: int) -> str:
+    """As many flows as fit in `size` bytes, each a menu whose options go to
+    the next two: the worst case for the graph analysis (menu depth, paths
+    to a person), which must stay linear."""
+    out, total, n = ['lines: {"5000": {flow: m0}}\nflows:\n'], 40, 0
+    while True:
+        flow = (f"  m{n}: [{{menu: {{prompt: menu/main, options: {{'1': {{goto: m{n + 1}}}, "
+                f"'2': {{goto: m{n + 2}}}, '0': {{transfer: operator}}}}, default: {{transfer: operator}}}}}}]\n")
+        if total + len(flow) + 200 > size:
+            break
+        out.append(flow)
+        total += len(flow)
+        n += 1
+    out.append(f"  m{n}: [{{transfer: operator}}]\n  m{n + 1}: [{{transfer: operator}}]\n")
+    return "".join(out)
+
+
 _CHILD = """
 import json, resource, sys, time
 start = time.perf_counter()
@@ -85,6 +104,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         cases = [(f"{n:,} lines", rules_text(lines=n)) for n in args.lines]
         cases.append(("largest accepted", rules_text(size=MAX_FILE_BYTES)))
+        cases.append(("largest accepted, menus chained", chained_menus_text(MAX_FILE_BYTES)))
         for label, text in cases:
             path = Path(tmp) / "rules.yaml"
             path.write_text(text)
