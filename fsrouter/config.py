@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fsrouter.rules.loader import load_text, read_text
-from fsrouter.rules.problems import Position, Report, RulesError
+from fsrouter.rules.problems import Report, RulesError
 from fsrouter.rules.shapes import Shapes
 from fsrouter.rules.tree import Node, Scalar
 from fsrouter.store.errors import UnsupportedURL
