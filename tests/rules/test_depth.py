@@ -64,3 +64,21 @@ def test_one_level_deeper_is_refused_at_the_node_that_crosses():
     for text in (rules(NOTS + 1, 0, 0), rules(0, IFS + 1, 0), rules(0, 0, MENUS + 2)):
         problems = [str(p) for p in analyse_source(text, "r.yaml").problems]
         assert len(problems) == 1 and f"error: nested more than {MAX_DEPTH} levels deep" in problems[0]
+
+
+def test_menus_chained_past_the_menu_limit_warn_once_where_the_limit_is_crossed():
+    """The menu-depth search stops one menu past the limit, so a ladder of
+    menus (exponentially many paths) costs linear time, and each menu is
+    warned about once, with a path that reaches it fourth."""
+    flows = "".join(
+        f"  m{i}: [{{menu: {{prompt: menu/main, options: {{'1': {{goto: m{i + 1}}}, '2': {{goto: m{i + 2}}},"
+        f" '0': {{transfer: operator}}}}, default: {{transfer: operator}}}}}}]\n"
+        for i in range(40)
+    )
+    ends = "  m40: [{transfer: operator}]\n  m41: [{transfer: operator}]\n"
+    problems = [str(p) for p in analyse_source(HEADER.replace("main", "m0") + flows + ends, "r.yaml").problems]
+    assert problems == [
+        f"r.yaml:{3 + i}:{9 if i < 10 else 10}: warning: menu nested 4 levels deep: "
+        + " > ".join(f"m{j}.1" for j in range(i - 3, i + 1)) + " (expected at most 3 levels of menus)"
+        for i in range(3, 40)
+    ]

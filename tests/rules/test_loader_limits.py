@@ -188,3 +188,12 @@ def test_a_megabyte_key_gives_a_short_message():
 def test_a_big_file_without_aliases_is_not_taken_for_an_alias_bomb():
     tree, problems = load("a: [" + "1, " * 150_000 + "1]\n")
     assert problems == [] and len(tree.get("a").items) == 150_001
+
+
+def test_a_link_to_a_rules_file_is_read(tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "real.yaml").write_text("lines: {}\n")
+    (tmp_path / "rules").mkdir()
+    os.symlink(elsewhere / "real.yaml", tmp_path / "rules" / "link.yaml")
+    assert errors(tmp_path) == [f"{tmp_path}/rules/link.yaml: error: no lines and no routes: no call can reach a flow"]
