@@ -12,8 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from fsrouter.rules.loader import load_text
-from fsrouter.rules.problems import Position, Report, RulesError
+from fsrouter.rules.loader import load_text, read_text
+from fsrouter.rules.problems import Report, RulesError
 from fsrouter.rules.shapes import Shapes
 from fsrouter.rules.tree import Node, Scalar
 from fsrouter.store.errors import UnsupportedURL
@@ -60,11 +60,9 @@ def load_config(path: str | Path) -> ServiceConfig:
     """Read and check `fsrouter.yaml`; raises `RulesError` listing every problem."""
     path = Path(path)
     report = Report()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        report.error(Position(str(path)), f"cannot read the service configuration: {exc.strerror}")
-        raise RulesError(tuple(report.problems)) from None
+    text = read_text(path, report)
+    if text is None:
+        raise RulesError(tuple(report.problems))
     root = load_text(text, str(path), report)
     values = _read(root, Shapes(report), path) if root is not None else {}
     if any(p.severity == "error" for p in report.problems):

@@ -220,3 +220,95 @@ def test_graph_of_bad_rules_prints_the_errors(sounds):
     result = run("graph", "main", "--rules", BAD / "unknown_step.yaml")
     assert result.exit_code == 1
     assert 'unknown step "plya"' in result.output
+
+
+# Hostile and pathological files: each is refused with a positioned error and
+# exit 1; nothing raises (CliRunner would hold the exception) or prints a traceback.
+
+SMALL = 'lines: {"5000": {flow: main}}\nflows:\n  main:\n'
+
+
+def nested_ifs(depth: int) -> str:
+    """A flow of `if`/`then` nested `depth` deep, on one line."""
+    steps = "".join(f'{{if: {{caller_id: "{level}"}}, else: [{{hangup: USER_BUSY}}], then: [' for level in range(depth))
+    return SMALL.replace("main:\n", "main: [") + steps + "{hangup: NORMAL_CLEARING}" + "]}" * depth + "]\n"
+
+
+HOSTILE = {
+    "nested_2000.yaml": (nested_ifs(2000), "3:1805: error: nested more than 64 levels deep"
+                         " (expected at most 64 levels of nested mappings and lists)"),
+    "huge_int.yaml": (SMALL + "    - menu: {prompt: menu/main, options: {'1': {hangup: USER_BUSY}}, digits: "
+                      + "9" * 5000 + "}\n",
+                      "4:78: error: number too long: 5,000 digits (expected at most 1,000 digits, or quotes if it is text)",
+                      '4:78: error: bad value for digits: "' + "9" * 40 + "…" + "9" * 20 + '" (5,000 characters)'
+                      " (expected an integer from 1 to 20)"),
+    "nul.yaml": (SMALL + "    - play: menu/m\0ain\n",
+                 "4:19: error: invalid YAML: character U+0000 is not allowed"
+                 " (expected printable Unicode text (no NUL or other control characters))"),
+    "long_prompt.yaml": (SMALL + "    - play: " + "p" * 300 + "\n    - hangup: USER_BUSY\n",
+                         "4:13: error: prompt id too long: 300 characters (expected at most 100 characters)"),
+    "regex.yaml": ('lines: {"5000": {flow: main}}\nroutes:\n  - match: {caller_id: {regex: "^(\\\\d+)+$"}}\n'
+                   "    flow: main\nflows:\n  main: [{hangup: USER_BUSY}]\n",
+                   '3:32: error: regular expression "^(\\d+)+$" could take exponential time: a repeated part'
+                   " has a variable length, so it can split the text in many ways (expected a pattern without"
+                   ' repeats inside repeats or overlapping repeats, e.g. "^\\+30\\d+$")'),
+}
+
+
+def assert_refused(result, expected: list[str]) -> None:
+    assert isinstance(result.exception, SystemExit) and result.exit_code == 1, result.exception
+    assert "Traceback" not in result.output
+    assert result.output.splitlines() == expected
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_rules_are_refused_with_a_position(name, tmp_path, sounds):
+    text, *lines = HOSTILE[name]
+    path = tmp_path / name
+    path.write_text(text)
+    assert_refused(run("check", path, "--sounds", sounds), [f"{path}:{line}" for line in lines])
+
+
+def test_an_oversized_rules_file_is_refused_at_once(tmp_path, sounds):
+    path = tmp_path / "big.yaml"
+    with path.open("wb") as f:
+        f.truncate(23_000_000)
+    assert_refused(run("check", path, "--sounds", sounds),
+                   [f"{path}: error: file too large: 23,000,000 bytes (expected at most 2,097,152 bytes)"])
+
+
+def test_a_file_that_is_not_utf8_is_refused(tmp_path, sounds):
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes(b"flows: {main: [{play: caf\xe9}]}\n")
+    assert_refused(run("check", path, "--sounds", sounds),
+                   [f"{path}: error: not UTF-8 text: invalid continuation byte at byte 25 (expected a file saved as UTF-8)"])
+
+
+def test_a_service_configuration_that_is_not_utf8_is_refused(tmp_path):
+    path = tmp_path / "fsrouter.yaml"
+    path.write_bytes(b"log_level: d\xe9bug\n")
+    assert_refused(run("check", path),
+                   [f"{path}: error: not UTF-8 text: invalid continuation byte at byte 12 (expected a file saved as UTF-8)"])
+
+
+def test_a_placeholder_value_too_long_for_a_file_name_is_reported(tmp_path, sounds):
+    path = tmp_path / "brand.yaml"
+    path.write_text(f'lines: {{"5000": {{brand: {"b" * 300}, flow: main}}}}\n'
+                    'flows:\n  main:\n    - play: "greeting/{brand}"\n    - hangup: USER_BUSY\n')
+    assert_refused(run("check", path, "--sounds", sounds), [
+        f'{path}:4:13: error: cannot check prompt "greeting/{{brand}}": File name too long'
+        " (expected prompt ids and the values of their placeholders that make usable file names)"
+    ])
+
+
+def test_deep_nesting_is_refused_by_the_real_command_without_a_traceback(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "deep.yaml"
+    path.write_text(nested_ifs(2000))
+    command = Path(sys.executable).parent / "fsrouter"
+    done = subprocess.run([command, "check", path, "--sounds", tmp_path],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "Traceback" not in done.stderr + done.stdout
+    assert f"{path}:3:1805: error: nested more than 64 levels deep" in done.stdout

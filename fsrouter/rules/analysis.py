@@ -78,6 +78,22 @@ def _reachable(drafts: Graph, starts: Iterable[str]) -> set[str]:
     return seen
 
 
+def _leading_to(drafts: Graph, goals: set[str]) -> set[str]:
+    """The nodes from which one of `goals` can be reached (goals included)."""
+    preds: dict[str, list[str]] = {i: [] for i in drafts}
+    for d in drafts.values():
+        for t in _targets(drafts, d.id):
+            preds[t].append(d.id)
+    found = set(goals)
+    queue = deque(goals)
+    while queue:
+        for p in preds[queue.popleft()]:
+            if p not in found:
+                found.add(p)
+                queue.append(p)
+    return found
+
+
 def _unreachable_steps(drafts: Graph, starts: list[str], report: Report) -> None:
     """Report the first step of each unreachable stretch (nothing leads to it)."""
     reached = _reachable(drafts, starts)
@@ -95,18 +111,7 @@ def _loops_without_exit(drafts: Graph, report: Report) -> set[str]:
         for d in drafts.values()
         if d.step is None or d.step.terminal or any(t not in drafts for t in d.edges.values())
     }
-    preds: dict[str, list[str]] = {i: [] for i in drafts}
-    for d in drafts.values():
-        for t in _targets(drafts, d.id):
-            preds[t].append(d.id)
-    can_end = set(enders)
-    queue = deque(enders)
-    while queue:
-        for p in preds[queue.popleft()]:
-            if p not in can_end:
-                can_end.add(p)
-                queue.append(p)
-    stuck = set(drafts) - can_end
+    stuck = set(drafts) - _leading_to(drafts, enders)
     for loop in _cycles(drafts, stuck):
         first = min(loop, key=lambda i: drafts[i].pos)
         report.error(
@@ -182,9 +187,10 @@ def _menus(drafts: Graph) -> list[Draft]:
 
 
 def _menus_without_person(drafts: Graph, report: Report) -> None:
+    people = {i for i, d in drafts.items() if isinstance(d.step, (plan.Transfer, plan.Enqueue))}
+    to_person = _leading_to(drafts, people)
     for menu in _menus(drafts):
-        reached = _reachable(drafts, _option_targets(menu))
-        if not any(isinstance(drafts[i].step, (plan.Transfer, plan.Enqueue)) for i in reached):
+        if not any(t in to_person for t in _option_targets(menu)):
             report.warning(
                 menu.pos, "menu has no option that leads to a person (queue or transfer)",
                 'an option such as "0": {transfer: operator}',
@@ -208,7 +214,11 @@ def _next_menus(drafts: Graph, starts: Iterable[str]) -> set[str]:
 
 
 def _deep_menus(drafts: Graph, entries: list[str], report: Report) -> None:
-    """Warn where a caller must get through more than three menus to arrive."""
+    """Warn where a caller must get through more than three menus to arrive.
+
+    Paths stop one menu past the limit: the warning is given at the menu
+    where the limit is crossed, and the search stays linear in the number
+    of menus (the longest path through all of them would be exponential)."""
     below = {m.id: _next_menus(drafts, _option_targets(m)) for m in _menus(drafts)}
     deepest: dict[str, tuple[str, ...]] = {}
     todo = [(m,) for m in sorted(_next_menus(drafts, entries))]
@@ -218,7 +228,8 @@ def _deep_menus(drafts: Graph, entries: list[str], report: Report) -> None:
         if len(path) <= len(deepest.get(menu, ())):
             continue
         deepest[menu] = path
-        todo.extend(path + (m,) for m in sorted(below[menu]) if m not in path)
+        if len(path) <= MAX_MENU_DEPTH:
+            todo.extend(path + (m,) for m in sorted(below[menu]) if m not in path)
     for menu, path in sorted(deepest.items()):
         if len(path) > MAX_MENU_DEPTH:
             report.warning(

@@ -41,7 +41,9 @@ def analyse_path(path: Path | str) -> Compilation:
     """Check the rules file, or directory of rules files, at `path`."""
     path = Path(path)
     report = Report()
-    files = rules_files(path)
+    files = rules_files(path, report)
+    if report.has_errors:
+        return Compilation(None, report.sorted())
     if not files:
         report.error(Position(str(path)), "no rules files here", "*.yaml or *.yml files")
         return Compilation(None, report.sorted())

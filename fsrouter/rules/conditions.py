@@ -30,6 +30,7 @@ from .predicates import (
     Predicate,
     StartsWith,
 )
+from .regex_safety import MAX_PATTERN, backtracking_risk
 from .shapes import Shapes
 from .tree import Map, Node, Scalar
 
@@ -39,6 +40,8 @@ _MATCHER_HINT = 'text, or one of {equals: x}, {in: [x, y]}, {regex: "^x"}, {pref
 _RANGE = re.compile(r"(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})")
 _HOURS_HINT = 'HH:MM-HH:MM with the start before the end, e.g. "08:00-18:00"; split ranges over midnight'
 _DAYS_HINT = "day names mon..sun or a range like mon-fri"
+_REGEX_HINT = f"a Python regular expression of at most {MAX_PATTERN} characters"
+_SAFE_REGEX_HINT = r'a pattern without repeats inside repeats or overlapping repeats, e.g. "^\+30\d+$"'
 
 
 class TestCompiler:
@@ -100,13 +103,24 @@ class TestCompiler:
             return Equals(var, text)
         if kind == "prefix":
             return StartsWith(var, text)
-        try:
-            return Matches(var, re.compile(text))
-        except re.error as exc:
-            self.shapes.report.error(
-                value.pos, f'invalid regular expression "{text}": {exc}', "a Python regular expression"
-            )
+        return self.regex(value, var, text)
+
+    def regex(self, node: Node, var: str, text: str) -> Predicate | None:
+        """A regex test, refusing patterns that could take exponential time."""
+        error = self.shapes.report.error
+        if len(text) > MAX_PATTERN:
+            error(node.pos, f"regular expression too long: {len(text):,} characters", _REGEX_HINT)
             return None
+        try:
+            pattern = re.compile(text)
+        except (re.error, RecursionError, OverflowError) as exc:
+            error(node.pos, f'invalid regular expression "{text}": {exc}', _REGEX_HINT)
+            return None
+        risk = backtracking_risk(text)
+        if risk:
+            error(node.pos, f'regular expression "{text}" could take exponential time: {risk}', _SAFE_REGEX_HINT)
+            return None
+        return Matches(var, pattern)
 
     def _hours(self, node: Node) -> Predicate | None:
         ranges = []

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 
 _DURATION = re.compile(r"(?:(\d{1,9})h)?(?:(\d{1,9})m)?(?:(\d{1,9}(?:\.\d{1,9})?)s)?")
+MAX_SECONDS = 1e9
+"""About 31 years: longer is a mistake, and timers would overflow."""
 DURATION_HINT = "seconds or a duration like 45s, 3m, 1h30m"
 DURATION_OR_ZERO_HINT = "seconds (0 allowed) or a duration like 45s, 3m, 1h30m"
 
@@ -21,10 +23,10 @@ def seconds(value: object, *, zero: bool = False) -> float | None:
     """
     result: float | None = None
     if isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) < 1e12:
-        result = float(value)  # NaN fails the test above; infinities and huge numbers are no durations
+        result = float(value)  # NaN and infinities fail this test; huge ints never reach float()
     elif isinstance(value, str) and (m := _DURATION.fullmatch(value)) and any(m.groups()):
-        h, mi, s = m.groups()
+        h, mi, s = m.groups()  # at most 9 digits each: no int too long to convert
         result = int(h or 0) * 3600 + int(mi or 0) * 60 + float(s or 0)
-    if result is None or result < 0 or (result == 0 and not zero):
+    if result is None or not 0 <= result <= MAX_SECONDS or (result == 0 and not zero):
         return None
     return result

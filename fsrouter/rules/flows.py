@@ -19,6 +19,7 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from difflib import get_close_matches
+from itertools import islice
 
 from . import plan
 from .causes import Q850_CAUSES
@@ -41,6 +42,9 @@ DEFAULT_MENU_TIMEOUT = 5.0
 
 _DTMF = re.compile(r"[0-9*#]+")
 _PROMPT = re.compile(r"[A-Za-z0-9_{}-]+(?:/[A-Za-z0-9_{}-]+)*")
+MAX_PROMPT = 100
+"""Longest prompt id: it becomes a path under the sounds directory, and file
+names longer than 255 bytes cannot exist."""
 _EXTENSION = re.compile(r"\S+")
 PROMPT_HINT = "a sound id like menu/main (letters, digits, _ and -, separated by /; no language, rate or .wav)"
 ACTION_HINT = "a step such as {transfer: operator}, a list of steps, or {goto: name}"
@@ -215,11 +219,11 @@ class FlowCompiler:
                 node_id = name
         draft = Draft(node_id, flow, None, {}, source.key.pos)
         self.drafts[node_id] = draft
-        before = set(self.drafts)
+        before = len(self.drafts)  # drafts keep their order: the step's inner ones come after
         compile_step = getattr(self, "_" + ("condition" if source.kind == "if" else source.kind))
         compiled = compile_step(source.value, draft, cont)
         if compiled is None:
-            inner = [i for i in self.drafts if i not in before]
+            inner = list(islice(self.drafts, before, None))
             self._broken(node_id, flow, draft.pos, inner + [cont])
         else:
             draft.step, draft.edges = compiled
@@ -448,6 +452,11 @@ class FlowCompiler:
     def prompt(self, node: Node, what: str) -> Template | None:
         template = self.shapes.template(node, what, PROMPT_HINT)
         if template is None:
+            return None
+        if len(template.source) > MAX_PROMPT:
+            self.shapes.report.error(
+                node.pos, f"prompt id too long: {len(template.source)} characters", f"at most {MAX_PROMPT} characters"
+            )
             return None
         if not _PROMPT.fullmatch(template.source):
             self.shapes.report.error(node.pos, f'bad prompt id "{template.source}"', PROMPT_HINT)

@@ -15,6 +15,10 @@ from datetime import date, datetime, tzinfo
 from typing import Protocol
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+MAX_MATCHED = 128
+"""Longest value a regex test looks at; a longer one does not match.  The
+check refuses patterns that backtrack exponentially, and this bounds what
+is left (polynomial) whatever a caller puts in their caller id."""
 
 
 @dataclass(frozen=True)
@@ -70,13 +74,15 @@ class OneOf:
 
 @dataclass(frozen=True)
 class Matches:
-    """Regular expression search (anchor with ^ and $ for a whole match)."""
+    """Regular expression search (anchor with ^ and $ for a whole match);
+    values longer than `MAX_MATCHED` never match."""
 
     var: str
     pattern: re.Pattern[str]
 
     def test(self, ctx: Context) -> bool:
-        return self.pattern.search(ctx.variables.get(self.var, "")) is not None
+        value = ctx.variables.get(self.var, "")
+        return len(value) <= MAX_MATCHED and self.pattern.search(value) is not None
 
     def describe(self) -> str:
         return f"{self.var} ~ /{self.pattern.pattern}/"

@@ -47,6 +47,11 @@ class RulesError(Exception):
         super().__init__("\n".join(str(p) for p in errors))
 
 
+MAX_MESSAGE = 1000
+"""Longest message kept whole: messages quote what was written, and a rules
+file may hold a key or a line of two megabytes."""
+
+
 class Report:
     """Collects problems while the rules are loaded, checked and compiled."""
 
@@ -54,10 +59,10 @@ class Report:
         self.problems: list[Problem] = []
 
     def error(self, pos: Position, message: str, expected: str | None = None) -> None:
-        self.problems.append(Problem(pos, "error", message, expected))
+        self.problems.append(Problem(pos, "error", _bounded(message), expected))
 
     def warning(self, pos: Position, message: str, expected: str | None = None) -> None:
-        self.problems.append(Problem(pos, "warning", message, expected))
+        self.problems.append(Problem(pos, "warning", _bounded(message), expected))
 
     @property
     def has_errors(self) -> bool:
@@ -66,3 +71,10 @@ class Report:
     def sorted(self) -> tuple[Problem, ...]:
         """Problems in file order (stable for problems at the same place)."""
         return tuple(sorted(self.problems, key=lambda p: p.pos))
+
+
+def _bounded(message: str) -> str:
+    if len(message) <= MAX_MESSAGE:
+        return message
+    half = MAX_MESSAGE // 2
+    return f"{message[:half]} … {message[-half:]}"

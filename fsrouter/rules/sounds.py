@@ -9,12 +9,16 @@ known to take (from lines and `set`), in every known language.
 
 from __future__ import annotations
 
+from math import prod
 from pathlib import Path
 
 from .compiler import Compilation
 from .problems import Position, Report
 
 RATES = (8000, 16000)
+MAX_RENDERINGS = 1000
+"""Most renderings of one templated prompt that are looked for on disk; the
+known values of several placeholders multiply."""
 _SHOWN = 4
 
 
@@ -38,13 +42,25 @@ def check_sounds(result: Compilation, sounds: Path, report: Report) -> None:
                 f"{unknown[0]} set to literal values under lines, routes or set steps",
             )
             continue
-        missing = [
-            str(path)
-            for sound_id in use.template.expand(known)
-            for language in languages
-            for path in sound_paths(sounds, language, sound_id)
-            if not path.is_file()
-        ]
+        renderings = prod(len(known[f]) for f in set(use.template.fields))
+        if renderings > MAX_RENDERINGS:
+            report.warning(
+                use.pos, f'cannot check prompt "{use.template}": its placeholders take {renderings:,} combinations',
+                f"at most {MAX_RENDERINGS:,}",
+            )
+            continue
+        try:
+            missing = [
+                str(path)
+                for sound_id in use.template.expand(known)
+                for language in languages
+                for path in sound_paths(sounds, language, sound_id)
+                if not path.is_file()
+            ]
+        except OSError as exc:  # e.g. a file name too long, from a long value of a placeholder
+            report.error(use.pos, f'cannot check prompt "{use.template}": {exc.strerror or exc}',
+                         "prompt ids and the values of their placeholders that make usable file names")
+            continue
         if missing:
             shown = ", ".join(missing[:_SHOWN]) + (f" and {len(missing) - _SHOWN} more" if len(missing) > _SHOWN else "")
             report.error(use.pos, f'missing sound files for prompt "{use.template}": {shown}', wanted)

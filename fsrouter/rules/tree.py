@@ -57,9 +57,15 @@ def describe(node: Node) -> str:
         return "a list"
     if node.value is None:
         return "nothing"
-    if isinstance(node.value, str):
-        return f'"{node.value}"'
-    return node.text
+    text = node.value if isinstance(node.value, str) else node.text
+    size = f" ({len(text):,} characters)" if len(text) > _SHOWN else ""
+    if size:
+        text = f"{text[:_SHOWN // 2]}…{text[-_SHOWN // 4:]}"
+    return (f'"{text}"' if isinstance(node.value, str) else text) + size
+
+
+_SHOWN = 80
+"""Longest value quoted whole in a message; longer ones are shortened."""
 
 
 def plain(node: Node) -> object:

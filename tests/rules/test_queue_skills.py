@@ -135,10 +135,9 @@ def test_durations_are_finite_and_of_sane_size():
     ACD's timers; a 5,000-digit one raised ValueError in the check."""
     assert [seconds(v) for v in (math.inf, math.nan, 10**400, 1e12, "9" * 5000 + "h", 3600, "1h30m")] == [
         None, None, None, None, None, 3600.0, 5400.0]
-    assert problems(f"    relax: [{{after: {'9' * 5000}h, add_queue: other}}]\n") == [
-        f'<rules>:13:21: error: bad value for relax after: "{"9" * 5000}h" '
-        "(expected seconds or a duration like 45s, 3m, 1h30m)",
-    ]
+    [problem] = problems(f"    relax: [{{after: {'9' * 5000}h, add_queue: other}}]\n")
+    assert problem.startswith('<rules>:13:21: error: bad value for relax after: "999')
+    assert problem.endswith('h" (5,001 characters) (expected seconds or a duration like 45s, 3m, 1h30m)')
 
 
 @pytest.mark.parametrize("old, new, error", [
