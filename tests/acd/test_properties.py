@@ -233,6 +233,21 @@ class Centre(RuleBasedStateMachine):
         self.feed(self.acd.call_ended(offer_id, self.now))
         del self.calls[offer_id]
 
+    @rule(specs=queue_specs(), skills=st.lists(st.dictionaries(st.sampled_from(SKILLS), levels),
+                                              min_size=5, max_size=5))
+    def reload(self, specs, skills):
+        """A rules reload: agents re-skilled; queues re-specified when the new
+        draw has the same names (entries then wait under the new steps)."""
+        if len(specs) != len(self.entries.specs):
+            specs = list(self.entries.specs.values())
+        agents = [AgentSpec(spec.id, spec.name, spec.dial, levels, spec.policy)
+                  for spec, levels in zip(self.agents.values(), skills)]
+        self.feed(self.acd.reconfigure(specs, agents, self.now))
+        self.agents = {spec.id: spec for spec in agents}
+        known = self.entries
+        self.entries = Entries({spec.name: spec for spec in specs})
+        self.entries.waiting, self.entries.order = known.waiting, known.order
+
     @precondition(lambda self: self.entries.waiting)
     @rule(index=st.integers(0, 99))
     def abandon(self, index):
