@@ -27,7 +27,9 @@ not block; put the message in the runner's queue):
 
 Callbacks (booked, dialled when they reach the head of the line) are the
 `CallbackDialer`'s part; agents' phones registering and unregistering are
-`AgentPresence`'s.  Known gap: rules reloads keep the ACD built at start.
+`AgentPresence`'s.  A rules reload calls `reconfigure`: the ACD takes the
+new queues and agents in place, and whispers and callback settings are read
+from the new plan for every offer from then on.
 """
 
 from __future__ import annotations
@@ -117,6 +119,7 @@ class QueueRuntime:
         receives every list of ACD events (statistics); `spawn` runs offer
         greenlets (tests pass one that runs them inline)."""
         self.plan = plan
+        """The current plan: whispers and callback settings come from it."""
         self.layout: AcdPlan = from_plan(plan)
         self.acd = InMemoryAcd(self.layout.queues, self.layout.agents)
         self.inbound = inbound
@@ -138,9 +141,33 @@ class QueueRuntime:
         self._callers: dict[str, _Caller] = {}
         self._ringing: dict[int, Ringing] = {}
         self._dispatcher: gevent.Greenlet | None = None
-        if login_all:
-            for agent in self.layout.agents:
-                self.acd.set_agent_state(agent.id, AgentState.AVAILABLE, self.now())
+        self._login_all = login_all
+        self._log_in_new(self.layout.agents, known=())
+
+    def _log_in_new(self, agents, known) -> list:
+        """With `login_all`, agents not among `known` ids start available."""
+        events = []
+        if self._login_all:
+            for agent in agents:
+                if agent.id not in known:
+                    events += self.acd.set_agent_state(agent.id, AgentState.AVAILABLE, self.now())
+        return events
+
+    def reconfigure(self, plan, layout: AcdPlan | None = None) -> None:
+        """A rules reload: queues, agents and skills change in place for the
+        next offers (waiting callers keep their place, agents their state;
+        see `Acd.reconfigure`), and whispers and callback settings come from
+        `plan` from now on.  `layout` is `from_plan(plan)` when already made.
+        Raises (`SpecError`, `PlanMappingError`) before changing anything
+        when the plan cannot run."""
+        layout = from_plan(plan) if layout is None else layout
+        known = {agent.id for agent in self.layout.agents}
+        events = self.acd.reconfigure(layout.queues, layout.agents, self.now())
+        self.plan, self.layout = plan, layout
+        self.presence = AgentPresence(layout.agents)
+        self.handle(events + self._log_in_new(layout.agents, known))
+        log.info("queues reconfigured: %d queues, %d agents", len(layout.queues), len(layout.agents))
+        self.wake()
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -183,9 +210,9 @@ class QueueRuntime:
         try:
             acd_queue = self.layout.queue_for(queue, variables)
         except PlanMappingError:
-            # A queue added by a rules reload: the ACD keeps the queues it
-            # started with, so nobody here can serve it.
-            log.error("call %s: queue %s is not in the running ACD (restart to add it)", call_uuid, queue)
+            # The call runs on a plan a reload has since replaced, and the
+            # new one has no such queue: it takes no new callers.
+            log.error("call %s: queue %s was removed by a rules reload", call_uuid, queue)
             return False
         caller = _Caller(queue, acd_queue, notify, dict(variables),
                          self.now(), self.layout.priority_for(queue, variables))

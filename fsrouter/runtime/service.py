@@ -3,8 +3,9 @@
 `fsrouter run` builds one `Service`: an outbound ESL server (one greenlet per
 call), an inbound ESL client (one per FreeSWITCH, for agent legs and global
 commands), the admin status API, and the rules plan, which is reloaded on
-SIGHUP.  A reload that fails keeps the running plan; calls in progress always
-finish on the plan they started with.
+SIGHUP (runtime/reload.py: a reload that fails, however, keeps the running
+plan; one that succeeds also reconfigures the queues and agents); calls in
+progress always finish on the plan they started with.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import time
 import gevent
 import gevent.event
 
-from fsrouter import rules
 from fsrouter.api.status import StatusAPI, count_greenlets
 from fsrouter.config import ServiceConfig
 from fsrouter.runtime.agent_presence import PRESENCE_EVENTS
@@ -26,40 +26,13 @@ from fsrouter.esl.inbound import DEFAULT_EVENTS, InboundClient
 from fsrouter.runtime.legs import LEG_EVENTS
 from fsrouter.esl.outbound import OutboundCall, OutboundServer
 from fsrouter.runtime.queue_runtime import QueueRuntime
+from fsrouter.runtime.reload import PlanHolder
 from fsrouter.flow import CallMachine
 from fsrouter.store import open_store
 from fsrouter.store.gevent_wrapper import GeventStore
 from fsrouter.store.stats import StatsRecorder
 
 log = logging.getLogger(__name__)
-
-
-class PlanHolder:
-    """The current compiled plan; swapped whole, never edited in place."""
-
-    def __init__(self, rules_path: str, sounds_dir: str | None):
-        self._rules_path = rules_path
-        self._sounds_dir = sounds_dir
-        self.current = self._compile()
-        self.loaded_at = time.time()
-
-    def _compile(self):
-        """Compile the rules or raise `rules.RulesError` with every problem."""
-        return rules.load_plan(self._rules_path, sounds_dir=self._sounds_dir)
-
-    def reload(self) -> bool:
-        """Swap in a freshly compiled plan; on any error keep the running one."""
-        try:
-            plan = self._compile()
-        except rules.RulesError as exc:
-            for problem in exc.problems:
-                log.error("reload refused: %s", problem)
-            log.error("reload refused: the running plan stays in force")
-            return False
-        self.current = plan
-        self.loaded_at = time.time()
-        log.info("rules reloaded from %s", self._rules_path)
-        return True
 
 
 def channel_variables(call: OutboundCall) -> dict[str, str]:
@@ -92,6 +65,7 @@ class Service:
         self.queues = QueueRuntime(self.plans.current, self.inbound, login_all=True,
                                    tts=config.tts, on_events=self.stats.record)
         self.inbound.on_event = self.queues.on_event
+        self.plans.apply = lambda prepared: self.queues.reconfigure(prepared.plan, prepared.layout)
         self.callbacks = CallbackDialer(self.queues, self.store, sounds_root=config.freeswitch_sounds_dir)
         self.status_api = (StatusAPI(config.api_host, config.api_port, self.snapshot)
                            if config.api_port is not None else None)
@@ -108,7 +82,7 @@ class Service:
         if self.status_api is not None:
             self.status_api.start()
             log.info("status API on http://%s:%d/status", *self.status_api.address)
-        gevent.signal_handler(signal.SIGHUP, self.plans.reload)
+        gevent.signal_handler(signal.SIGHUP, self.plans.request_reload)
         gevent.signal_handler(signal.SIGTERM, self.stop)
         gevent.signal_handler(signal.SIGINT, self.stop)
 
