@@ -87,22 +87,30 @@ def run(config_path: str, simulator: str | None) -> None:
     """Run the service until SIGTERM/SIGINT; SIGHUP reloads the rules."""
     import logging
 
-    from .runtime.service import Service
+    from .runtime.reload import describe
+    from .runtime.service import Service, StartupError
     from .store.errors import StoreError
     from .sim.standin import StandIn, freeswitch_answers
 
     config = _load_or_exit(config_path)
     logging.basicConfig(level=config.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Whatever stops the start is said in one line (the rules: one per problem).
     try:
         service = Service(config)
+        service.start()
     except RulesError as exc:
         _print_problems(exc)
         raise SystemExit(1) from None
     except StoreError as exc:
         click.echo(f"error: cannot open the database {config.database_url}: {exc}", err=True)
         raise SystemExit(1) from None
-    service.start()
+    except StartupError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(1) from None
+    except Exception as exc:  # noqa: BLE001 - the unforeseen too, without a traceback
+        click.echo(f"error: cannot start: {describe(exc)}", err=True)
+        raise SystemExit(1) from None
     mode = simulator or config.simulator_mode
     standin = None
     if mode == "always" or (mode == "auto" and not freeswitch_answers(config.inbound_host,

@@ -11,6 +11,7 @@ progress always finish on the plan they started with.
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import time
 
@@ -33,6 +34,21 @@ from fsrouter.store.gevent_wrapper import GeventStore
 from fsrouter.store.stats import StatsRecorder
 
 log = logging.getLogger(__name__)
+
+
+class StartupError(Exception):
+    """The service cannot start; the message says why, in one line."""
+
+
+def _listen(what: str, address: tuple[str, int | None], start) -> None:
+    """Start a listener, turning a bind failure (port in use, address not
+    local, no permission) into a `StartupError` that names it."""
+    try:
+        start()
+    except OSError as exc:
+        # gevent appends the address to strerror: the bare reason, from errno, where there is one.
+        reason = os.strerror(exc.errno) if isinstance(exc.errno, int) and exc.errno > 0 else exc.strerror or str(exc)
+        raise StartupError(f"cannot listen for {what} on {address[0]}:{address[1]}: {reason}") from exc
 
 
 def channel_variables(call: OutboundCall) -> dict[str, str]:
@@ -72,16 +88,18 @@ class Service:
         self._stopped = gevent.event.Event()
 
     def start(self) -> None:
-        self.outbound.start()
+        """Start serving; `StartupError` when a port cannot be listened on."""
+        config = self.config
+        _listen("FreeSWITCH outbound sockets", (config.listen_host, config.listen_port), self.outbound.start)
         host, port = self.outbound.address
         # Tests and supervisors parse this line to find an ephemeral port.
         log.info("listening for FreeSWITCH outbound sockets on %s:%d", host, port)
+        if self.status_api is not None:  # bound before anything else runs
+            _listen("the status API", (config.api_host, config.api_port), self.status_api.start)
+            log.info("status API on http://%s:%d/status", *self.status_api.address)
         self.inbound.start()
         self.stats.start()
         self.queues.start()
-        if self.status_api is not None:
-            self.status_api.start()
-            log.info("status API on http://%s:%d/status", *self.status_api.address)
         gevent.signal_handler(signal.SIGHUP, self.plans.request_reload)
         gevent.signal_handler(signal.SIGTERM, self.stop)
         gevent.signal_handler(signal.SIGINT, self.stop)
