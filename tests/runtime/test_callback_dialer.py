@@ -227,3 +227,18 @@ def test_stopping_mid_dial_hangs_up_both_legs_and_gives_the_callback_back(plan, 
     assert (record.status, record.attempts) == ("pending", 0)
     agent, customer = uuids(inbound)
     assert {f"uuid_kill {agent} ORIGINATOR_CANCEL", f"uuid_kill {customer} ORIGINATOR_CANCEL"} <= set(inbound.apis())
+
+
+def test_a_reload_changes_how_a_callback_booked_before_it_is_dialled(plan, store):
+    clock = Clock()
+    inbound = FakeInbound("+OK\n", "+OK\n")
+    runtime = centre(plan, store, inbound, clock, login=False)
+    runtime.join("caller", "billing", LINE, lambda m: None)
+    runtime.book_callback("caller", NUMBER)
+    runtime.reconfigure(compile_source(RULES.replace("sofia/gateway/carrier/", "sofia/gateway/backup/")))
+    clock.now += 125
+    runtime.set_agent_state("1001", AgentState.AVAILABLE)
+    runtime.step()
+    settle()
+    customer_cmd = [cmd for kind, cmd, _ in inbound.commands if kind == "bgapi"][1]
+    assert f"sofia/gateway/backup/{NUMBER} " in customer_cmd
