@@ -106,9 +106,10 @@ def prepare_uncollected(rules_path: str, sounds_dir: str | None) -> Prepared:
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return prepare(rules_path, sounds_dir)
+        prepared = prepare(rules_path, sounds_dir)
+        gc.freeze()  # not on failure: the traceback still holds the loader's objects
+        return prepared
     finally:
-        gc.freeze()
         if enabled:
             gc.enable()
 
