@@ -3,8 +3,8 @@
 `fsrouter run` builds one `Service`: an outbound ESL server (one greenlet per
 call), an inbound ESL client (one per FreeSWITCH, for agent legs and global
 commands), the admin status API, and the rules plan, which is reloaded on
-SIGHUP (runtime/reload.py: a reload that fails, however, keeps the running
-plan; one that succeeds also reconfigures the queues and agents); calls in
+SIGHUP (runtime/reload.py): a reload that fails in any way keeps the running
+plan, one that succeeds also reconfigures the queues and agents; calls in
 progress always finish on the plan they started with.
 """
 
