@@ -75,12 +75,16 @@ def _one_line(text: str) -> str:
 
 
 def _position(exc: Exception, rules_path: str, plan: rules.Plan | None) -> Position:
-    """Where the problem is: the YAML mark, the queue a mapping error names
-    (its messages start with "queue 'name'"), else the rules path."""
+    """Where the problem is: the YAML mark or offset, the queue a mapping
+    error names (its messages start with "queue 'name'"), else the rules path."""
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     if mark is not None and getattr(mark, "line", None) is not None:
         name = mark.name if mark.name and not mark.name.startswith("<") else rules_path
         return Position(str(name), mark.line + 1, mark.column + 1)
+    offset = getattr(exc, "position", None)  # yaml's ReaderError: a character offset
+    if isinstance(offset, int) and Path(rules_path).is_file():
+        before = Path(rules_path).read_text(errors="replace")[:offset]
+        return Position(str(rules_path), before.count("\n") + 1, offset - before.rfind("\n"))
     if plan is not None:
         message = str(exc)
         for name, queue in plan.queues.items():

@@ -73,7 +73,8 @@ def test_a_reload_of_required_and_agent_skills_picks_the_next_offers_agent(fsrou
     assert bridged_agent(fsrouter, fsrouter.switch.place_call(CallerScript(destination="5003"))) == "user/2003"
     text = fsrouter.rules.read_text()
     text = text.replace("require: {billing: 5, greek: 3}", "require: {billing: 5, spanish: 2}")
-    text = text.replace("user/2002, skills: {billing: 5, greek: 3}", "user/2002, skills: {billing: 5, greek: 3, spanish: 4}")
+    text = text.replace("user/2002, skills: {billing: 5, greek: 3}",
+                        "user/2002, skills: {billing: 5, greek: 3, spanish: 4}")
     reload(fsrouter, text, RELOADED)
     # Only Eli speaks Spanish now.
     assert bridged_agent(fsrouter, fsrouter.switch.place_call(CallerScript(destination="5003"))) == "user/2002"

@@ -71,6 +71,14 @@ def test_a_mapping_error_names_the_queue_line(rules_file, caplog):
     assert "longest_idel" in caplog.text
 
 
+def test_a_character_yaml_cannot_read_is_placed_by_line_and_column(rules_file, caplog):
+    plans = holder(rules_file)
+    rules_file.write_text(bad_rules("NUL byte"))  # "# Always\x00 open" on line 1
+    with caplog.at_level(logging.ERROR):
+        plans.reload()
+    assert f"reload refused: {rules_file}:1:9: error: ReaderError: unacceptable character #x0000" in caplog.text
+
+
 def test_an_apply_that_fails_refuses_the_reload_and_swaps_nothing(rules_file, caplog):
     plans = holder(rules_file)
     running = plans.current
@@ -167,7 +175,8 @@ def offered_agent(inbound):
 def test_new_skills_pick_the_agent_for_the_next_offer():
     inbound = FakeInbound("+OK\n")
     rt = runtime(compile_source(RULES), inbound)
-    new = RULES.replace("require: {support: 1}\n    max_wait: {after: 2m", "require: {greek: 3}\n    max_wait: {after: 2m", 1)
+    new = RULES.replace("require: {support: 1}\n    max_wait: {after: 2m",
+                        "require: {greek: 3}\n    max_wait: {after: 2m", 1)
     new = new.replace('"1002": {name: Bob, dial: user/1002, skills: {support: 5}}',
                       '"1002": {name: Bob, dial: user/1002, skills: {support: 5, greek: 4}}')
     rt.reconfigure(compile_source(new))
