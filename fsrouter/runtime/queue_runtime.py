@@ -162,9 +162,9 @@ class QueueRuntime:
         when the plan cannot run."""
         layout = from_plan(plan) if layout is None else layout
         known = {agent.id for agent in self.layout.agents}
-        events = self.acd.reconfigure(layout.queues, layout.agents, self.now())
-        self.plan, self.layout = plan, layout
-        self.presence = AgentPresence(layout.agents)
+        presence = AgentPresence(layout.agents)
+        events = self.acd.reconfigure(layout.queues, layout.agents, self.now())  # the last that may raise
+        self.plan, self.layout, self.presence = plan, layout, presence
         self.handle(events + self._log_in_new(layout.agents, known))
         log.info("queues reconfigured: %d queues, %d agents", len(layout.queues), len(layout.agents))
         self.wake()
