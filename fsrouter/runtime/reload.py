@@ -55,7 +55,11 @@ def prepare(rules_path: str, sounds_dir: str | None) -> Prepared:
     except RulesError:
         raise
     except Exception as exc:  # noqa: BLE001 - anything the rules can provoke refuses them
-        raise RulesError((Problem(_position(exc, rules_path, plan), "error", describe(exc)),)) from exc
+        try:
+            where = _position(exc, rules_path, plan)
+        except Exception:  # noqa: BLE001 - e.g. the file is gone now: its path will do
+            where = Position(str(rules_path))
+        raise RulesError((Problem(where, "error", describe(exc)),)) from exc
     return Prepared(plan, layout)
 
 

@@ -79,6 +79,19 @@ def test_a_character_yaml_cannot_read_is_placed_by_line_and_column(rules_file, c
     assert f"reload refused: {rules_file}:1:9: error: ReaderError: unacceptable character #x0000" in caplog.text
 
 
+def test_a_position_that_cannot_be_found_falls_back_to_the_path(rules_file, monkeypatch):
+    from fsrouter.runtime import reload as module
+
+    def lost(*args):
+        raise FileNotFoundError(rules_file)
+
+    monkeypatch.setattr(module, "_position", lost)
+    rules_file.write_text(bad_rules("NUL byte"))
+    with pytest.raises(RulesError) as caught:
+        prepare(str(rules_file), str(SOUNDS))
+    assert str(caught.value).startswith(f"{rules_file}: error: ReaderError: ")
+
+
 def test_an_apply_that_fails_refuses_the_reload_and_swaps_nothing(rules_file, caplog):
     plans = holder(rules_file)
     running = plans.current
