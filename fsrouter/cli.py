@@ -86,6 +86,7 @@ def graph(flow: str, rules: Path, fmt: str) -> None:
 def run(config_path: str, simulator: str | None) -> None:
     """Run the service until SIGTERM/SIGINT; SIGHUP reloads the rules."""
     import logging
+    import signal
 
     from .runtime.reload import describe
     from .runtime.service import Service, StartupError
@@ -95,6 +96,10 @@ def run(config_path: str, simulator: str | None) -> None:
     config = _load_or_exit(config_path)
     logging.basicConfig(level=config.log_level.upper(),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # A reload asked for while starting (`systemctl reload` right after
+    # start) must not end the process, SIGHUP's default; the rules are read
+    # as they are now anyway.  The service installs its handler once started.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     # Whatever stops the start is said in one line (the rules: one per problem).
     try:
         service = Service(config)

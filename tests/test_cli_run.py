@@ -5,9 +5,12 @@ as systemd runs it."""
 from __future__ import annotations
 
 import json
+import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -106,3 +109,39 @@ def test_an_unforeseen_failure_is_one_line_too(tmp_path, monkeypatch):
     monkeypatch.setattr(service.Service, "__init__", fail)
     result = CliRunner().invoke(main, ["run", "--config", str(configure(tmp_path)[0])])
     assert (result.exit_code, result.output) == (1, "error: cannot start: RuntimeError: something unforeseen\n")
+
+
+def sighup(pid: int) -> str:
+    """How process `pid` takes SIGHUP now: "ignored", "caught" or "default" (Linux /proc)."""
+    status = dict(line.split(":\t", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                  if ":\t" in line)
+    bit = 1 << (signal.SIGHUP - 1)
+    if int(status["SigIgn"], 16) & bit:
+        return "ignored"
+    return "caught" if int(status["SigCgt"], 16) & bit else "default"
+
+
+def test_a_reload_asked_for_while_starting_does_not_end_the_process(tmp_path):
+    # Many flows, so that compiling them at start-up takes a while.
+    flows = "".join(f"  extra{n}: [{{play: greeting/acme}}, {{transfer: operator}}]\n" for n in range(3000))
+    (tmp_path / "rules.yaml").write_text(E2E_RULES.read_text().replace("flows:\n", "flows:\n" + flows))
+    path, config = configure(tmp_path)
+    process = subprocess.Popen([sys.executable, "-c", "from fsrouter.cli import main; main()", "run",
+                                "--config", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while sighup(process.pid) != "ignored":  # starting: the service has no handler yet
+            assert process.poll() is None and time.monotonic() < deadline, "SIGHUP was never ignored"
+            time.sleep(0.001)
+        os.kill(process.pid, signal.SIGHUP)
+        while sighup(process.pid) != "caught":  # started: SIGHUP reloads from now on
+            assert process.poll() is None, process.stderr.read()
+            assert time.monotonic() < deadline, "the service did not start"
+            time.sleep(0.05)
+        os.kill(process.pid, signal.SIGHUP)
+        time.sleep(0.5)
+        assert process.poll() is None, process.stderr.read()
+    finally:
+        process.terminate()
+        process.wait(20)
