@@ -15,7 +15,7 @@ from fsrouter.sim import CallerScript, Press
 from fsrouter.sim.agent import AgentScript
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/bad_rules.py
-from bad_rules import EDITS, bad_rules  # noqa: E402
+from bad_rules import E2E_RULES, EDITS, bad_rules  # noqa: E402
 
 CALL_TIMEOUT = 30
 KEPT = "reload refused: the running plan stays in force"
@@ -90,3 +90,20 @@ def test_a_reload_adds_a_line_a_queue_and_an_agent(fsrouter):
     text = text.replace("agents:\n", 'agents:\n  "4001": {name: Lu, dial: user/4001, skills: {added: 5}}\n')
     reload(fsrouter, text, RELOADED)
     assert bridged_agent(fsrouter, fsrouter.switch.place_call(CallerScript(destination="5009"))) == "user/4001"
+
+
+def test_a_call_in_progress_finishes_on_the_plan_it_started_with(start_fsrouter, tmp_path):
+    rules = tmp_path / "slow_support.yaml"
+    rules.write_text(E2E_RULES.read_text()
+                     .replace("max_wait: {after: 2s, then: [{play: queue/max_wait}, {transfer: operator}]}",
+                              "max_wait: {after: 6s, then: [{play: queue/max_wait}, {transfer: operator}]}"))
+    fsrouter = start_fsrouter(rules=rules)
+    waiting = fsrouter.switch.place_call(CallerScript(destination="5001"))  # nobody serves: it waits 6 s
+    fsrouter.wait_until(lambda: f"call {waiting.uuid}: joined queue support" in fsrouter.log_text(), 10,
+                        "the call did not queue")
+    reload(fsrouter, fsrouter.rules.read_text().replace("{transfer: operator}]}", "{transfer: backoffice}]}"),
+           RELOADED)
+    assert waiting.ended_at is None, "the call ended before the reload"
+    assert waiting.wait(CALL_TIMEOUT) and waiting.transferred_to.startswith("operator")  # its own plan
+    fresh = fsrouter.switch.place_call(CallerScript(destination="5001"))
+    assert fresh.wait(CALL_TIMEOUT) and fresh.transferred_to.startswith("backoffice")  # the new plan
