@@ -81,7 +81,7 @@ def measure(path: Path, way: str) -> tuple[float, float]:
     """(longest hub stall, reload duration) of one reload, in seconds."""
     plans = PlanHolder(str(path), str(SOUNDS), prepare_in=inline)
     runtime = QueueRuntime(plans.current, _Disconnected(), login_all=True)
-    plans.apply = lambda prepared: runtime.reconfigure(prepared.plan, prepared.layout)
+    plans.apply = lambda prepared: runtime.reconfigure(prepared.plan, prepared.layout, prepared.compiled)
     if way == "before":  # what PlanHolder.reload did: compile on the hub, swap the plan
         reload = lambda: setattr(plans, "current", rules.load_plan(path, sounds_dir=SOUNDS))  # noqa: E731
     else:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from itertools import count
 from typing import Any
 
@@ -72,32 +72,46 @@ _OUTSTANDING = (AgentState.RESERVED, AgentState.RINGING)
 REMOVED = "removed from the rules"
 """The reason given when a reload logs out an agent it no longer declares."""
 
-Layout = dict[str, tuple[QueueSpec, tuple[Stage, ...]]]
-"""Each queue's spec and compiled stages, by name."""
+@dataclass(frozen=True)
+class Layout:
+    """Queues and agents checked to run together, with what only their specs decide."""
+
+    queues: Mapping[str, tuple[QueueSpec, tuple[Stage, ...]]]
+    """Each queue's spec and compiled stages, by name."""
+    agents: tuple[AgentSpec, ...]
+    eligibility: Mapping[str, tuple[tuple[str, int], ...]]
+    """Agent id -> (queue name, first stage admitting the agent) for each
+    queue that ever admits it: the costly part (agents x queues)."""
 
 
 def compile_layout(queues: Iterable[QueueSpec], agents: Iterable[AgentSpec] = ()) -> Layout:
     """Check that queues and agents can run together (unique names, relax
-    steps adding known queues) and compile the queues' stages; `SpecError`
-    otherwise.  Pure: a reload calls it before changing anything."""
+    steps adding known queues), compile the queues' stages and who each
+    admits; `SpecError` otherwise.  Pure, so a reload runs it off the hub,
+    before changing anything."""
     specs: dict[str, QueueSpec] = {}
     for spec in queues:
         if spec.name in specs:
             raise SpecError(f"queue {spec.name!r} is declared twice")
         specs[spec.name] = spec
+    agents = tuple(agents)
     ids: set[str] = set()
     for agent in agents:
         if agent.id in ids:
             raise SpecError(f"agent {agent.id!r} is declared twice")
         ids.add(agent.id)
-    return {name: (spec, compile_stages(spec, specs)) for name, spec in specs.items()}
+    compiled = {name: (spec, compile_stages(spec, specs)) for name, spec in specs.items()}
+    eligibility = {}
+    for agent in agents:
+        firsts = ((name, first_stage(agent.skills, stages)) for name, (_, stages) in compiled.items())
+        eligibility[agent.id] = tuple((name, first) for name, first in firsts if first is not None)
+    return Layout(compiled, agents, eligibility)
 
 
 class InMemoryAcd:
     def __init__(self, queues: Iterable[QueueSpec], agents: Iterable[AgentSpec] = ()) -> None:
-        agents = tuple(agents)
         layout = compile_layout(queues, agents)
-        self._queues = {name: QueueState(spec, stages) for name, (spec, stages) in layout.items()}
+        self._queues = {name: QueueState(spec, stages) for name, (spec, stages) in layout.queues.items()}
         self._retired: dict[str, QueueState] = {}
         """Queues a reload removed, kept while callers still wait in them."""
         self._competition = Competition(self._queues.values())
@@ -111,8 +125,8 @@ class InMemoryAcd:
         self._seq = count()
         self._offer_ids = count(1)
         self._ordinals = count()
-        for agent in agents:
-            self._add_agent(agent)
+        for agent in layout.agents:
+            self._add_agent(agent, layout.eligibility[agent.id])
 
     # -- entries -------------------------------------------------------------
 
@@ -323,18 +337,21 @@ class InMemoryAcd:
 
     # -- reconfiguration (a rules reload) ---------------------------------------
 
-    def reconfigure(self, queues: Iterable[QueueSpec], agents: Iterable[AgentSpec], now: float) -> list[Event]:
+    def reconfigure(self, queues: Iterable[QueueSpec], agents: Iterable[AgentSpec], now: float, *,
+                    compiled: Layout | None = None) -> list[Event]:
+        """See `Acd.reconfigure`; `compiled` is `compile_layout(queues,
+        agents)` made beforehand (off the hub: it is the costly part)."""
         self._advance(now)
-        specs = tuple(agents)
-        layout = compile_layout(queues, specs)  # raises before anything changes
-        declared = {spec.id: spec for spec in specs}
-        # Everyone out of the pools and serving masks, which are rebuilt.
+        layout = compile_layout(queues, agents) if compiled is None else compiled  # raises before any change
+        declared = {spec.id: spec for spec in layout.agents}
+        # Every queue's pools and serving masks are rebuilt below: all agents
+        # out of them at once.
         for agent in self._agents.values():
-            self._set_present(agent, False)
-            self._dispatcher.agent_withdrawn(agent)
+            agent.present = False
+        self._dispatcher.withdraw_all(self._agents.values())
         kept = {**self._retired, **self._queues}
         self._queues, self._retired = {}, {}
-        for name, (spec, stages) in layout.items():
+        for name, (spec, stages) in layout.queues.items():
             queue = kept.pop(name, None)
             if queue is None:
                 self._queues[name] = QueueState(spec, stages)
@@ -342,8 +359,9 @@ class InMemoryAcd:
                 self._queues[name] = queue
                 self._refile(queue, spec, stages, now)
         for name, queue in kept.items():
-            if queue.size:
-                self._retired[name] = queue  # no new joins; its callers stay until served or gone
+            if queue.size:  # no new joins; its callers stay until served or gone
+                self._retired[name] = queue
+                self._refile(queue, queue.spec, queue.stages, now)
         self._competition = Competition((*self._queues.values(), *self._retired.values()))
         events: list[Event] = []
         for agent in list(self._agents.values()):
@@ -353,12 +371,12 @@ class InMemoryAcd:
             else:
                 agent.spec = spec
                 agent.retiring = False
-        for spec in specs:
-            if spec.id not in self._agents:
-                self._agents[spec.id] = Agent(spec, next(self._ordinals))
         for agent in self._agents.values():
-            self._set_eligibility(agent)
+            self._set_eligibility(agent, layout.eligibility.get(agent.id, ()))
             events += self._refresh(agent, now)
+        for spec in layout.agents:
+            if spec.id not in self._agents:
+                self._add_agent(spec, layout.eligibility[spec.id])
         # Every offerable agent is fresh again: the dispatcher pairs them
         # with whoever waits (no entry needs marking).
         return events + self._leave_empty((*self._queues.values(), *self._retired.values()), now)
@@ -602,16 +620,24 @@ class InMemoryAcd:
 
     # -- internals: agents -----------------------------------------------------
 
-    def _add_agent(self, spec: AgentSpec) -> None:
+    def _add_agent(self, spec: AgentSpec, eligibility: Iterable[tuple[str, int]] | None = None) -> None:
         agent = Agent(spec, next(self._ordinals))
         self._agents[spec.id] = agent
-        self._set_eligibility(agent)
+        self._set_eligibility(agent, eligibility)
 
-    def _set_eligibility(self, agent: Agent) -> None:
+    def _set_eligibility(self, agent: Agent, compiled: Iterable[tuple[str, int]] | None = None) -> None:
+        """Which queues admit the agent, from which stage: `compiled` gives
+        it for the active queues (`Layout.eligibility`), else it is worked
+        out; for retired queues it always is (they are few)."""
         agent.eligibility = {}
         if agent.retiring:
             return  # serves nobody any more: it only finishes its call
-        for queue in (*self._queues.values(), *self._retired.values()):
+        if compiled is None:
+            computed = self._queues.values()
+        else:
+            agent.eligibility = {self._queues[name]: first for name, first in compiled}
+            computed = ()
+        for queue in (*computed, *self._retired.values()):
             first = first_stage(agent.spec.skills, queue.stages)
             if first is not None:
                 agent.eligibility[queue] = first

@@ -57,6 +57,7 @@ from fsrouter.acd import (
     UnknownOffer,
 )
 from fsrouter.acd.from_plan import AcdPlan, PlanMappingError, from_plan
+from fsrouter.acd.memory import Layout
 from fsrouter.runtime.agent_presence import AgentPresence
 from fsrouter.runtime.callback_dialer import RULES_QUEUE
 from fsrouter.esl.codec import Event
@@ -153,17 +154,19 @@ class QueueRuntime:
                     events += self.acd.set_agent_state(agent.id, AgentState.AVAILABLE, self.now())
         return events
 
-    def reconfigure(self, plan, layout: AcdPlan | None = None) -> None:
+    def reconfigure(self, plan, layout: AcdPlan | None = None, compiled: Layout | None = None) -> None:
         """A rules reload: queues, agents and skills change in place for the
         next offers (waiting callers keep their place, agents their state;
         see `Acd.reconfigure`), and whispers and callback settings come from
-        `plan` from now on.  `layout` is `from_plan(plan)` when already made.
-        Raises (`SpecError`, `PlanMappingError`) before changing anything
-        when the plan cannot run."""
+        `plan` from now on.  `layout` is `from_plan(plan)` and `compiled`
+        `compile_layout` of it, when already made (off the hub).  Raises
+        (`SpecError`, `PlanMappingError`) before changing anything when the
+        plan cannot run."""
         layout = from_plan(plan) if layout is None else layout
         known = {agent.id for agent in self.layout.agents}
         presence = AgentPresence(layout.agents)
-        events = self.acd.reconfigure(layout.queues, layout.agents, self.now())  # the last that may raise
+        events = self.acd.reconfigure(layout.queues, layout.agents, self.now(),  # the last that may raise
+                                      compiled=compiled)
         self.plan, self.layout, self.presence = plan, layout, presence
         self.handle(events + self._log_in_new(layout.agents, known))
         log.info("queues reconfigured: %d queues, %d agents", len(layout.queues), len(layout.agents))

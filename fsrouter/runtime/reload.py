@@ -30,7 +30,7 @@ import gevent
 
 from fsrouter import rules
 from fsrouter.acd.from_plan import AcdPlan, from_plan
-from fsrouter.acd.memory import compile_layout
+from fsrouter.acd.memory import Layout, compile_layout
 from fsrouter.rules.problems import Position, Problem, RulesError
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,9 @@ class Prepared:
 
     plan: rules.Plan
     layout: AcdPlan
+    compiled: Layout
+    """The ACD layout compiled (stages, who each queue admits): the costly
+    part of reconfiguring the ACD, done here, off the hub."""
 
 
 def prepare(rules_path: str, sounds_dir: str | None) -> Prepared:
@@ -51,7 +54,7 @@ def prepare(rules_path: str, sounds_dir: str | None) -> Prepared:
     try:
         plan = rules.load_plan(rules_path, sounds_dir=sounds_dir)
         layout = from_plan(plan)
-        compile_layout(layout.queues, layout.agents)
+        compiled = compile_layout(layout.queues, layout.agents)
     except RulesError:
         raise
     except Exception as exc:  # noqa: BLE001 - anything the rules can provoke refuses them
@@ -60,7 +63,7 @@ def prepare(rules_path: str, sounds_dir: str | None) -> Prepared:
         except Exception:  # noqa: BLE001 - e.g. the file is gone now: its path will do
             where = Position(str(rules_path))
         raise RulesError((Problem(where, "error", describe(exc)),)) from exc
-    return Prepared(plan, layout)
+    return Prepared(plan, layout, compiled)
 
 
 def describe(exc: BaseException) -> str:

@@ -81,7 +81,8 @@ class Service:
         self.queues = QueueRuntime(self.plans.current, self.inbound, login_all=True,
                                    tts=config.tts, on_events=self.stats.record)
         self.inbound.on_event = self.queues.on_event
-        self.plans.apply = lambda prepared: self.queues.reconfigure(prepared.plan, prepared.layout)
+        self.plans.apply = lambda prepared: self.queues.reconfigure(prepared.plan, prepared.layout,
+                                                                    prepared.compiled)
         self.callbacks = CallbackDialer(self.queues, self.store, sounds_root=config.freeswitch_sounds_dir)
         self.status_api = (StatusAPI(config.api_host, config.api_port, self.snapshot)
                            if config.api_port is not None else None)
