@@ -18,19 +18,29 @@ prompts, timers and ESL replies would have frozen.
 
 Printed: per size and way, the longest stall and the reload's duration
 (the worst of `--runs` runs).
+
+Then, for big centres (`--centres`, agents x queues, built as
+bench/acd_select.py builds them: 50 skills, every agent has all of them),
+what the ACD's side of a reload costs: `compile_layout` (stages and who
+each queue admits, on the reload's thread) and `InMemoryAcd.reconfigure`
+with it (on the hub), every agent logged in.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import random
 import tempfile
 import time
 from pathlib import Path
 
 import gevent
 
+import acd_select  # bench/, beside this script
 from fsrouter import rules
+from fsrouter.acd import InMemoryAcd
+from fsrouter.acd.memory import compile_layout
 from fsrouter.runtime.queue_runtime import QueueRuntime
 from fsrouter.runtime.reload import PlanHolder, off_hub
 
@@ -107,10 +117,25 @@ def measure(path: Path, way: str) -> tuple[float, float]:
     return worst[0], duration
 
 
+def acd_side(agents: int, queues: int) -> tuple[float, float]:
+    """(compile_layout seconds, reconfigure seconds) for a centre of that size."""
+    specs, people = acd_select.build(argparse.Namespace(skills=50, queues=queues, agents=agents), random.Random(1))
+    acd = InMemoryAcd(specs, people)
+    for person in people:
+        acd.set_agent_state(person.id, "available", 0.0)
+    started = time.perf_counter()
+    compiled = compile_layout(specs, people)
+    compiling = time.perf_counter() - started
+    started = time.perf_counter()
+    acd.reconfigure(specs, people, 1.0, compiled=compiled)
+    return compiling, time.perf_counter() - started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lines", type=int, nargs="+", default=[5000, 20000])
+    parser.add_argument("--lines", type=int, nargs="*", default=[5000, 20000])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--centres", nargs="*", default=["1000x50", "10000x200"], help="AGENTSxQUEUES")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     print(f"{'lines':>7} {'way':<28} {'longest stall ms':>17} {'reload s':>9}")
@@ -124,6 +149,11 @@ def main() -> None:
                 stall = max(r[0] for r in results)
                 duration = max(r[1] for r in results)
                 print(f"{actual:>7} {label:<28} {stall * 1000:>17.1f} {duration:>9.2f}")
+    print(f"\n{'agents':>7} {'queues':>7} {'compile_layout s (thread)':>26} {'reconfigure s (hub)':>20}")
+    for centre in args.centres:
+        agents, queues = (int(n) for n in centre.split("x"))
+        compiling, applying = acd_side(agents, queues)
+        print(f"{agents:>7} {queues:>7} {compiling:>26.2f} {applying:>20.2f}")
 
 
 if __name__ == "__main__":
