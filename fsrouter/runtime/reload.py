@@ -194,7 +194,7 @@ class PlanHolder:
         except RulesError as exc:
             errors = [p for p in exc.problems if p.severity == "error"] or list(exc.problems)
             for problem in errors:
-                log.error("reload refused: %s", problem)
+                log.error("reload refused: %s", _one_line(str(problem)))
             log.error("reload refused: the running plan stays in force")
             return False
         except Exception as exc:  # noqa: BLE001 - a reload must never end the service

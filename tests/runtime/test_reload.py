@@ -59,6 +59,16 @@ def test_every_bad_file_is_refused_with_its_position_and_the_plan_stays(rules_fi
     assert len(refused) >= 2 and all("\n" not in line and "\x00" not in line for line in refused)
 
 
+def test_a_problem_quoting_a_newline_stays_on_its_log_line(rules_file, caplog):
+    plans = holder(rules_file)
+    rules_file.write_text(rules_file.read_text().replace("flows:\n", 'flows:\n  "two\\nlines": 5\n'))
+    with caplog.at_level(logging.ERROR):
+        assert plans.reload() is False
+    refused = [r.getMessage() for r in caplog.records if "reload refused" in r.getMessage()]
+    assert len(refused) >= 2 and all("\n" not in line for line in refused), refused
+    assert any('bad flow name "two lines"' in line for line in refused), refused  # the newline as a space
+
+
 def test_a_mapping_error_names_the_queue_line(rules_file, caplog):
     plans = holder(rules_file)
     rules_file.write_text(bad_rules("strategy typo"))
