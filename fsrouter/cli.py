@@ -91,22 +91,36 @@ def graph(flow: str, rules: Path, fmt: str) -> None:
               help="Stand in for FreeSWITCH (default: the configuration's simulator.mode).")
 def run(config_path: str, simulator: str | None) -> None:
     """Run the service until SIGTERM/SIGINT; SIGHUP reloads the rules."""
+    import signal
+
     from . import logs
-    from .runtime.service import Service
+    from .runtime.reload import describe
+    from .runtime.service import Service, StartupError
     from .store.errors import StoreError
     from .sim.standin import StandIn, freeswitch_answers
 
     config = _load_or_exit(config_path)
     logs.setup(config.log_level)  # caller values escaped: one record, one line
+    # A reload asked for while starting (`systemctl reload` right after
+    # start) must not end the process, SIGHUP's default; the rules are read
+    # as they are now anyway.  The service installs its handler once started.
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    # Whatever stops the start is said in one line (the rules: one per problem).
     try:
         service = Service(config)
+        service.start()
     except RulesError as exc:
         _print_problems(exc)
         raise SystemExit(1) from None
     except StoreError as exc:
         click.echo(f"error: cannot open the database {config.database_url}: {exc}", err=True)
         raise SystemExit(1) from None
-    service.start()
+    except StartupError as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(1) from None
+    except Exception as exc:  # noqa: BLE001 - the unforeseen too, without a traceback
+        click.echo(f"error: cannot start: {describe(exc)}", err=True)
+        raise SystemExit(1) from None
     mode = simulator or config.simulator_mode
     standin = None
     if mode == "always" or (mode == "auto" and not freeswitch_answers(config.inbound_host,

@@ -89,7 +89,7 @@ class Agent:
     __slots__ = (
         "spec", "ordinal", "bit", "state", "reason", "ready_at", "reachable", "pending",
         "offer", "offer_expires", "idle_since", "calls", "talk_time", "misses",
-        "answered_at", "last_queue", "eligibility", "present", "pooled", "pool_token",
+        "answered_at", "last_queue", "eligibility", "present", "pooled", "pool_token", "retiring",
     )
 
     def __init__(self, spec: AgentSpec, ordinal: int) -> None:
@@ -113,6 +113,7 @@ class Agent:
         self.present = False  # counted in the queues' serving masks
         self.pooled = False  # in the queues' pools of offerable agents
         self.pool_token = 0  # bumped when leaving the pools: older pool items are stale
+        self.retiring = False  # removed by a reload: goes once its current call is over
 
     @property
     def id(self) -> str:

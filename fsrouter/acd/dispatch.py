@@ -25,7 +25,7 @@ and agents; a burst of k changes costs O(k) per pair.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING
 
 from fsrouter.acd.strategies import pool_item
@@ -54,6 +54,15 @@ class Dispatcher:
             agent.pool_token += 1
             for queue, first in agent.eligibility.items():
                 queue.pools[first].live -= 1
+
+    def withdraw_all(self, agents: Iterable[Agent]) -> None:
+        """Every agent out of the pools at once, which are being rebuilt
+        empty (a reload): nothing to count down in them."""
+        self._fresh_agents.clear()
+        for agent in agents:
+            if agent.pooled:
+                agent.pooled = False
+                agent.pool_token += 1
 
     def entry_waiting(self, entry: Entry) -> None:
         self._fresh_entries[entry.id] = entry

@@ -79,6 +79,16 @@ class HandleTimes:
     def __len__(self) -> int:
         return len(self._recent)
 
+    @property
+    def window(self) -> int:
+        return self._recent.maxlen
+
+    def resized(self, window: int) -> HandleTimes:
+        """The same samples (the latest `window` of them) in a window of another size."""
+        other = HandleTimes(window)
+        other._recent.extend(self._recent)
+        return other
+
     def add(self, seconds: float) -> None:
         self._recent.append(seconds)
         self._sorted = None

@@ -25,7 +25,7 @@ deadlines caused is returned by the next `tick`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Protocol
 
 from fsrouter.acd.events import Event, Offer
@@ -151,6 +151,29 @@ class Acd(Protocol):
         ...
 
     def agent_reachable(self, agent_id: str, now: float) -> list[Event]:
+        ...
+
+    # -- reconfiguration -------------------------------------------------------
+
+    def reconfigure(self, queues: Iterable[QueueSpec], agents: Iterable[AgentSpec], now: float) -> list[Event]:
+        """Apply a reloaded layout in place, for the next offers; raises
+        `SpecError` before changing anything if the layout cannot run.
+
+        * Queues: new ones open; kept ones take their new spec (requirement,
+          relax steps, strategy, max wait for new joins) and their waiting
+          entries keep their place, each at the stage the new steps give
+          it; a removed queue takes no new entries (`UnknownQueue`) but
+          keeps serving the ones waiting, with its last spec, until the
+          last has left.
+        * Agents: new ones are declared logged out; kept ones take their new
+          spec (skills count from the next offer) and keep their state and
+          statistics; a removed one is logged out and forgotten, at once if
+          free, else once its current offer or call and wrap-up are over.
+        * Offers outstanding go on as they are.
+
+        Returns what followed: logouts of removed agents, and callers sent
+        away from `leave_when_empty` queues nobody can serve any more.
+        """
         ...
 
     # -- snapshots -------------------------------------------------------------

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from itertools import count
 from typing import Any
 
@@ -59,7 +59,7 @@ from fsrouter.acd.ewt import Estimate, estimate
 from fsrouter.acd.model import AgentSpec, AgentState, MissReason, QueueSpec
 from fsrouter.acd.ordering import Competition, order_key, position
 from fsrouter.acd.queues import Entry, QueueState
-from fsrouter.acd.skills import compile_stages, first_stage
+from fsrouter.acd.skills import Stage, compile_stages, first_stage
 from fsrouter.acd.timers import Timers
 from fsrouter.acd.views import AgentStatus, QueueStatus
 
@@ -69,15 +69,51 @@ treated as not answered: a safety net for a lost report, not the ring timeout.""
 
 _OUTSTANDING = (AgentState.RESERVED, AgentState.RINGING)
 
+REMOVED = "removed from the rules"
+"""The reason given when a reload logs out an agent it no longer declares."""
+
+@dataclass(frozen=True)
+class Layout:
+    """Queues and agents checked to run together, with what only their specs decide."""
+
+    queues: Mapping[str, tuple[QueueSpec, tuple[Stage, ...]]]
+    """Each queue's spec and compiled stages, by name."""
+    agents: tuple[AgentSpec, ...]
+    eligibility: Mapping[str, tuple[tuple[str, int], ...]]
+    """Agent id -> (queue name, first stage admitting the agent) for each
+    queue that ever admits it: the costly part (agents x queues)."""
+
+
+def compile_layout(queues: Iterable[QueueSpec], agents: Iterable[AgentSpec] = ()) -> Layout:
+    """Check that queues and agents can run together (unique names, relax
+    steps adding known queues), compile the queues' stages and who each
+    admits; `SpecError` otherwise.  Pure, so a reload runs it off the hub,
+    before changing anything."""
+    specs: dict[str, QueueSpec] = {}
+    for spec in queues:
+        if spec.name in specs:
+            raise SpecError(f"queue {spec.name!r} is declared twice")
+        specs[spec.name] = spec
+    agents = tuple(agents)
+    ids: set[str] = set()
+    for agent in agents:
+        if agent.id in ids:
+            raise SpecError(f"agent {agent.id!r} is declared twice")
+        ids.add(agent.id)
+    compiled = {name: (spec, compile_stages(spec, specs)) for name, spec in specs.items()}
+    eligibility = {}
+    for agent in agents:
+        firsts = ((name, first_stage(agent.skills, stages)) for name, (_, stages) in compiled.items())
+        eligibility[agent.id] = tuple((name, first) for name, first in firsts if first is not None)
+    return Layout(compiled, agents, eligibility)
+
 
 class InMemoryAcd:
     def __init__(self, queues: Iterable[QueueSpec], agents: Iterable[AgentSpec] = ()) -> None:
-        specs: dict[str, QueueSpec] = {}
-        for spec in queues:
-            if spec.name in specs:
-                raise SpecError(f"queue {spec.name!r} is declared twice")
-            specs[spec.name] = spec
-        self._queues = {name: QueueState(spec, compile_stages(spec, specs)) for name, spec in specs.items()}
+        layout = compile_layout(queues, agents)
+        self._queues = {name: QueueState(spec, stages) for name, (spec, stages) in layout.queues.items()}
+        self._retired: dict[str, QueueState] = {}
+        """Queues a reload removed, kept while callers still wait in them."""
         self._competition = Competition(self._queues.values())
         self._agents: dict[str, Agent] = {}
         self._entries: dict[str, Entry] = {}
@@ -89,8 +125,8 @@ class InMemoryAcd:
         self._seq = count()
         self._offer_ids = count(1)
         self._ordinals = count()
-        for agent in agents:
-            self._add_agent(agent)
+        for agent in layout.agents:
+            self._add_agent(agent, layout.eligibility[agent.id])
 
     # -- entries -------------------------------------------------------------
 
@@ -266,9 +302,7 @@ class InMemoryAcd:
         agent = self._agent(agent_id)
         if agent.state is not AgentState.LOGGED_OUT:
             raise InvalidTransition(agent_id, agent.state, "remove")
-        for queue in agent.eligibility:
-            queue.last_turn.pop(agent_id, None)
-        del self._agents[agent_id]
+        self._forget(agent)
         return []
 
     def set_agent_state(self, agent_id: str, state: AgentState | str, now: float, reason: str = "") -> list[Event]:
@@ -301,6 +335,91 @@ class InMemoryAcd:
         agent.reachable = True
         return self._refresh(agent, now)
 
+    # -- reconfiguration (a rules reload) ---------------------------------------
+
+    def reconfigure(self, queues: Iterable[QueueSpec], agents: Iterable[AgentSpec], now: float, *,
+                    compiled: Layout | None = None) -> list[Event]:
+        """See `Acd.reconfigure`; `compiled` is `compile_layout(queues,
+        agents)` made beforehand (off the hub: it is the costly part)."""
+        self._advance(now)
+        layout = compile_layout(queues, agents) if compiled is None else compiled  # raises before any change
+        declared = {spec.id: spec for spec in layout.agents}
+        # Every queue's pools and serving masks are rebuilt below: all agents
+        # out of them at once.
+        for agent in self._agents.values():
+            agent.present = False
+        self._dispatcher.withdraw_all(self._agents.values())
+        kept = {**self._retired, **self._queues}
+        self._queues, self._retired = {}, {}
+        for name, (spec, stages) in layout.queues.items():
+            queue = kept.pop(name, None)
+            if queue is None:
+                self._queues[name] = QueueState(spec, stages)
+            else:
+                self._queues[name] = queue
+                self._refile(queue, spec, stages, now)
+        for name, queue in kept.items():
+            if queue.size:  # no new joins; its callers stay until served or gone
+                self._retired[name] = queue
+                self._refile(queue, queue.spec, queue.stages, now)
+        self._competition = Competition((*self._queues.values(), *self._retired.values()))
+        events: list[Event] = []
+        for agent in list(self._agents.values()):
+            spec = declared.get(agent.id)
+            if spec is None:
+                events += self._retire(agent, now)
+            else:
+                agent.spec = spec
+                agent.retiring = False
+        for agent in self._agents.values():
+            self._set_eligibility(agent, layout.eligibility.get(agent.id, ()))
+            events += self._refresh(agent, now)
+        for spec in layout.agents:
+            if spec.id not in self._agents:
+                self._add_agent(spec, layout.eligibility[spec.id])
+        # Every offerable agent is fresh again: the dispatcher pairs them
+        # with whoever waits (no entry needs marking).
+        return events + self._leave_empty((*self._queues.values(), *self._retired.values()), now)
+
+    def _refile(self, queue: QueueState, spec: QueueSpec, stages: tuple[Stage, ...], now: float) -> None:
+        """Give a kept queue its new spec and file its entries again, each
+        at the stage the new relax steps put it (its max wait stays)."""
+        entries = [self._entries[entry_id] for entry_id in queue.entry_ids()]
+        queue.respecify(spec, stages)
+        for entry in entries:
+            entry.key = order_key(entry.arrival, entry.priority, spec, entry.seq, entry.id)
+            entry.stage = queue.stage_at(entry.arrival, now)
+            queue.add(entry)
+            due = queue.relax_due(entry.arrival, entry.stage)
+            if due != entry.relax_due:
+                self._set_timer(entry, "relax_due", due)
+
+    def _retire(self, agent: Agent, now: float) -> list[Event]:
+        """An agent the rules no longer declare: logged out and forgotten at
+        once when free, else after its current offer or call and wrap-up."""
+        agent.retiring = True
+        if agent.state in BUSY:
+            return []
+        events = [] if agent.state is AgentState.LOGGED_OUT else [self._change(agent, "logout", now, REMOVED)]
+        self._forget(agent)
+        return events
+
+    def _forget(self, agent: Agent) -> None:
+        """Drop a logged-out agent (out of pools and masks already)."""
+        agent.ready_at = None  # its pending deadline, if any, goes stale
+        for queue in (*self._queues.values(), *self._retired.values()):
+            queue.last_turn.pop(agent.id, None)
+        del self._agents[agent.id]
+
+    def _drop_if_done(self, queue: QueueState) -> None:
+        """A queue a reload removed goes once its last caller has."""
+        if queue.size or self._retired.get(queue.name) is not queue:
+            return
+        del self._retired[queue.name]
+        for agent in self._agents.values():
+            agent.eligibility.pop(queue, None)
+        self._competition = Competition((*self._queues.values(), *self._retired.values()))
+
     # -- snapshots -------------------------------------------------------------
 
     def has_entry(self, entry_id: str) -> bool:
@@ -308,7 +427,7 @@ class InMemoryAcd:
 
     def is_staffed(self, queue: str, now: float) -> bool:
         self._advance(now)
-        return self._queue(queue).staffed
+        return self._queue(queue, retired=True).staffed
 
     def agent_status(self, agent_id: str) -> AgentStatus:
         agent = self._agent(agent_id)
@@ -329,7 +448,7 @@ class InMemoryAcd:
 
     def queue_status(self, queue: str, now: float) -> QueueStatus:
         self._advance(now)
-        state = self._queue(queue)
+        state = self._queue(queue, retired=True)
         arrivals = [self._entries[entry_id].arrival for entry_id in state.entry_ids()]
         return QueueStatus(
             queue=queue,
@@ -343,11 +462,13 @@ class InMemoryAcd:
 
     # -- internals: lookups ----------------------------------------------------
 
-    def _queue(self, name: str) -> QueueState:
-        try:
-            return self._queues[name]
-        except KeyError:
-            raise UnknownQueue(f"no queue {name!r}") from None
+    def _queue(self, name: str, retired: bool = False) -> QueueState:
+        """A queue that may be joined; with `retired`, also one a reload
+        removed whose callers still wait."""
+        found = self._queues.get(name) or (self._retired.get(name) if retired else None)
+        if found is None:
+            raise UnknownQueue(f"no queue {name!r}")
+        return found
 
     def _agent(self, agent_id: str) -> Agent:
         try:
@@ -448,6 +569,7 @@ class InMemoryAcd:
     def _withdraw(self, entry: Entry, at: float, reason: str) -> list[Event]:
         """Take the entry out of its queue, cancelling an outstanding offer."""
         entry.queue.discard(entry)
+        self._drop_if_done(entry.queue)
         entry.relax_due = entry.max_wait_due = None
         entry.overdue = False
         self._dispatcher.entry_withdrawn(entry)
@@ -477,7 +599,7 @@ class InMemoryAcd:
     def _leave_empty(self, queues: Iterable[QueueState], at: float) -> list[Event]:
         """Send live callers away from queues that nobody able to serve them serves."""
         events: list[Event] = []
-        for queue in queues:
+        for queue in list(queues):  # a retired queue may be dropped meanwhile
             if queue.spec.leave_when_empty and not queue.staffed:
                 destination = queue.spec.leave_destination
                 for entry_id in queue.entry_ids():
@@ -498,14 +620,24 @@ class InMemoryAcd:
 
     # -- internals: agents -----------------------------------------------------
 
-    def _add_agent(self, spec: AgentSpec) -> None:
+    def _add_agent(self, spec: AgentSpec, eligibility: Iterable[tuple[str, int]] | None = None) -> None:
         agent = Agent(spec, next(self._ordinals))
         self._agents[spec.id] = agent
-        self._set_eligibility(agent)
+        self._set_eligibility(agent, eligibility)
 
-    def _set_eligibility(self, agent: Agent) -> None:
+    def _set_eligibility(self, agent: Agent, compiled: Iterable[tuple[str, int]] | None = None) -> None:
+        """Which queues admit the agent, from which stage: `compiled` gives
+        it for the active queues (`Layout.eligibility`), else it is worked
+        out; for retired queues it always is (they are few)."""
         agent.eligibility = {}
-        for queue in self._queues.values():
+        if agent.retiring:
+            return  # serves nobody any more: it only finishes its call
+        if compiled is None:
+            computed = self._queues.values()
+        else:
+            agent.eligibility = {self._queues[name]: first for name, first in compiled}
+            computed = ()
+        for queue in (*computed, *self._retired.values()):
             first = first_stage(agent.spec.skills, queue.stages)
             if first is not None:
                 agent.eligibility[queue] = first
@@ -540,9 +672,14 @@ class InMemoryAcd:
         old = agent.state
         change = self._change(agent, event, at, reason, ready_at)
         follow, agent.pending = agent.pending or then, None
+        if agent.retiring:
+            follow = ("logout", REMOVED)
         if follow is not None:
             change = replace(self._change(agent, follow[0], at, follow[1]), old=old)
-        return [change, *self._refresh(agent, at)]
+        events = [change, *self._refresh(agent, at)]
+        if agent.retiring:
+            self._forget(agent)
+        return events
 
     def _refresh(self, agent: Agent, at: float) -> list[Event]:
         """Re-derive, after any change, whether the agent serves and can be offered."""

@@ -59,6 +59,17 @@ class Entry:
 
 class QueueState:
     def __init__(self, spec: QueueSpec, stages: tuple[Stage, ...]) -> None:
+        self.handle_times = HandleTimes(spec.ewt.window)
+        self.last_turn: dict[str, int] = {}  # agent id -> this queue's latest offer to them
+        self._turns = count()
+        self.respecify(spec, stages)
+
+    def respecify(self, spec: QueueSpec, stages: tuple[Stage, ...]) -> None:
+        """Take a (reloaded) spec, emptied of entries, agents and serving
+        masks, which the ACD then files again; what the queue has learnt
+        (handle times, round-robin turns) is kept."""
+        if spec.ewt.window != self.handle_times.window:
+            self.handle_times = self.handle_times.resized(spec.ewt.window)
         self.spec = spec
         self.stages = stages
         self.waiting: list[list[OrderKey]] = [[] for _ in stages]
@@ -67,9 +78,6 @@ class QueueState:
         self.heads: list[OrderKey | None] = [None] * len(stages)
         self.pools = [AgentPool() for _ in stages]
         self.serving = [0] * len(stages)
-        self.handle_times = HandleTimes(spec.ewt.window)
-        self.last_turn: dict[str, int] = {}  # agent id -> this queue's latest offer to them
-        self._turns = count()
         self.waiting_count = 0
 
     @property

@@ -82,6 +82,8 @@ class CallbackDialer:
         """Bookings whose commit may or may not have happened, the caller
         having been kept in line: by idempotency key, the booking to run
         again (which finds the row, or makes it) before cancelling it."""
+        self._unqueued: set[int] = set()
+        """Callbacks due whose queue a rules reload removed (said once in the log)."""
         runtime.callbacks = self
 
     # -- booking -----------------------------------------------------------
@@ -185,8 +187,11 @@ class CallbackDialer:
             events = acd.enqueue(entry_id(record.id), record.queue, self.runtime.now(),
                                  priority=record.priority, arrival=record.arrival_time, is_callback=True)
         except UnknownQueue:
-            log.error("callback %d: queue %s no longer exists; left pending", record.id, record.queue)
+            if record.id not in self._unqueued:  # said once, not at every poll
+                self._unqueued.add(record.id)
+                log.error("callback %d: queue %s no longer exists; left pending", record.id, record.queue)
             return
+        self._unqueued.discard(record.id)
         self._records[record.id] = record
         self.runtime.handle(events)
         self.runtime.wake()

@@ -31,7 +31,10 @@ Callbacks (booked, dialled when they reach the head of the line) are the
 `AgentPresence`'s.  Every time the inbound connection comes up,
 `on_connected` reads the switch's registrations and hangs up the legs an
 earlier connection or run left behind (`orphan_legs`) before anyone is
-dialled again.  Known gap: rules reloads keep the ACD built at start.
+dialled again.
+A rules reload calls `reconfigure`: the ACD takes the
+new queues and agents in place, and whispers and callback settings are read
+from the new plan for every offer from then on.
 """
 
 from __future__ import annotations
@@ -55,12 +58,14 @@ from fsrouter.acd import (
     OfferCancelled,
     Refused,
     TimedOut,
+    UnknownAgent,
     UnknownEntry,
     UnknownOffer,
 )
 from fsrouter.acd.from_plan import AcdPlan, PlanMappingError, from_plan
 from fsrouter.runtime import orphan_legs
 from fsrouter.runtime.agent_presence import REGISTRATIONS, AgentPresence, Changes, refused_unregistered
+from fsrouter.acd.memory import Layout
 from fsrouter.runtime.callback_dialer import RULES_QUEUE
 from fsrouter.esl.codec import Event
 from fsrouter.esl.errors import ESLError
@@ -163,6 +168,7 @@ class QueueRuntime:
         this fsrouter on the legs it originates (default: the host name; see
         `orphan_legs`)."""
         self.plan = plan
+        """The current plan: whispers and callback settings come from it."""
         self.layout: AcdPlan = from_plan(plan)
         self.acd = InMemoryAcd(self.layout.queues, self.layout.agents)
         self.inbound = inbound
@@ -205,9 +211,39 @@ class QueueRuntime:
         """How each of the offer machine's commands is carried out; for a
         command that `awaits_result`, the performer returns the result as the
         machine's next event."""
-        if login_all:
-            for agent in self.layout.agents:
-                self.acd.set_agent_state(agent.id, AgentState.AVAILABLE, self.now())
+        self._login_all = login_all
+        self._log_in_new(self.layout.agents, known=())
+
+    def _log_in_new(self, agents, known) -> list:
+        """With `login_all`, agents not among `known` ids start available."""
+        events = []
+        if self._login_all:
+            for agent in agents:
+                if agent.id not in known:
+                    events += self.acd.set_agent_state(agent.id, AgentState.AVAILABLE, self.now())
+        return events
+
+    def reconfigure(self, plan, layout: AcdPlan | None = None, compiled: Layout | None = None) -> None:
+        """A rules reload: queues, agents and skills change in place for the
+        next offers (waiting callers keep their place, agents their state;
+        see `Acd.reconfigure`), and whispers and callback settings come from
+        `plan` from now on.  `layout` is `from_plan(plan)` and `compiled`
+        `compile_layout` of it, when already made (off the hub).  Raises
+        (`SpecError`, `PlanMappingError`) before changing anything when the
+        plan cannot run."""
+        layout = from_plan(plan) if layout is None else layout
+        known = {agent.id for agent in self.layout.agents}
+        presence = AgentPresence(layout.agents)
+        events = self.acd.reconfigure(layout.queues, layout.agents, self.now(),  # the last that may raise
+                                      compiled=compiled)
+        self.plan, self.layout, self.presence = plan, layout, presence
+        self.handle(events + self._log_in_new(layout.agents, known))
+        log.info("queues reconfigured: %d queues, %d agents", len(layout.queues), len(layout.agents))
+        if self.inbound.connected and any(presence.tracks(a.id) for a in layout.agents if a.id not in known):
+            # An agent the reload added is not known to be registered: ask
+            # the switch before anyone dials their phone.
+            self._group.spawn(self._holding_dial, self._read_registrations)
+        self.wake()
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -244,10 +280,14 @@ class QueueRuntime:
         registered and hang up the legs left over from before, then let the
         dispatcher dial (it waits for this, so nobody is dialled on a stale
         view, nor while their orphaned leg still holds them)."""
+        self._holding_dial(self._read_registrations, self._sweep_orphans)
+
+    def _holding_dial(self, *steps: Callable[[], None]) -> None:
+        """Run `steps` while the dispatcher dials nobody (see `step`)."""
         self._synced = False
         try:
-            self._read_registrations()
-            self._sweep_orphans()
+            for run in steps:
+                run()
         finally:
             self._synced = True
             self.wake()
@@ -265,8 +305,11 @@ class QueueRuntime:
         """Make the ACD's view of the agents' phones what `changes` say."""
         now = self.now()
         for agent_id, reachable in changes:
-            if self.acd.agent_status(agent_id).reachable is reachable:
-                continue
+            try:
+                if self.acd.agent_status(agent_id).reachable is reachable:
+                    continue
+            except UnknownAgent:
+                continue  # a reload removed the agent while the switch was asked
             log.info("agent %s: phone %s (%s)", agent_id, "registered" if reachable else "not registered", source)
             report = self.acd.agent_reachable if reachable else self.acd.agent_unreachable
             self.handle(report(agent_id, now))
@@ -295,9 +338,9 @@ class QueueRuntime:
         try:
             acd_queue = self.layout.queue_for(queue, variables)
         except PlanMappingError:
-            # A queue added by a rules reload: the ACD keeps the queues it
-            # started with, so nobody here can serve it.
-            log.error("call %s: queue %s is not in the running ACD (restart to add it)", call_uuid, queue)
+            # The call runs on a plan a reload has since replaced, and the
+            # new one has no such queue: it takes no new callers.
+            log.error("call %s: queue %s was removed by a rules reload", call_uuid, queue)
             return False
         caller = _Caller(queue, acd_queue, notify, dict(variables),
                          self.now(), self.layout.priority_for(queue, variables))

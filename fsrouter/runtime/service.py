@@ -3,13 +3,15 @@
 `fsrouter run` builds one `Service`: an outbound ESL server (one greenlet per
 call), an inbound ESL client (one per FreeSWITCH, for agent legs and global
 commands), the admin status API, and the rules plan, which is reloaded on
-SIGHUP.  A reload that fails keeps the running plan; calls in progress always
-finish on the plan they started with.
+SIGHUP (runtime/reload.py): a reload that fails in any way keeps the running
+plan, one that succeeds also reconfigures the queues and agents; calls in
+progress always finish on the plan they started with.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import time
 
@@ -26,6 +28,7 @@ from fsrouter.esl.inbound import DEFAULT_EVENTS, InboundClient
 from fsrouter.runtime.legs import LEG_EVENTS
 from fsrouter.esl.outbound import OutboundCall, OutboundServer
 from fsrouter.runtime.queue_runtime import QueueRuntime
+from fsrouter.runtime.reload import PlanHolder
 from fsrouter.flow import CallMachine
 from fsrouter.store import open_store
 from fsrouter.store.gevent_wrapper import GeventStore
@@ -34,32 +37,19 @@ from fsrouter.store.stats import StatsRecorder
 log = logging.getLogger(__name__)
 
 
-class PlanHolder:
-    """The current compiled plan; swapped whole, never edited in place."""
+class StartupError(Exception):
+    """The service cannot start; the message says why, in one line."""
 
-    def __init__(self, rules_path: str, sounds_dir: str | None):
-        self._rules_path = rules_path
-        self._sounds_dir = sounds_dir
-        self.current = self._compile()
-        self.loaded_at = time.time()
 
-    def _compile(self):
-        """Compile the rules or raise `rules.RulesError` with every problem."""
-        return rules.load_plan(self._rules_path, sounds_dir=self._sounds_dir)
-
-    def reload(self) -> bool:
-        """Swap in a freshly compiled plan; on any error keep the running one."""
-        try:
-            plan = self._compile()
-        except rules.RulesError as exc:
-            for problem in exc.problems:
-                log.error("reload refused: %s", problem)
-            log.error("reload refused: the running plan stays in force")
-            return False
-        self.current = plan
-        self.loaded_at = time.time()
-        log.info("rules reloaded from %s", self._rules_path)
-        return True
+def _listen(what: str, address: tuple[str, int | None], start) -> None:
+    """Start a listener, turning a bind failure (port in use, address not
+    local, no permission) into a `StartupError` that names it."""
+    try:
+        start()
+    except OSError as exc:
+        # gevent appends the address to strerror: the bare reason, from errno, where there is one.
+        reason = os.strerror(exc.errno) if isinstance(exc.errno, int) and exc.errno > 0 else exc.strerror or str(exc)
+        raise StartupError(f"cannot listen for {what} on {address[0]}:{address[1]}: {reason}") from exc
 
 
 def channel_variables(call: OutboundCall) -> dict[str, str]:
@@ -93,23 +83,27 @@ class Service:
                                    tts=config.tts, on_events=self.stats.record, instance=config.instance)
         self.inbound.on_event = self.queues.on_event
         self.inbound.on_connected = self.queues.on_connected
+        self.plans.apply = lambda prepared: self.queues.reconfigure(prepared.plan, prepared.layout,
+                                                                    prepared.compiled)
         self.callbacks = CallbackDialer(self.queues, self.store, sounds_root=config.freeswitch_sounds_dir)
         self.status_api = (StatusAPI(config.api_host, config.api_port, self.snapshot)
                            if config.api_port is not None else None)
         self._stopped = gevent.event.Event()
 
     def start(self) -> None:
-        self.outbound.start()
+        """Start serving; `StartupError` when a port cannot be listened on."""
+        config = self.config
+        _listen("FreeSWITCH outbound sockets", (config.listen_host, config.listen_port), self.outbound.start)
         host, port = self.outbound.address
         # Tests and supervisors parse this line to find an ephemeral port.
         log.info("listening for FreeSWITCH outbound sockets on %s:%d", host, port)
+        if self.status_api is not None:  # bound before anything else runs
+            _listen("the status API", (config.api_host, config.api_port), self.status_api.start)
+            log.info("status API on http://%s:%d/status", *self.status_api.address)
         self.inbound.start()
         self.stats.start()
         self.queues.start()
-        if self.status_api is not None:
-            self.status_api.start()
-            log.info("status API on http://%s:%d/status", *self.status_api.address)
-        gevent.signal_handler(signal.SIGHUP, self.plans.reload)
+        gevent.signal_handler(signal.SIGHUP, self.plans.request_reload)
         gevent.signal_handler(signal.SIGTERM, self.stop)
         gevent.signal_handler(signal.SIGINT, self.stop)
 

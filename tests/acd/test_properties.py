@@ -33,6 +33,8 @@ from fsrouter.acd import (
     Strategy,
 )
 
+from fsrouter.acd.memory import compile_layout
+
 from .helpers import agent, queue
 
 SKILLS = ("a", "b", "c")
@@ -232,6 +234,23 @@ class Centre(RuleBasedStateMachine):
         offer_id = sorted(self.calls)[index % len(self.calls)]
         self.feed(self.acd.call_ended(offer_id, self.now))
         del self.calls[offer_id]
+
+    @rule(specs=queue_specs(), skills=st.lists(st.dictionaries(st.sampled_from(SKILLS), levels),
+                                              min_size=5, max_size=5), precompiled=st.booleans())
+    def reload(self, specs, skills, precompiled):
+        """A rules reload: agents re-skilled; queues re-specified when the new
+        draw has the same names (entries then wait under the new steps); the
+        layout compiled by the ACD or beforehand, as the service does."""
+        if len(specs) != len(self.entries.specs):
+            specs = list(self.entries.specs.values())
+        agents = [AgentSpec(spec.id, spec.name, spec.dial, levels, spec.policy)
+                  for spec, levels in zip(self.agents.values(), skills)]
+        compiled = compile_layout(specs, agents) if precompiled else None
+        self.feed(self.acd.reconfigure(specs, agents, self.now, compiled=compiled))
+        self.agents = {spec.id: spec for spec in agents}
+        known = self.entries
+        self.entries = Entries({spec.name: spec for spec in specs})
+        self.entries.waiting, self.entries.order = known.waiting, known.order
 
     @precondition(lambda self: self.entries.waiting)
     @rule(index=st.integers(0, 99))

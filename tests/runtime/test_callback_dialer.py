@@ -321,3 +321,33 @@ def test_a_booking_of_unknown_outcome_is_withdrawn_and_the_caller_keeps_waiting(
     assert store.get(int(again)).idempotency_key == "second/2" and int(again) != unknown.id
     assert runtime.acd.position(f"callback:{again}", clock.now) == 2
     store.close()
+
+
+def test_a_reload_changes_how_a_callback_booked_before_it_is_dialled(plan, store):
+    clock = Clock()
+    inbound = FakeInbound("+OK\n", "+OK\n")
+    runtime = centre(plan, store, inbound, clock, login=False)
+    runtime.join("caller", "billing", LINE, lambda m: None)
+    runtime.book_callback("caller", NUMBER)
+    runtime.reconfigure(compile_source(RULES.replace("sofia/gateway/carrier/", "sofia/gateway/backup/")))
+    clock.now += 125
+    runtime.set_agent_state("1001", AgentState.AVAILABLE)
+    runtime.step()
+    settle()
+    customer_cmd = [cmd for kind, cmd, _ in inbound.commands if kind == "bgapi"][1]
+    assert f"sofia/gateway/backup/{NUMBER} " in customer_cmd
+
+
+def test_a_due_callback_whose_queue_a_reload_removed_is_reported_once(store, caplog):
+    clock = Clock()
+    runtime = centre(compile_source(RULES.replace("dial_after: 0s", "dial_after: 60s")), store,
+                     FakeInbound(), clock, login=False)
+    runtime.join("caller", "billing", LINE, lambda m: None)
+    callback_id = int(runtime.book_callback("caller", NUMBER))
+    runtime.reconfigure(compile_source(RULES.replace("billing", "sales")))
+    clock.now += 61
+    for _ in range(3):
+        runtime.callbacks.sync()
+    said = [r for r in caplog.records if "no longer exists" in r.getMessage()]
+    assert [r.getMessage() for r in said] == [f"callback {callback_id}: queue billing no longer exists; left pending"]
+    assert store.get(callback_id).status == "pending"

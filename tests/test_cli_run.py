@@ -1,0 +1,148 @@
+"""`fsrouter run` that cannot start says why in one `error:` line (one per
+rules problem) and exits 1, never with a traceback.  Run as a subprocess,
+as systemd runs it."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from bad_rules import E2E_RULES, bad_rules
+
+from fsrouter.sim.harness import free_port
+
+SOUNDS = Path(__file__).resolve().parents[1] / "sounds"
+
+
+def configure(tmp_path, **changes):
+    rules = tmp_path / "rules.yaml"
+    if not rules.exists():
+        rules.write_text(E2E_RULES.read_text())
+    config = {
+        "listen": {"host": "127.0.0.1", "port": free_port()},
+        "rules": str(rules),
+        "sounds": str(SOUNDS),
+        "freeswitch": {"inbound": {"host": "127.0.0.1", "port": free_port()}},
+        "api": {"host": "127.0.0.1", "port": free_port()},
+        "database": {"url": f"sqlite:///{tmp_path}/fsrouter.db"},
+        "simulator": {"mode": "never"},
+    }
+    for section, value in changes.items():
+        config[section] = {**config[section], **value} if isinstance(value, dict) else value
+    path = tmp_path / "fsrouter.yaml"
+    path.write_text(json.dumps(config))
+    return path, config
+
+
+def run(config_path):
+    return subprocess.run([sys.executable, "-c", "from fsrouter.cli import main; main()", "run",
+                           "--config", str(config_path)], capture_output=True, text=True, timeout=60)
+
+
+def error_lines(result):
+    assert "Traceback" not in result.stderr + result.stdout
+    return [line for line in result.stderr.splitlines() if " INFO " not in line and " WARNING " not in line]
+
+
+@pytest.mark.parametrize("section", ["listen", "api"])
+def test_a_port_in_use_is_one_line(tmp_path, section):
+    path, config = configure(tmp_path)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", config[section]["port"]))
+        taken.listen()
+        result = run(path)
+    what = "FreeSWITCH outbound sockets" if section == "listen" else "the status API"
+    assert result.returncode == 1
+    assert error_lines(result) == [
+        f"error: cannot listen for {what} on 127.0.0.1:{config[section]['port']}: Address already in use"]
+
+
+def test_an_address_that_is_not_this_hosts_is_one_line(tmp_path):
+    path, _ = configure(tmp_path, listen={"host": "192.0.2.1"})  # TEST-NET-1: never local
+    result = run(path)
+    assert result.returncode == 1
+    [line] = error_lines(result)
+    assert line.startswith("error: cannot listen for FreeSWITCH outbound sockets on 192.0.2.1:")
+    assert line.endswith("Cannot assign requested address")
+
+
+def test_a_database_that_cannot_be_opened_is_one_line(tmp_path):
+    path, _ = configure(tmp_path, database={"url": f"sqlite:///{tmp_path}"})  # a directory
+    result = run(path)
+    assert result.returncode == 1
+    [line] = error_lines(result)
+    assert line.startswith(f"error: cannot open the database sqlite:///{tmp_path}: ")
+
+
+def test_unreadable_rules_are_one_line(tmp_path):
+    (tmp_path / "rules.yaml").write_bytes(b"flows: \xff\xfe\n")
+    result = run(configure(tmp_path)[0])
+    assert result.returncode == 1
+    assert error_lines(result) == [f"{tmp_path / 'rules.yaml'}: error: not UTF-8 text: invalid start byte at byte 7"
+                                  " (expected a file saved as UTF-8)"]
+
+
+@pytest.mark.parametrize("name", ["strategy typo", "nesting 2,000 deep", "empty agent id"])
+def test_rules_the_acd_or_the_loader_refuse_are_positioned_lines(tmp_path, name):
+    (tmp_path / "rules.yaml").write_text(bad_rules(name))
+    result = run(configure(tmp_path)[0])
+    assert result.returncode == 1
+    lines = error_lines(result)
+    assert lines and all(line.startswith(f"{tmp_path / 'rules.yaml'}") and ": error: " in line for line in lines)
+
+
+def test_an_unforeseen_failure_is_one_line_too(tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from fsrouter.cli import main
+    from fsrouter.runtime import service
+
+    def fail(self, config):
+        raise RuntimeError("something\nunforeseen")
+
+    monkeypatch.setattr(service.Service, "__init__", fail)
+    result = CliRunner().invoke(main, ["run", "--config", str(configure(tmp_path)[0])])
+    assert (result.exit_code, result.output) == (1, "error: cannot start: RuntimeError: something unforeseen\n")
+
+
+def sighup(pid: int) -> str:
+    """How process `pid` takes SIGHUP now: "ignored", "caught" or "default" (Linux /proc)."""
+    status = dict(line.split(":\t", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                  if ":\t" in line)
+    bit = 1 << (signal.SIGHUP - 1)
+    if int(status["SigIgn"], 16) & bit:
+        return "ignored"
+    return "caught" if int(status["SigCgt"], 16) & bit else "default"
+
+
+def test_a_reload_asked_for_while_starting_does_not_end_the_process(tmp_path):
+    # Many flows, so that compiling them at start-up takes a while.
+    flows = "".join(f"  extra{n}: [{{play: greeting/acme}}, {{transfer: operator}}]\n" for n in range(3000))
+    (tmp_path / "rules.yaml").write_text(E2E_RULES.read_text().replace("flows:\n", "flows:\n" + flows))
+    path, config = configure(tmp_path)
+    process = subprocess.Popen([sys.executable, "-c", "from fsrouter.cli import main; main()", "run",
+                                "--config", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while sighup(process.pid) != "ignored":  # starting: the service has no handler yet
+            assert process.poll() is None and time.monotonic() < deadline, "SIGHUP was never ignored"
+            time.sleep(0.001)
+        os.kill(process.pid, signal.SIGHUP)
+        while sighup(process.pid) != "caught":  # started: SIGHUP reloads from now on
+            assert process.poll() is None, process.stderr.read()
+            assert time.monotonic() < deadline, "the service did not start"
+            time.sleep(0.05)
+        os.kill(process.pid, signal.SIGHUP)
+        time.sleep(0.5)
+        assert process.poll() is None, process.stderr.read()
+    finally:
+        process.terminate()
+        process.wait(20)
