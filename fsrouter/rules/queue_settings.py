@@ -86,8 +86,8 @@ class QueueSettings:
         values = self.shapes.read(fields, {
             "key": ("key", self.key),
             "dial_after": ("dial_after", lambda n: self.shapes.duration(n, "callback dial_after", zero=True)),
-            "dial": ("dial", lambda n: self.shapes.template(n, "callback dial", "a dial string like "
-                                                           "sofia/gateway/NAME/{number}")),
+            "dial": ("dial", lambda n: self.shapes.dial(n, "callback dial", "a dial string like "
+                                                       "sofia/gateway/NAME/{number}")),
             "caller_id": ("caller_id", lambda n: self.shapes.template(n, "callback caller_id")),
             "whisper": ("whisper", lambda n: self.shapes.template(n, "callback whisper")),
             "intro": ("intro", lambda n: self.prompt(n, "callback intro")),

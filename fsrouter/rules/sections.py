@@ -207,9 +207,10 @@ class SectionCompiler:
             if fields is None or "dial" not in fields:
                 continue
             name = self.shapes.text(fields["name"], "agent name") if "name" in fields else agent_id
-            dial = self.shapes.text(fields["dial"], "dial", _DIAL_HINT)
-            if dial is not None and not dial.strip():
-                self.shapes.bad(fields["dial"], "dial", _DIAL_HINT)
+            dial_template = self.shapes.dial(fields["dial"], "dial", _DIAL_HINT)
+            dial = dial_template.source if dial_template is not None else None
+            if dial_template is not None and dial_template.fields:
+                self.shapes.bad(fields["dial"], "dial", _DIAL_HINT + ", without {variables}")
                 dial = None
             skills = self.skills(fields["skills"], "skills", placeholders=False) if "skills" in fields else {}
             wrap_up = self.shapes.duration(fields["wrap_up"], "wrap_up") if "wrap_up" in fields else None

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping, Sequence
 
+from .. import fsvalues
 from .durations import DURATION_HINT, DURATION_OR_ZERO_HINT
 from .durations import seconds as duration_seconds
 from .problems import Report
@@ -105,6 +106,21 @@ class Shapes:
         except TemplateSyntaxError:
             self.bad(node, what, expected + ", with {variable} placeholders")
             return None
+
+    def dial(self, node: Node, what: str, expected: str) -> Template | None:
+        """A dial string, maybe with `{variable}` placeholders, that is one
+        endpoint: what `fsvalues.dial_string` lets `originate` dial at run
+        time (each placeholder's value is made a dial-string piece first,
+        so a digit stands in for it here)."""
+        template = self.template(node, what, expected)
+        if template is None:
+            return None
+        try:
+            fsvalues.dial_string(template.render({name: "0" for name in template.fields}))
+        except fsvalues.UnsafeValue:
+            self.bad(node, what, expected + ": one endpoint, without , | ' $ {} [] <> ^ or spaces")
+            return None
+        return template
 
     def items(self, node: Node) -> tuple[Node, ...]:
         """A list's items, or a single value as a one-item list."""

@@ -31,7 +31,7 @@ from fsrouter.flow import events as ev
 from fsrouter.offer.bridging import BridgingMachine, FeedFlow, SendHeld, SettleHeld, Unbridged
 from fsrouter.offer.bridging import Timeout as NoWordOnBridge
 from fsrouter.offer.messages import Bridging, Message
-from fsrouter.runtime import fsvalues
+from fsrouter import fsvalues
 
 log = logging.getLogger(__name__)
 

@@ -30,7 +30,8 @@ import gevent
 
 from fsrouter.acd import UnknownEntry, UnknownQueue
 from fsrouter.acd.model import MissReason
-from fsrouter.runtime import fsvalues, orphan_legs
+from fsrouter import fsvalues
+from fsrouter.runtime import orphan_legs
 from fsrouter.runtime.legs import miss_reason, originate_command, playback
 from fsrouter.store.errors import CommitUnknown, StoreError
 from fsrouter.store.records import AttemptOutcome, CallbackRecord, CallbackStatus

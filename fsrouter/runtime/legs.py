@@ -22,7 +22,7 @@ import gevent.event
 
 from fsrouter.acd.model import MissReason
 from fsrouter.esl.codec import Event
-from fsrouter.runtime import fsvalues
+from fsrouter import fsvalues
 
 #: The channel events a `Legs` needs from the inbound socket.
 LEG_EVENTS = ("CHANNEL_PARK", "CHANNEL_HANGUP_COMPLETE")

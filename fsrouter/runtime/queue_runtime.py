@@ -69,7 +69,7 @@ from fsrouter.acd.memory import Layout
 from fsrouter.runtime.callback_dialer import RULES_QUEUE
 from fsrouter.esl.codec import Event
 from fsrouter.esl.errors import ESLError
-from fsrouter.runtime import fsvalues
+from fsrouter import fsvalues
 from fsrouter.runtime.switch_tables import ShowError
 from fsrouter.runtime.legs import ESL_FAILURE, Legs, miss_reason, originate_command, speak, spoken_wait
 from fsrouter.flow.events import QueueStatus

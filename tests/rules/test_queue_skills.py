@@ -110,7 +110,8 @@ def test_agents_need_an_id_a_dial_string_and_plain_skill_names():
 """)
     assert problems("", agents) == [
         '<rules>:6:3: error: an agent id must not be empty (expected an id such as "1001")',
-        '<rules>:7:15: error: bad value for dial: " " (expected a FreeSWITCH dial string like user/1001)',
+        '<rules>:7:15: error: bad value for dial: " " (expected a FreeSWITCH dial string like user/1001:'
+        " one endpoint, without , | ' $ {} [] <> ^ or spaces)",
         '<rules>:8:32: error: bad skill name "lang_{language}" (expected letters, digits, _ and - '
         "(an agent's skill names no {variables}))",
         '<rules>:8:54: error: bad skill name "x,y" (expected at most 100 letters, digits, _ and -)',

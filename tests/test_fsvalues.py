@@ -2,7 +2,7 @@
 
 Each command is built from arbitrary text (FreeSWITCH syntax, newlines, NUL,
 unicode) and read back the way FreeSWITCH reads it (`fs_*` below, after the
-source functions cited in `fsrouter.runtime.fsvalues`): the variable block
+source functions cited in `fsrouter.fsvalues`): the variable block
 has exactly the intended keys, there is one leg, exactly the intended
 applications, and nothing a value brought in is expanded.
 """
@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from fsrouter.esl.codec import encode_command, encode_sendmsg
 from fsrouter.rules.templates import Template
-from fsrouter.runtime import fsvalues
+from fsrouter import fsvalues
 from fsrouter.runtime.legs import originate_command, playback, speak
 
 VALUES = st.lists(st.one_of(
