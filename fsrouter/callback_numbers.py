@@ -151,6 +151,8 @@ _MAX_DIGITS = 20
 # Glob patterns over E.164: '+', digits, '*', '?', and digit classes like
 # [0-5] or [!9].  Nothing else can occur in an E.164 string, so anything else
 # in a pattern is a mistake worth reporting (e.g. a space, or a missing '+').
+MAX_STARS = 2
+"""Wildcards '*' a number pattern may hold (see `number_pattern`)."""
 _PATTERN_RE = re.compile(r"\+(?:[0-9*?]|\[!?(?:[0-9](?:-[0-9])?)+\])+")
 
 # Common ways of spelling a region that are not ISO 3166 alpha-2 codes.
@@ -223,6 +225,10 @@ def number_pattern(value: object, *, allowing: bool) -> str:
             f"bad number pattern {value!r}: expected an E.164 glob: '+' then digits, "
             "with '*', '?' or digit classes like [0-5] as wildcards, no spaces (e.g. '+30690*')",
         )
+    if value.count("*") > MAX_STARS:
+        # Each '*' is a [0-9]* in the regex; a chain of them backtracks
+        # exponentially on a number that almost matches (16 stars: 5 s).
+        raise PolicyError(f"number pattern {value!r} has more than {MAX_STARS} '*' wildcards")
     if allowing and not value[1].isdigit():
         # '+*' in an allow list would admit every valid number in the world,
         # premium-rate included: that is never what was meant.
