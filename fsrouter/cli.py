@@ -97,6 +97,7 @@ def run(config_path: str, simulator: str | None) -> None:
     from .runtime.reload import describe
     from .runtime.service import Service, StartupError
     from .store.errors import StoreError
+    from .store.url import redacted
     from .sim.standin import StandIn, freeswitch_answers
 
     config = _load_or_exit(config_path)
@@ -113,7 +114,7 @@ def run(config_path: str, simulator: str | None) -> None:
         _print_problems(exc)
         raise SystemExit(1) from None
     except StoreError as exc:
-        click.echo(f"error: cannot open the database {config.database_url}: {exc}", err=True)
+        click.echo(f"error: cannot open the database {redacted(config.database_url)}: {exc}", err=True)
         raise SystemExit(1) from None
     except StartupError as exc:
         click.echo(f"error: {exc}", err=True)

@@ -17,6 +17,7 @@ choose blocking waits.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
@@ -41,8 +42,18 @@ def open_store(url: str, **options: Any) -> Store:
 
         return PostgresStore(url, **options)
     raise UnsupportedURL(
-        f"unsupported store URL {url!r}: use sqlite:///path/to/file.db or postgresql://…"
+        f"unsupported store URL {redacted(url)!r}: use sqlite:///path/to/file.db or postgresql://…"
     )
+
+
+def redacted(url: str) -> str:
+    """`url` fit for a log or an error line: a password, in the user part
+    or as a `password=` parameter, replaced by `***`."""
+    netloc = urlsplit(url).netloc
+    user, at, host = netloc.rpartition("@")
+    if at and ":" in user:
+        url = url.replace(netloc, f"{user.partition(':')[0]}:***@{host}", 1)
+    return re.sub(r"([?&]password=)[^&#]*", r"\1***", url)
 
 
 def sqlite_path(url: str) -> str:

@@ -10,7 +10,7 @@ from fsrouter.config import load_config
 from fsrouter.rules import RulesError
 from fsrouter.store import StoreError, UnsupportedURL, open_store, resolve_url
 from fsrouter.store.sqlite import SqliteStore
-from fsrouter.store.url import sqlite_path
+from fsrouter.store.url import redacted, sqlite_path
 
 
 @pytest.mark.parametrize(
@@ -98,3 +98,13 @@ def test_config_refuses_a_bad_database_url(tmp_path):
         load_config(tmp_path / "fsrouter.yaml")
     [problem] = raised.value.problems
     assert "fsrouter.yaml:2:" in str(problem) and "database.url" in str(problem)
+
+
+@pytest.mark.parametrize("url, shown", [
+    ("postgresql://fsr:s3cret@db.example/fsrouter", "postgresql://fsr:***@db.example/fsrouter"),
+    ("postgresql://fsr:s3cret@db/x?sslmode=require&password=two", "postgresql://fsr:***@db/x?sslmode=require&password=***"),
+    ("postgresql:///fsrouter?host=/run/postgresql", "postgresql:///fsrouter?host=/run/postgresql"),
+    ("sqlite:///var/lib/fsrouter/fsrouter.db", "sqlite:///var/lib/fsrouter/fsrouter.db"),
+])
+def test_a_url_is_shown_without_its_password(url, shown):
+    assert redacted(url) == shown
