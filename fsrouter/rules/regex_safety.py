@@ -11,8 +11,10 @@ uses) `check` refuses:
   `(\\d|\\d\\d)+`, `(-\\d+){2,}`;
 * a repeated group whose alternatives can begin with the same character,
   or more than one of which can be empty: `(ab|a.)+`, `(a|a)+`;
-* three or more unbounded repeats in a row that can take the same
-  characters, like `.*.*.*x` (polynomial, n³ per starting point).
+* three or more repeats of variable length in a row that can take the same
+  characters, like `.*.*.*x` (polynomial, n³ per starting point) or
+  `\\d{0,30}\\d{0,30}\\d{0,30}x` and `\\d?\\d?\\d?…x` (exponential in the
+  number of repeats).
 
 It is conservative: a few patterns that are in fact safe are refused too
 (`([a-z]+\\.)+`), while the ordinary ones, `^\\+30\\d{9}$`, `^(21|22)\\d+$`,
@@ -99,7 +101,7 @@ class _Analysis:
 
     def risk(self, seq) -> str | None:
         if self.chain_of_repeats(seq):
-            return "three or more unbounded repeats in a row can take the same characters"
+            return "three or more repeats of variable length in a row can take the same characters"
         for op, av in seq:
             if op in _REPEATS and av[1] > 1:
                 low, high = av[2].getwidth()
@@ -125,13 +127,14 @@ class _Analysis:
         return False
 
     def chain_of_repeats(self, seq) -> bool:
-        """Three unbounded repeats that can share characters, with nothing
-        between them that the earlier ones could not also take."""
+        """Three repeats of variable length (bounded or not: `\\d{0,30}` and
+        `\\d?` split text as many ways as `\\d*`) that can share characters,
+        with nothing between them that the earlier ones could not also take."""
         taken: frozenset[str] = frozenset()
         count = 0
         for op, av in seq:
             low, high = _width(op, av)
-            if high >= C.MAXREPEAT and op != C.POSSESSIVE_REPEAT:
+            if high > low and op != C.POSSESSIVE_REPEAT:
                 chars = self.chars([(op, av)])
                 count, taken = (count + 1, taken | chars) if taken & chars else (1, chars)
                 if count >= 3:

@@ -13,11 +13,15 @@ ORDINARY = [
     r"^\+30\d{9}$", r"^(21|22)\d+$", r"^\+?\d+$", r"^.*foo.*$", r"^(\+|00)30", r"^\d{3}-\d+-\d+$",
     r"^(\d{3}-)+\d+$", r"^[^@]+@example\.com$", r"^(?:\+30|0030)?2\d{9}$", r"^\+?[0-9]{7,15}$",
     r"^(gold|platinum)$", r"^(?!\+30)", r"(?i)^spam", r"^\+3069[0-9]{8}$", r"\w+\s*",
+    r"^\d{3,4}-?\d{2,5}$", r"^\+?(30)?\d{10}$",
 ]
 CATASTROPHIC = [
     r"^(\d+)+$", r"(a|a)+$", r"(\d|\d\d)+$", r"(a?b)*$", r"(ab|a.)+$", r"^(\w+\s?)+$",
     r"(x+x+)+y", r"^([а-я]+)*$", r"(.*a){12}", r"(?:\d+-?)+$", r"\d*\d*\d*$", r".*.*.*x",
     r"(\d+)(\d+)(\d+)x", r"^(\+?\d)+$",
+    # Bounded repeats of variable length split text as many ways: 9 s on a
+    # 128-digit caller id, and `\d?` forty times did not end in 120 s.
+    r"\d{0,30}\d{0,30}\d{0,30}\d{0,30}\d{0,30}x", r"\d?" * 40 + "x",
 ]
 
 
