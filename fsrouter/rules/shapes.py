@@ -110,13 +110,14 @@ class Shapes:
     def dial(self, node: Node, what: str, expected: str) -> Template | None:
         """A dial string, maybe with `{variable}` placeholders, that is one
         endpoint: what `fsvalues.dial_string` lets `originate` dial at run
-        time (each placeholder's value is made a dial-string piece first,
-        so a digit stands in for it here)."""
+        time.  Each placeholder's value is made a dial-string piece first,
+        which may leave nothing of it, so an empty value stands in for it
+        here: a template that is nothing but placeholders is refused."""
         template = self.template(node, what, expected)
         if template is None:
             return None
         try:
-            fsvalues.dial_string(template.render({name: "0" for name in template.fields}))
+            fsvalues.dial_string(template.render({}))
         except fsvalues.UnsafeValue:
             self.bad(node, what, expected + ": one endpoint, without , | ' $ {} [] <> ^ or spaces")
             return None

@@ -57,6 +57,7 @@ def test_an_agent_dial_that_is_not_one_endpoint_is_refused_at_its_line(dial):
     "'sofia/gateway/gw/{number},user/1001'",
     "'sofia/gateway/gw/{number}|user/1001'",
     "'{origination_caller_id_number=1}sofia/gateway/gw/{number}'",
+    "'{number}'",  # a number whose characters are all dropped would dial nothing
 ])
 def test_a_callback_dial_that_is_not_one_endpoint_is_refused_at_its_line(dial):
     [error] = errors(callback_dial=dial)
