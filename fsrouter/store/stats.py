@@ -55,7 +55,7 @@ from fsrouter.acd.events import (
     TimedOut,
     Transferred,
 )
-from fsrouter.store.errors import StoreUnavailable
+from fsrouter.store.errors import CommitUnknown, StoreUnavailable
 from fsrouter.store.interface import Store
 from fsrouter.store.records import NewQueueEvent, QueueEventKind
 
@@ -132,7 +132,8 @@ class StatsRecorder:
         self.store = store
         self.batch_size = batch_size
         self.flush_interval = flush_interval
-        #: Rows dropped because too many were waiting for the database.
+        #: Rows dropped: too many were waiting for the database, or a batch whose
+        #: commit was lost (it may be in; written again it could count twice).
         self.dropped = 0
         self._pending: deque[NewQueueEvent] = deque(maxlen=max_pending)
         self._in_flight = 0  # rows being written (lost if the writer is killed)
@@ -199,6 +200,11 @@ class StatsRecorder:
         refuses (a bug) is logged and dropped."""
         try:
             self.store.record_queue_events(batch)
+        except CommitUnknown as e:
+            # The rows may be in: written again they could count twice, and a
+            # figure counted twice is worse than one missing.
+            self.dropped += len(batch)
+            log.warning("statistics batch of %d rows may not be written (%s); not written again", len(batch), e)
         except StoreUnavailable as e:
             self._put_back(batch)
             log.warning("statistics not written (%s); %d rows wait", e, len(self._pending))

@@ -22,6 +22,7 @@ from fsrouter.acd.events import (
 from fsrouter.acd.ewt import Estimate
 from fsrouter.acd.model import AgentState, MissReason
 from fsrouter.store import QueueEventKind, StoreUnavailable, open_store
+from fsrouter.store.errors import CommitUnknown
 from fsrouter.store.gevent_wrapper import GeventStore
 from fsrouter.store.stats import StatsRecorder
 
@@ -174,6 +175,31 @@ def test_unreachable_database_keeps_rows_for_the_next_flush(store):
     gevent.sleep(0.5)
     assert [e.entry_id for e in store.queue_events()] == ["c1", "c2"]
     assert recorder.stop(timeout=5) and recorder.dropped == 0
+
+
+class CommitLost:
+    """Commits the first batch, then reports its outcome unknown (the
+    connection died in COMMIT); later batches are written as usual."""
+
+    def __init__(self, store):
+        self.store, self.lost = store, True
+
+    def record_queue_events(self, events):
+        self.store.record_queue_events(events)
+        if self.lost:
+            self.lost = False
+            raise CommitUnknown("lost the connection while committing (test)")
+
+
+def test_a_batch_whose_commit_was_lost_is_not_written_twice(store):
+    recorder = StatsRecorder(CommitLost(store), batch_size=10, flush_interval=0.05)
+    recorder.start()
+    recorder.record([queued("c1"), queued("c2")])
+    gevent.sleep(0.3)
+    recorder.record([queued("c3")])
+    assert recorder.stop(timeout=5)
+    assert [e.entry_id for e in store.queue_events()] == ["c1", "c2", "c3"]  # once each
+    assert recorder.dropped == 2  # said as maybe lost
 
 
 def test_too_many_waiting_rows_drop_the_oldest(store):
