@@ -129,12 +129,15 @@ class PostgresStore(SqlStore):
         *,
         min_size: int = 1,
         max_size: int = 10,
-        timeout: float = 30.0,
+        timeout: float = 5.0,
         connect_timeout: float = 5.0,
         migrate: bool = True,
     ):
         """`timeout` bounds the wait for a pooled connection during
-        operation (a failover may take that long); `connect_timeout` bounds
+        operation: a caller booking a callback waits out of line, hearing
+        nothing, while it runs, so it is short, and every user of the store
+        tries again later (the dialler's next poll, the statistics' next
+        flush) rather than waiting out a failover; `connect_timeout` bounds
         opening: each connection attempt (libpq's `connect_timeout`, unless
         the URL sets it) and the pool's first connections, so that a
         server that cannot be reached is reported within seconds."""
