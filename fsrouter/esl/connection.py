@@ -258,8 +258,12 @@ class Connection:
             self._sock.sendall(data)
         except (OSError, gevent.Timeout) as exc:
             if isinstance(exc, gevent.Timeout) and exc is not timer:
+                self.close("send interrupted")  # part of a command may be on the wire
                 raise
             self.close(f"send failed: {exc or 'peer not reading'}")
+        except BaseException:  # killed mid-send: what the peer got is half a command
+            self.close("send interrupted")
+            raise
         finally:
             timer.close()
 

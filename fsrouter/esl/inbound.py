@@ -156,12 +156,13 @@ class InboundClient:
         self.on_event = on_event
         """Called with every subscribed event; may be set before `start`."""
         self.on_connected: Callable[[], None] | None = None
-        """Called after each (re)connection, in the connection greenlet, before
-        it yields to any other greenlet and before `wait_connected` returns:
-        it may make requests, so what changed on the switch while nobody was
-        listening (registrations, channels) can be read before anything is
-        done on the strength of it.  Its exceptions are logged; the
-        connection stays up."""
+        """Called after each (re)connection, in the connection greenlet and
+        before `wait_connected` returns: it may make requests, so what
+        changed on the switch while nobody was listening (registrations,
+        channels) can be read before anything is done on the strength of it.
+        Events are already being dispatched meanwhile (an answer may be
+        older than an event heard before it).  Its exceptions are logged;
+        the connection stays up."""
         self._sleep = sleep
         self._jitter = jitter
         self._connect_timeout = connect_timeout
@@ -227,6 +228,9 @@ class InboundClient:
                 if conn is not None:
                     conn.close()
                 if dispatcher is not None:
+                    # Events read before the drop (a hangup, say) still reach
+                    # `on_event`: the dispatcher ends by itself at the queue's end.
+                    dispatcher.join(timeout=1.0)
                     dispatcher.kill(block=False)
                 self._jobs.fail_all()
             failures += 1

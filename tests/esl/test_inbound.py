@@ -212,3 +212,20 @@ def test_stop_leaks_no_greenlets_or_sockets(fake_fs):
     connect_and_stop()
     assert open_fds() <= fds  # fewer is fine: an earlier test's socket may close meanwhile
     assert live_greenlets() <= greenlets
+
+
+def test_a_request_killed_mid_send_closes_the_connection():
+    """Half a command may be on the wire: the next one would be read as its
+    rest, so the connection ends rather than carry on."""
+    from gevent import socket as gsocket
+
+    from fsrouter.esl.connection import Connection
+
+    ours, peer = gsocket.socketpair()  # the peer never reads
+    conn = Connection(ours, name="peer")
+    sender = gevent.spawn(conn.request, b"api " + b"x" * (16 * 1024 * 1024) + b"\n\n", 5)
+    gevent.sleep(0.1)
+    assert not sender.dead and not conn.closed  # stuck in sendall
+    sender.kill()
+    assert conn.closed
+    peer.close()
