@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping
 import gevent
 
 from fsrouter.acd import UnknownEntry, UnknownQueue
+from fsrouter.acd.from_plan import PlanMappingError
 from fsrouter.acd.model import MissReason
 from fsrouter import fsvalues
 from fsrouter.runtime import orphan_legs
@@ -99,10 +100,17 @@ class CallbackDialer:
         settings = self._settings(caller.queue)
         if settings is None:
             return None
+        try:
+            # The ACD queue as the plan maps the call now: the one it waited
+            # in may be a variant a reload retired, which no callback enters.
+            acd_queue = self.runtime.layout.queue_for(caller.queue, caller.variables)
+        except PlanMappingError:
+            log.error("call %s: queue %s was removed by a rules reload; no callback booked", call_uuid, caller.queue)
+            return None
         now = self.runtime.now()
         booking = functools.partial(
             self.store.book_callback,
-            caller.acd_queue, number, settings.caller_id.render(caller.variables),
+            acd_queue, number, settings.caller_id.render(caller.variables),
             caller.arrival, caller.priority, {**caller.variables, RULES_QUEUE: caller.queue},
             line=caller.variables.get("destination_number"), brand=caller.variables.get("brand"),
             # Not while the caller is still on the line hearing it is booked.
@@ -120,7 +128,7 @@ class CallbackDialer:
             log.exception("call %s: callback to %s could not be booked", call_uuid, number)
             return None
         log.info("call %s: callback %d booked to %s, keeping its place in %s",
-                 call_uuid, record.id, number, caller.acd_queue)
+                 call_uuid, record.id, number, acd_queue)
         if record.next_attempt_at <= now and self._in_window(record, now):
             self._enter(record)  # else `sync` puts it back at its place once it may be dialled
         return str(record.id)

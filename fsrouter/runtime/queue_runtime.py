@@ -61,6 +61,7 @@ from fsrouter.acd import (
     UnknownAgent,
     UnknownEntry,
     UnknownOffer,
+    UnknownQueue,
 )
 from fsrouter.acd.from_plan import AcdPlan, PlanMappingError, from_plan
 from fsrouter.runtime import orphan_legs
@@ -347,8 +348,20 @@ class QueueRuntime:
         return self._enqueue(call_uuid, caller)
 
     def _enqueue(self, call_uuid: str, caller: _Caller) -> bool:
-        events = self.acd.enqueue(call_uuid, caller.acd_queue, self.now(), priority=caller.priority,
-                                  arrival=caller.arrival)
+        try:
+            events = self.acd.enqueue(call_uuid, caller.acd_queue, self.now(), priority=caller.priority,
+                                      arrival=caller.arrival)
+        except UnknownQueue:
+            # Back in line after a reload retired the ACD queue the caller
+            # waited in (a variant like billing[language=de] lasts only while
+            # some agent holds its skill): the queue the plan maps them to now.
+            try:
+                caller.acd_queue = self.layout.queue_for(caller.queue, caller.variables)
+            except PlanMappingError:
+                log.info("call %s: queue %s was removed by a rules reload", call_uuid, caller.queue)
+                return False
+            events = self.acd.enqueue(call_uuid, caller.acd_queue, self.now(), priority=caller.priority,
+                                      arrival=caller.arrival)
         self.handle(events)
         if any(isinstance(e, Refused) for e in events):
             log.info("call %s: refused by queue %s (nobody serving)", call_uuid, caller.acd_queue)

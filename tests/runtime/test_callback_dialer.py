@@ -351,3 +351,22 @@ def test_a_due_callback_whose_queue_a_reload_removed_is_reported_once(store, cap
     said = [r for r in caplog.records if "no longer exists" in r.getMessage()]
     assert [r.getMessage() for r in said] == [f"callback {callback_id}: queue billing no longer exists; left pending"]
     assert store.get(callback_id).status == "pending"
+
+
+GERMAN_RULES = RULES.replace("require: {billing: 1}", 'require: {billing: 1, "lang_{language}": 1}').replace(
+    '"1001": {name: Alice, dial: user/1001, skills: {billing: 5}}',
+    '"1001": {name: Alice, dial: user/1001, skills: {billing: 5, lang_de: 5}}\n'
+    '  "1002": {name: Bob, dial: user/1002, skills: {billing: 5, lang_en: 5}}')
+"""billing[language=de] exists while Alice, the only German speaker, holds lang_de."""
+
+
+def test_a_callback_booked_from_a_queue_variant_a_reload_retired_is_dialled_from_the_new_queue(store):
+    clock = Clock()
+    runtime = centre(compile_source(GERMAN_RULES), store, FakeInbound(), clock, login=False)
+    german = {**LINE, "language": "de"}
+    runtime.join("caller", "billing", german, lambda m: None)
+    assert runtime.acd.has_entry("caller")
+    runtime.reconfigure(compile_source(GERMAN_RULES.replace(", lang_de: 5", "")))
+    callback_id = runtime.book_callback("caller", NUMBER)
+    assert store.get(int(callback_id)).queue == "billing"  # not the retired billing[language=de]
+    assert runtime.acd.position(f"callback:{callback_id}", clock.now) == 1  # in line, to be dialled
