@@ -56,7 +56,10 @@ Changes = list[tuple[str, bool]]
 
 
 class AgentPresence:
-    def __init__(self, agents: Iterable[AgentSpec]) -> None:
+    def __init__(self, agents: Iterable[AgentSpec], follows: AgentPresence | None = None) -> None:
+        """`follows` is the presence this one replaces (a rules reload): its
+        count of events heard goes on here, so a registrations read begun
+        before the reload is judged against the events heard since."""
         self._by_user: dict[str, list[str]] = {}
         self._tracked: set[str] = set()
         for agent in agents:
@@ -64,9 +67,9 @@ class AgentPresence:
             if user:
                 self._by_user.setdefault(user, []).append(agent.id)
                 self._tracked.add(agent.id)
-        self._heard = 0
+        self._heard = follows._heard if follows is not None else 0
         #: Per user, the number of the last registration event heard about them.
-        self._last_heard: dict[str, int] = {}
+        self._last_heard: dict[str, int] = dict(follows._last_heard) if follows is not None else {}
 
     def tracks(self, agent_id: str) -> bool:
         """Whether the agent's reachability follows their phone's registration."""

@@ -65,7 +65,13 @@ from fsrouter.acd import (
 )
 from fsrouter.acd.from_plan import AcdPlan, PlanMappingError, from_plan
 from fsrouter.runtime import orphan_legs
-from fsrouter.runtime.agent_presence import REGISTRATIONS, AgentPresence, Changes, refused_unregistered
+from fsrouter.runtime.agent_presence import (
+    REGISTRATIONS,
+    AgentPresence,
+    Changes,
+    refused_unregistered,
+    tracked_user,
+)
 from fsrouter.acd.memory import Layout
 from fsrouter.runtime.callback_dialer import RULES_QUEUE
 from fsrouter.esl.codec import Event
@@ -233,16 +239,21 @@ class QueueRuntime:
         (`SpecError`, `PlanMappingError`) before changing anything when the
         plan cannot run."""
         layout = from_plan(plan) if layout is None else layout
-        known = {agent.id for agent in self.layout.agents}
-        presence = AgentPresence(layout.agents)
+        users = {agent.id: tracked_user(agent.dial) for agent in self.layout.agents}
+        presence = AgentPresence(layout.agents, follows=self.presence)
         events = self.acd.reconfigure(layout.queues, layout.agents, self.now(),  # the last that may raise
                                       compiled=compiled)
         self.plan, self.layout, self.presence = plan, layout, presence
-        self.handle(events + self._log_in_new(layout.agents, known))
+        self.handle(events + self._log_in_new(layout.agents, users))
         log.info("queues reconfigured: %d queues, %d agents", len(layout.queues), len(layout.agents))
-        if self.inbound.connected and any(presence.tracks(a.id) for a in layout.agents if a.id not in known):
-            # An agent the reload added is not known to be registered: ask
-            # the switch before anyone dials their phone.
+        # An agent whose dial string no longer needs a registration is
+        # reachable whatever their old phone did; one added, or whose phone
+        # is another user now, is not known to be registered: ask the switch
+        # before anyone dials them.
+        self._presence([(a.id, True) for a in layout.agents if users.get(a.id) and not presence.tracks(a.id)],
+                       "reload")
+        if self.inbound.connected and any(presence.tracks(a.id) and tracked_user(a.dial) != users.get(a.id)
+                                          for a in layout.agents):
             self._group.spawn(self._holding_dial, self._read_registrations)
         self.wake()
 
@@ -296,7 +307,10 @@ class QueueRuntime:
     def _read_registrations(self) -> None:
         mark = self.presence.mark()
         try:
-            changes = self.presence.on_registrations(self.inbound.api(REGISTRATIONS, self.command_timeout), mark)
+            body = self.inbound.api(REGISTRATIONS, self.command_timeout)
+            # The presence now, not the one asked with: a reload may have
+            # replaced it meanwhile (and carried the mark's count over).
+            changes = self.presence.on_registrations(body, mark)
         except (ESLError, ShowError) as exc:
             log.warning("could not read the registrations (%s): phones are known from sofia events only", exc)
             return

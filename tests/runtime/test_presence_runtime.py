@@ -8,6 +8,7 @@ makes the agent unreachable until their phone registers.
 
 import json
 
+import gevent
 import pytest
 from runtime_fakes import RULES, Clock, FakeInbound, channels, registrations, sofia
 
@@ -176,3 +177,43 @@ def test_the_instance_marking_the_legs_is_configured_by_name(tmp_path):
         load_config(config)
     [problem] = raised.value.problems
     assert "fsrouter.yaml:2:" in str(problem) and "freeswitch.instance" in str(problem)
+
+
+# -- reloads -------------------------------------------------------------------
+
+
+def test_an_agent_reloaded_onto_a_gateway_is_reachable_though_their_old_phone_was_not(plan):
+    inbound = FakeInbound()
+    inbound.api_results = {REGISTRATIONS: registrations("1002"), LISTING: NO_LEGS}
+    rt = runtime(plan, inbound)
+    rt.on_connected()
+    assert not rt.acd.agent_status("1001").reachable
+    rt.reconfigure(compile_source(RULES.replace("dial: user/1001", "dial: sofia/gateway/gw/1001")))
+    assert rt.acd.agent_status("1001").reachable  # no registration to wait for, ever
+
+
+def test_an_agent_reloaded_onto_another_phone_is_reachable_once_the_switch_says_it_is_registered(plan):
+    inbound = FakeInbound()
+    inbound.api_results = {REGISTRATIONS: registrations("1002"), LISTING: NO_LEGS}
+    rt = runtime(plan, inbound)
+    rt.on_connected()
+    inbound.api_results[REGISTRATIONS] = registrations("1002", "2001")
+    rt.reconfigure(compile_source(RULES.replace("dial: user/1001", "dial: user/2001")))
+    gevent.sleep(0.01)  # the registrations are read in a greenlet of their own
+    assert rt.acd.agent_status("1001").reachable
+    assert inbound.apis().count(REGISTRATIONS) == 2
+
+
+def test_a_registration_heard_after_a_reload_is_not_undone_by_a_read_begun_before_it(plan):
+    rt = None
+
+    def reloaded_then_registered():
+        rt.reconfigure(compile_source(RULES.replace("name: Alice", "name: Alicia")))
+        rt.on_event(sofia("sofia::register", "1001"))
+        return registrations()  # asked before 1001 registered
+
+    inbound = FakeInbound()
+    inbound.api_results = {REGISTRATIONS: reloaded_then_registered, LISTING: NO_LEGS}
+    rt = runtime(plan, inbound)
+    rt.on_connected()
+    assert rt.acd.agent_status("1001").reachable and not rt.acd.agent_status("1002").reachable
