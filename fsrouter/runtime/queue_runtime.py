@@ -182,8 +182,9 @@ class QueueRuntime:
         self.legs = Legs()
         self.presence = AgentPresence(self.layout.agents)
         self.instance = orphan_legs.instance_id(instance or socket.gethostname())
-        self._synced = True
-        """False while `on_connected` reads the switch: nobody is dialled meanwhile."""
+        self._reads = 0
+        """Reads of the switch under way (`on_connected`, a reload's
+        registrations read): nobody is dialled until all are done."""
         self.callbacks = None
         """The `CallbackDialer`, when the service has a store."""
         self.tts = tts
@@ -254,6 +255,7 @@ class QueueRuntime:
                        "reload")
         if self.inbound.connected and any(presence.tracks(a.id) and tracked_user(a.dial) != users.get(a.id)
                                           for a in layout.agents):
+            self._reads += 1  # at once: the dispatcher may step before the greenlet starts
             self._group.spawn(self._holding_dial, self._read_registrations)
         self.wake()
 
@@ -292,16 +294,19 @@ class QueueRuntime:
         registered and hang up the legs left over from before, then let the
         dispatcher dial (it waits for this, so nobody is dialled on a stale
         view, nor while their orphaned leg still holds them)."""
+        self._reads += 1
         self._holding_dial(self._read_registrations, self._sweep_orphans)
 
     def _holding_dial(self, *steps: Callable[[], None]) -> None:
-        """Run `steps` while the dispatcher dials nobody (see `step`)."""
-        self._synced = False
+        """Run `steps`, then end the hold the caller took (`_reads += 1`):
+        the dispatcher dials nobody until every read under way has ended
+        (see `step`), so a reload's read ending first does not let it dial
+        while a reconnect's sweep has yet to hang the orphaned legs up."""
         try:
             for run in steps:
                 run()
         finally:
-            self._synced = True
+            self._reads -= 1
             self.wake()
 
     def _read_registrations(self) -> None:
@@ -473,7 +478,7 @@ class QueueRuntime:
         """One round: apply deadlines, act on what they caused, start the offers."""
         now = self.now()
         self.handle(self.acd.tick(now))
-        if not (self.inbound.connected and self._synced):
+        if not (self.inbound.connected and self._reads == 0):
             return []  # agents cannot be dialled: nobody is offered, nobody penalised
         offers = self.acd.dispatch(now)
         for offer in offers:

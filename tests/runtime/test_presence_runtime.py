@@ -217,3 +217,23 @@ def test_a_registration_heard_after_a_reload_is_not_undone_by_a_read_begun_befor
     rt = runtime(plan, inbound)
     rt.on_connected()
     assert rt.acd.agent_status("1001").reachable and not rt.acd.agent_status("1002").reachable
+
+
+def test_a_reloads_registrations_read_ending_first_does_not_let_anyone_be_dialled_during_the_sweep(plan):
+    rt = None
+    during = []
+
+    def listing_while_reloaded():
+        rt.reconfigure(compile_source(RULES + '  "1003": {name: Cy, dial: user/1003, skills: {sales: 5}}\n'))
+        gevent.sleep(0.01)  # the reload's registrations read runs and ends
+        during.append(offered(rt))
+        return NO_LEGS
+
+    inbound = FakeInbound("+OK\n", "+OK\n")
+    inbound.api_results = {REGISTRATIONS: registrations("1001", "1002"), LISTING: listing_while_reloaded}
+    rt = runtime(plan, inbound)
+    rt.join(CALLER, "support", VARS, lambda m: None)
+    rt.on_connected()
+    assert inbound.apis().count(REGISTRATIONS) == 2
+    assert during == [[]]  # the orphaned legs were not hung up yet
+    assert offered(rt) == ["1001"]
