@@ -73,6 +73,7 @@ from fsrouter.runtime.agent_presence import (
     tracked_user,
 )
 from fsrouter.acd.memory import Layout
+from fsrouter.acd.model import MissReason
 from fsrouter.runtime.callback_dialer import RULES_QUEUE
 from fsrouter.esl.codec import Event
 from fsrouter.esl.errors import ESLError
@@ -101,6 +102,7 @@ from fsrouter.offer.machine import (
     LegParked,
     NotifyCaller,
     OfferMachine,
+    OfferState,
     Originate,
     OriginateFailed,
     OriginateOk,
@@ -111,7 +113,7 @@ from fsrouter.offer.machine import (
     Timeout,
     WatchLeg,
 )
-from fsrouter.offer.messages import MaxWait, Message, NoAgents
+from fsrouter.offer.messages import BridgeFailed, MaxWait, Message, NoAgents
 
 log = logging.getLogger(__name__)
 
@@ -522,9 +524,40 @@ class QueueRuntime:
                 event = self._leg_news(ringing)
                 if event is not None:
                     self._carry_out(ringing.machine, event)
+        except Exception:  # a bug: neither the agent's leg nor the caller is left hanging
+            offer = ringing.machine.offer
+            log.exception("offer %d (agent %s, call %s) failed in state %s; given up",
+                          offer_id, offer.agent_id, offer.entry_id, ringing.machine.state)
+            try:
+                self._give_up(ringing.machine)
+            except Exception:
+                log.exception("offer %d could not be given up", offer_id)
         finally:
             self._ringing.pop(offer_id, None)
             self.wake()
+
+    def _give_up(self, machine: OfferMachine) -> None:
+        """End an offer whose carrying out failed midway, whatever it had
+        got to: the agent's leg hung up, the ACD told (before the answer a
+        miss that costs the agent nothing and keeps the caller's place,
+        after it the call is over), and a caller answered but not bridged
+        put back in line.  A bridged call goes on: the caller's leaving ends it."""
+        if machine.state is OfferState.BRIDGED:
+            return
+        offer = machine.offer
+        if machine.holds_leg:
+            self.drop_leg(machine.agent_uuid)
+        try:
+            self.handle(self.acd.missed(offer.offer_id, MissReason.LOST, self.now()))
+            return
+        except UnknownOffer:  # answered (or already over)
+            self.call_ended(offer.offer_id)
+        caller = self._callers.get(offer.entry_id)
+        if (machine.state in _ANSWERED_UNBRIDGED and caller is not None and caller.offer in (None, machine)
+                and not self.acd.has_entry(offer.entry_id)):
+            if machine.state is OfferState.BRIDGING:  # told `Bridging`: their runner waits for the outcome
+                caller.notify(BridgeFailed(offer.agent_id))
+            self._back_in_line(offer.entry_id, caller)
 
     def _leg_news(self, ringing: Ringing):
         """Wait for the agent's leg to park or hang up, or for the whisper's
@@ -725,6 +758,9 @@ class QueueRuntime:
         self._last = max(self._last, self._clock())
         return self._last
 
+
+_ANSWERED_UNBRIDGED = frozenset({OfferState.ANSWERING, OfferState.BRIDGING, OfferState.CHECKING})
+"""Offer states in which the caller may be out of line, answered but not bridged."""
 
 _CONTEXT_VARIABLES = frozenset({"brand", "topic", "language", "vip", "line", "destination_number"})
 """Call variables copied onto the agent's leg as `fsrouter_<name>`, so the

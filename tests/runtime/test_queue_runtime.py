@@ -354,3 +354,38 @@ def test_an_agent_dial_string_of_two_legs_is_not_originated_and_the_next_agent_i
     originates = [c[1] for c in inbound.commands if c[0] == "bgapi"]
     assert len(originates) == 1 and originates[0].endswith("}user/1002 &park()"), originates
     assert "origination_caller_id_number=systemxab," in originates[0]
+
+
+def test_an_offer_failing_before_the_answer_hangs_the_leg_up_and_the_caller_keeps_their_place(plan, monkeypatch):
+    inbound = FakeInbound("+OK\n", "+OK\n")
+    told = []
+    rt = runtime(plan, inbound)
+    monkeypatch.setattr(rt, "_whisper", lambda offer, context: 1 / 0)  # a bug while dialling the agent
+    rt.join(CALLER, "support", VARS, told.append)
+    rt.step()
+    [kill] = inbound.apis()
+    assert kill.startswith("uuid_kill ") and rt.owned_legs() == set()  # the leg, should it exist, hung up
+    assert rt.acd.agent_status("1001").state is AgentState.AVAILABLE  # not the agent's doing
+    assert rt.acd.position(CALLER, rt.now()) == 1 and told == []
+    monkeypatch.undo()
+    assert [o.agent_id for o in rt.step()] == ["1001"]  # offered again
+
+
+def test_an_offer_failing_after_the_answer_hangs_the_agent_up_and_puts_the_caller_back(plan):
+    inbound = FakeInbound("+OK\n")
+    told = []
+
+    def notify(message):
+        told.append(message)
+        if isinstance(message, Bridging):
+            raise RuntimeError("a bug in the runner's inbox")
+
+    rt = runtime(plan, inbound)
+    rt.join(CALLER, "support", VARS, notify)
+    rt.step()
+    leg = agent_uuid(inbound)
+    assert inbound.apis() == [f"uuid_kill {leg} ORIGINATOR_CANCEL"]  # never bridged
+    assert told == [Bridging("1001"), BridgeFailed("1001")]
+    assert rt.acd.agent_status("1001").state is AgentState.WRAP_UP
+    assert rt.acd.position(CALLER, rt.now()) == 1 and rt.status(CALLER) is not None
+    assert rt.owned_legs() == set()
