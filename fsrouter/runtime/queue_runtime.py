@@ -76,7 +76,7 @@ from fsrouter.acd.memory import Layout
 from fsrouter.acd.model import MissReason
 from fsrouter.runtime.callback_dialer import RULES_QUEUE
 from fsrouter.esl.codec import Event
-from fsrouter.esl.errors import ESLError
+from fsrouter.esl.errors import ESLConnectionClosed, ESLError, ESLTimeout
 from fsrouter import fsvalues
 from fsrouter.runtime.switch_tables import ShowError
 from fsrouter.runtime.legs import ESL_FAILURE, Legs, miss_reason, originate_command, speak, spoken_wait
@@ -87,6 +87,7 @@ from fsrouter.offer.machine import (
     Bridge,
     BridgeError,
     BridgeOk,
+    BridgeUnknown,
     CallbackDone,
     CallerGone,
     CallerLeft,
@@ -111,6 +112,7 @@ from fsrouter.offer.machine import (
     ReportToAcd,
     Start,
     Timeout,
+    VerifyBridge,
     WatchLeg,
 )
 from fsrouter.offer.messages import BridgeFailed, MaxWait, Message, NoAgents
@@ -214,7 +216,7 @@ class QueueRuntime:
             WatchLeg: lambda m, c: self.legs.watch(c.uuid),
             ForgetLeg: lambda m, c: self.legs.forget(c.uuid), KillLeg: lambda m, c: self.kill(c.uuid),
             AttachCall: self._perform_attach, NotifyCaller: self._perform_notify,
-            Bridge: self._perform_bridge, CheckCaller: self._perform_check,
+            Bridge: self._perform_bridge, VerifyBridge: self._perform_verify, CheckCaller: self._perform_check,
             BackInLine: self._perform_back_in_line, ForgetCaller: self._perform_forget_caller,
             ConnectCallback: self._perform_callback,
         }
@@ -555,7 +557,7 @@ class QueueRuntime:
         caller = self._callers.get(offer.entry_id)
         if (machine.state in _ANSWERED_UNBRIDGED and caller is not None and caller.offer in (None, machine)
                 and not self.acd.has_entry(offer.entry_id)):
-            if machine.state is OfferState.BRIDGING:  # told `Bridging`: their runner waits for the outcome
+            if machine.state in (OfferState.BRIDGING, OfferState.VERIFYING):  # told `Bridging`: their runner waits
                 caller.notify(BridgeFailed(offer.agent_id))
             self._back_in_line(offer.entry_id, caller)
 
@@ -615,10 +617,36 @@ class QueueRuntime:
         return OriginateFailed(miss_reason(result), result.strip())
 
     def _perform_bridge(self, machine: OfferMachine, command: Bridge):
-        if not self.bridge(command.caller_uuid, command.agent_uuid):
+        bridged = self.bridge(command.caller_uuid, command.agent_uuid)
+        if bridged is None:
+            return BridgeUnknown()
+        if not bridged:
             return BridgeError()
         log.info("call %s: bridged to agent %s", command.caller_uuid, machine.offer.agent_id)
         return BridgeOk()
+
+    def _perform_verify(self, machine: OfferMachine, command: VerifyBridge):
+        """Wait for the connection to come back, then ask the agent's leg
+        whom it is bridged to: `switch_ivr_uuid_bridge` (switch_ivr_bridge.c)
+        sets each leg's ``bridge_uuid`` to the other's uuid, and
+        ``uuid_getvar`` (mod_commands.c) answers ``_undef_`` when unset,
+        ``-ERR No such channel!`` when the leg is gone."""
+        question = fsvalues.api_command("uuid_getvar", command.agent_uuid, "bridge_uuid")
+        while machine.state is OfferState.VERIFYING:  # the caller leaving ends the wait
+            if self.inbound.connected:
+                try:
+                    answer = self.inbound.api(question, timeout=self.command_timeout).strip()
+                except (ESLConnectionClosed, ESLTimeout):
+                    answer = None  # lost again: asked once it is back
+                except ESLError:
+                    answer = ""  # the leg is gone: bridged to nobody
+                if answer is not None:
+                    bridged = answer == command.caller_uuid
+                    log.info("call %s: the bridge to agent %s %s made", command.caller_uuid,
+                             machine.offer.agent_id, "was" if bridged else "was not")
+                    return BridgeOk() if bridged else BridgeError()
+            gevent.sleep(self.max_sleep)
+        return BridgeError()  # moot: the offer is over
 
     def _perform_check(self, machine: OfferMachine, command: CheckCaller):
         return CallerThere() if self.channel_exists(command.uuid) else CallerGone()
@@ -706,9 +734,14 @@ class QueueRuntime:
             return ""
         return template.render({**context, "queue": queue.title, "waited": spoken_wait(offer.waited)})
 
-    def bridge(self, a_uuid: str, b_uuid: str) -> bool:
+    def bridge(self, a_uuid: str, b_uuid: str) -> bool | None:
+        """Whether `uuid_bridge` bridged the two legs; None when no answer
+        came (the connection was lost or it timed out): it may have."""
         try:
             self.inbound.api(fsvalues.api_command("uuid_bridge", a_uuid, b_uuid), timeout=self.command_timeout)
+        except (ESLConnectionClosed, ESLTimeout) as exc:
+            log.warning("bridge of %s to %s: no answer (%s)", a_uuid, b_uuid, exc)
+            return None
         except ESLError as exc:
             log.warning("bridge of %s to %s failed: %s", a_uuid, b_uuid, exc)
             return False
@@ -759,7 +792,8 @@ class QueueRuntime:
         return self._last
 
 
-_ANSWERED_UNBRIDGED = frozenset({OfferState.ANSWERING, OfferState.BRIDGING, OfferState.CHECKING})
+_ANSWERED_UNBRIDGED = frozenset({OfferState.ANSWERING, OfferState.BRIDGING, OfferState.VERIFYING,
+                                 OfferState.CHECKING})
 """Offer states in which the caller may be out of line, answered but not bridged."""
 
 _CONTEXT_VARIABLES = frozenset({"brand", "topic", "language", "vip", "line", "destination_number"})

@@ -13,7 +13,7 @@ from runtime_fakes import RULES, Clock, FakeInbound
 from fsrouter.acd import AgentState
 from fsrouter.acd.model import MissReason
 from fsrouter.esl.codec import Event
-from fsrouter.esl.errors import ESLTimeout
+from fsrouter.esl.errors import ESLConnectionClosed, ESLTimeout
 from fsrouter.runtime.legs import miss_reason
 from fsrouter.runtime.queue_runtime import QueueRuntime
 from fsrouter.offer.messages import Bridging, Bridged, BridgeFailed, MaxWait
@@ -389,3 +389,57 @@ def test_an_offer_failing_after_the_answer_hangs_the_agent_up_and_puts_the_calle
     assert rt.acd.agent_status("1001").state is AgentState.WRAP_UP
     assert rt.acd.position(CALLER, rt.now()) == 1 and rt.status(CALLER) is not None
     assert rt.owned_legs() == set()
+
+
+def lost_mid_bridge(inbound):
+    """uuid_bridge's answer lost with the connection (it may have been made)."""
+    def bridge():
+        inbound.connected = False
+        raise ESLConnectionClosed("connection lost before api uuid_bridge answered")
+    return bridge
+
+
+@pytest.mark.parametrize("bridged", [True, False])
+def test_a_bridge_whose_answer_was_lost_is_asked_about_once_the_connection_is_back(plan, bridged):
+    inbound = FakeInbound("+OK\n")
+    inbound.api_results["uuid_bridge"] = lost_mid_bridge(inbound)
+    inbound.api_results["uuid_getvar"] = lambda: CALLER if bridged else "_undef_"
+    told, kept = [], []
+    rt = QueueRuntime(plan, inbound, clock=Clock(), spawn=lambda f, *a: f(*a), instance="fsr-1", max_sleep=0.01)
+    inbound.on_event = rt.on_event
+    rt.set_agent_state("1001", AgentState.AVAILABLE)
+
+    def reconnect():
+        kept.append(rt.owned_legs())  # what a sweep on reconnect would spare
+        inbound.connected = True
+
+    gevent.spawn_later(0.05, reconnect)
+    rt.join(CALLER, "support", VARS, told.append)
+    rt.step()
+    leg = agent_uuid(inbound)
+    assert kept == [{leg}]
+    assert inbound.apis()[:2] == [f"uuid_bridge {CALLER} {leg}", f"uuid_getvar {leg} bridge_uuid"]
+    if bridged:
+        assert told == [Bridging("1001"), Bridged("1001")]
+        assert rt.acd.agent_status("1001").state is AgentState.ON_CALL
+        assert not rt.acd.has_entry(CALLER) and f"uuid_kill {leg} ORIGINATOR_CANCEL" not in inbound.apis()
+    else:
+        assert told == [Bridging("1001"), BridgeFailed("1001")]
+        assert f"uuid_kill {leg} ORIGINATOR_CANCEL" in inbound.apis()
+        assert rt.acd.position(CALLER, rt.now()) == 1  # back in line
+
+
+def test_a_caller_leaving_while_a_lost_bridge_is_asked_about_ends_the_call(plan):
+    inbound = FakeInbound("+OK\n")
+    inbound.api_results["uuid_bridge"] = lost_mid_bridge(inbound)
+    rt = QueueRuntime(plan, inbound, clock=Clock(), spawn=gevent.spawn, instance="fsr-1", max_sleep=0.01)
+    inbound.on_event = rt.on_event
+    rt.set_agent_state("1001", AgentState.AVAILABLE)
+    rt.join(CALLER, "support", VARS, lambda m: None)
+    rt.step()
+    gevent.sleep(0.03)
+    leg = agent_uuid(inbound)
+    rt.leave(CALLER, "hangup")
+    gevent.sleep(0.03)
+    assert inbound.apis() == [f"uuid_bridge {CALLER} {leg}", f"uuid_kill {leg} ORIGINATOR_CANCEL"]
+    assert rt.acd.agent_status("1001").state is AgentState.WRAP_UP and rt.greenlets == 0
