@@ -249,19 +249,26 @@ class QueueRuntime:
         events = self.acd.reconfigure(layout.queues, layout.agents, self.now(),  # the last that may raise
                                       compiled=compiled)
         self.plan, self.layout, self.presence = plan, layout, presence
-        self.handle(events + self._log_in_new(layout.agents, users))
-        log.info("queues reconfigured: %d queues, %d agents", len(layout.queues), len(layout.agents))
+        events += self._log_in_new(layout.agents, users)
         # An agent whose dial string no longer needs a registration is
-        # reachable whatever their old phone did; one added, or whose phone
-        # is another user now, is not known to be registered: ask the switch
-        # before anyone dials them.
-        self._presence([(a.id, True) for a in layout.agents if users.get(a.id) and not presence.tracks(a.id)],
-                       "reload")
+        # reachable whatever their old phone did.
+        untracked = [(a.id, True) for a in layout.agents if users.get(a.id) and not presence.tracks(a.id)]
+        # Acted on in a greenlet of its own: hanging up a cancelled offer's
+        # leg is IO, which yields, and nothing may run before the caller
+        # (`PlanHolder.reload`) has swapped the new plan in for new calls.
+        self._group.spawn(self._reconfigured, events, untracked)
+        log.info("queues reconfigured: %d queues, %d agents", len(layout.queues), len(layout.agents))
+        # One added, or whose phone is another user now, is not known to be
+        # registered: ask the switch before anyone dials them.
         if self.inbound.connected and any(presence.tracks(a.id) and tracked_user(a.dial) != users.get(a.id)
                                           for a in layout.agents):
             self._reads += 1  # at once: the dispatcher may step before the greenlet starts
             self._group.spawn(self._holding_dial, self._read_registrations)
         self.wake()
+
+    def _reconfigured(self, events: list, untracked: Changes) -> None:
+        self.handle(events)
+        self._presence(untracked, "reload")
 
     # -- lifecycle ---------------------------------------------------------
 

@@ -189,6 +189,7 @@ def test_an_agent_reloaded_onto_a_gateway_is_reachable_though_their_old_phone_wa
     rt.on_connected()
     assert not rt.acd.agent_status("1001").reachable
     rt.reconfigure(compile_source(RULES.replace("dial: user/1001", "dial: sofia/gateway/gw/1001")))
+    gevent.sleep(0)  # acted on once the reload is swapped in
     assert rt.acd.agent_status("1001").reachable  # no registration to wait for, ever
 
 

@@ -304,3 +304,19 @@ def test_a_caller_whose_rules_queue_a_reload_removed_goes_to_no_agents_after_a_f
     rt.step()
     assert told == [Bridging("1001"), BridgeFailed("1001"), NoAgents("billing")]
     assert not rt.acd.has_entry(CALLER)
+
+
+def test_nothing_the_reconfigured_acd_causes_runs_before_new_calls_get_the_new_plan(rules_file):
+    plans = holder(rules_file)
+    rt = runtime(plans.current, FakeInbound())
+    plans.apply = lambda prepared: rt.reconfigure(prepared.plan, prepared.layout, prepared.compiled)
+    seen = []
+
+    def handle(events):  # hanging a cancelled offer's leg up yields: others would see this plan
+        seen.append(plans.current)
+
+    rt.handle = handle
+    rules_file.write_text(rules_file.read_text().replace("brand: acme", "brand: other"))
+    assert plans.reload() is True
+    gevent.sleep(0)
+    assert seen == [plans.current]
