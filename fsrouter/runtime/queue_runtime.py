@@ -147,6 +147,9 @@ class Ringing:
     wait for the agent's leg (the offer was cancelled)."""
 
     machine: OfferMachine
+    connection: int
+    """`QueueRuntime.connections` when the offer began: a reconnect since
+    means the leg's events may have been lost with the old connection."""
     woken: gevent.event.Event = field(default_factory=gevent.event.Event)
 
 
@@ -186,6 +189,8 @@ class QueueRuntime:
         self.legs = Legs()
         self.presence = AgentPresence(self.layout.agents)
         self.instance = orphan_legs.instance_id(instance or socket.gethostname())
+        self.connections = 0
+        """How many times the inbound connection has come up (`on_connected`)."""
         self._reads = 0
         """Reads of the switch under way (`on_connected`, a reload's
         registrations read): nobody is dialled until all are done."""
@@ -305,6 +310,7 @@ class QueueRuntime:
         registered and hang up the legs left over from before, then let the
         dispatcher dial (it waits for this, so nobody is dialled on a stale
         view, nor while their orphaned leg still holds them)."""
+        self.connections += 1
         self._reads += 1
         self._holding_dial(self._read_registrations, self._sweep_orphans)
 
@@ -497,7 +503,7 @@ class QueueRuntime:
                                    callback=offer.is_callback and self.callbacks is not None,
                                    whisper_timeout=self.whisper_timeout,
                                    hold_for=self.whisper_timeout + self.command_timeout)
-            self._ringing[offer.offer_id] = Ringing(machine)
+            self._ringing[offer.offer_id] = Ringing(machine, self.connections)
             self._spawn(self._ring, offer.offer_id)
         return offers
 
@@ -586,7 +592,9 @@ class QueueRuntime:
         if leg.hung_up.ready():
             event = LegHungUp(leg.hung_up.get())
         elif timed_out or self.now() >= machine.deadline:
-            event = Timeout() if self.inbound.connected else ConnectionLost()
+            # The park may have come while the connection was down: not the agent's doing.
+            connected = self.inbound.connected and self.connections == ringing.connection
+            event = Timeout() if connected else ConnectionLost()
         else:
             return None
         offer = machine.offer

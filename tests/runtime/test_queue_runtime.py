@@ -8,13 +8,15 @@ from dataclasses import replace
 
 import gevent
 import pytest
-from runtime_fakes import RULES, Clock, FakeInbound
+from runtime_fakes import RULES, Clock, FakeInbound, channels, registrations
 
 from fsrouter.acd import AgentState
 from fsrouter.acd.model import MissReason
 from fsrouter.esl.codec import Event
 from fsrouter.esl.errors import ESLConnectionClosed, ESLTimeout
+from fsrouter.runtime.agent_presence import REGISTRATIONS
 from fsrouter.runtime.legs import miss_reason
+from fsrouter.runtime.orphan_legs import listing
 from fsrouter.runtime.queue_runtime import QueueRuntime
 from fsrouter.offer.messages import Bridging, Bridged, BridgeFailed, MaxWait
 from fsrouter.rules.compiler import compile_source
@@ -443,3 +445,16 @@ def test_a_caller_leaving_while_a_lost_bridge_is_asked_about_ends_the_call(plan)
     gevent.sleep(0.03)
     assert inbound.apis() == [f"uuid_bridge {CALLER} {leg}", f"uuid_kill {leg} ORIGINATOR_CANCEL"]
     assert rt.acd.agent_status("1001").state is AgentState.WRAP_UP and rt.greenlets == 0
+
+
+def test_a_whisper_whose_park_may_have_been_lost_in_a_reconnect_costs_the_agent_nothing(plan):
+    inbound = FakeInbound("+OK\n", after_answer=[""])
+    inbound.api_results = {REGISTRATIONS: registrations("1001", "1002"), listing("fsr-1"): channels()}
+    rt = runtime(plan, inbound)
+    rt.whisper_timeout = 0.05
+    rt.join(CALLER, "billing", VARS, lambda m: None)
+    gevent.spawn_later(0.01, rt.on_connected)  # the connection dropped and came back meanwhile
+    rt.step()
+    status = rt.acd.agent_status("1001")
+    assert status.state is AgentState.AVAILABLE and status.consecutive_misses == 0  # lost, not missed
+    assert rt.acd.position(CALLER, rt.now()) == 1
