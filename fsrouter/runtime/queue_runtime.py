@@ -407,21 +407,24 @@ class QueueRuntime:
         self.wake()
         return True
 
-    def leave(self, call_uuid: str, reason: str = "hangup") -> None:
-        """The call leaves: `hangup` (the caller hung up: abandoned, or the
-        bridged call is over) or any other reason (max wait, exit key...)."""
+    def leave(self, call_uuid: str, reason: str) -> None:
+        """The call moves on out of the queue (max wait, exit key, a
+        callback booked...): `reason` is recorded with its removal."""
+        self._leave(call_uuid, lambda now: self.acd.remove(call_uuid, now, reason))
+
+    def hang_up(self, call_uuid: str) -> None:
+        """The caller hung up: abandoned while waiting, or the bridged call is over."""
+        self._leave(call_uuid, lambda now: self.acd.abandon(call_uuid, now))
+
+    def _leave(self, call_uuid: str, take_out: Callable[[float], list]) -> None:
         caller = self._callers.pop(call_uuid, None)
         if caller is None:
             return
-        now = self.now()
         if caller.offer_id is not None:
-            self._end_call(caller, now)
+            self._end_call(caller)
         else:
             try:
-                if reason == "hangup":
-                    events = self.acd.abandon(call_uuid, now)
-                else:
-                    events = self.acd.remove(call_uuid, now, reason)
+                events = take_out(self.now())
             except UnknownEntry:
                 events = []  # already gone (timed out, answered meanwhile)
             self.handle(events)
@@ -772,7 +775,7 @@ class QueueRuntime:
         self.handle(events)
         return events
 
-    def _end_call(self, caller: _Caller, now: float) -> None:
+    def _end_call(self, caller: _Caller) -> None:
         """The answered call is over (or never got bridged): the agent wraps up."""
         self._carry_out(caller.offer, CallerLeft())
 

@@ -274,7 +274,7 @@ def test_a_booking_the_store_refuses_keeps_the_callers_place_and_they_are_served
     assert runtime.book_callback("second", NUMBER) is None  # not booked, and nothing raised
     assert [runtime.acd.position(c, clock.now) for c in ("first", "second", "third")] == [1, 2, 3]
     assert runtime.status("second").position == 2  # still waiting, at the old place
-    runtime.leave("first")
+    runtime.hang_up("first")
     runtime.set_agent_state("1001", AgentState.AVAILABLE)
     [offer] = runtime.step()
     assert offer.entry_id == "second" and not offer.is_callback

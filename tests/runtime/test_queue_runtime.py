@@ -69,7 +69,7 @@ def test_hangup_after_the_bridge_ends_the_call_and_the_agent_wraps_up(plan):
     rt = runtime(plan, FakeInbound("+OK\n"))
     rt.join(CALLER, "support", VARS, lambda m: None)
     rt.step()
-    rt.leave(CALLER, "hangup")
+    rt.hang_up(CALLER)
     assert rt.acd.agent_status("1001").state is AgentState.WRAP_UP
 
 
@@ -105,7 +105,7 @@ def test_caller_hanging_up_while_the_agent_rings_cancels_the_agent_leg(plan):
     rt = None
 
     def caller_leaves_then_agent_answers():
-        rt.leave(CALLER, "hangup")
+        rt.hang_up(CALLER)
         return "+OK\n"
 
     inbound = FakeInbound(caller_leaves_then_agent_answers)
@@ -168,7 +168,7 @@ def test_max_wait_in_the_acd_tells_the_caller(plan):
     clock.now += 121
     assert rt.step() == []
     assert told == [MaxWait("support")]
-    rt.leave(CALLER, "hangup")  # already gone: nothing happens
+    rt.hang_up(CALLER)  # already gone: nothing happens
 
 
 def test_refused_when_nobody_serves_a_queue_with_no_agents(plan):
@@ -284,7 +284,7 @@ def test_a_caller_leaving_while_a_failed_bridge_is_checked_is_not_put_back(plan)
     rt = None
 
     def caller_leaves_meanwhile():
-        rt.leave(CALLER, "hangup")  # the runner heard the hangup during uuid_exists
+        rt.hang_up(CALLER)  # the runner heard the hangup during uuid_exists
         return "true"
 
     inbound = FakeInbound("+OK\n")
@@ -307,7 +307,7 @@ def test_a_caller_leaving_during_the_whisper_hangs_the_agent_up_at_once(plan):
     leg = agent_uuid(inbound)
     assert rt.owned_legs() == {leg}
     with gevent.Timeout(1):  # not the whisper's 30 s
-        rt.leave(CALLER, "hangup")
+        rt.hang_up(CALLER)
         while rt.owned_legs():
             gevent.sleep(0.01)
     assert inbound.apis() == [f"uuid_kill {leg} ORIGINATOR_CANCEL"]
@@ -321,7 +321,7 @@ def test_owned_legs_follow_the_answered_call_until_it_ends(plan):
     rt.join(CALLER, "support", VARS, lambda m: None)
     rt.step()
     assert rt.owned_legs() == {agent_uuid(inbound)}  # bridged: the call owns it
-    rt.leave(CALLER, "hangup")
+    rt.hang_up(CALLER)
     assert rt.owned_legs() == set()
 
 
@@ -441,7 +441,7 @@ def test_a_caller_leaving_while_a_lost_bridge_is_asked_about_ends_the_call(plan)
     rt.step()
     gevent.sleep(0.03)
     leg = agent_uuid(inbound)
-    rt.leave(CALLER, "hangup")
+    rt.hang_up(CALLER)
     gevent.sleep(0.03)
     assert inbound.apis() == [f"uuid_bridge {CALLER} {leg}", f"uuid_kill {leg} ORIGINATOR_CANCEL"]
     assert rt.acd.agent_status("1001").state is AgentState.WRAP_UP and rt.greenlets == 0
