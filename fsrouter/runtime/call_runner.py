@@ -260,8 +260,8 @@ class CallRunner:
                 self._feed(command.event)
             elif isinstance(command, SendHeld):
                 self._perform(list(command.commands))
-            elif self.machine.state != "queued":  # SettleHeld: moot while the flow waits in the queue
-                self._perform(list(command.commands))
+            elif isinstance(command, SettleHeld) and self.machine.state != "queued":
+                self._perform(list(command.commands))  # moot while the flow still waits in the queue
 
     def _tell(self, message: Message) -> None:
         """How the queue runtime's greenlets reach this call: the message

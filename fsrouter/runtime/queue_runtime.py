@@ -699,11 +699,11 @@ class QueueRuntime:
         machines += [c.offer for c in self._callers.values() if c.offer is not None]
         return {m.agent_uuid for m in machines if m.holds_leg} | self.legs.watched()
 
-    def _originate(self, ringing: Ringing) -> str:
-        offer = ringing.offer
+    def _originate(self, machine: OfferMachine) -> str:
+        offer = machine.offer
         context = self._offer_context(offer)
         settings = {
-            "origination_uuid": ringing.agent_uuid,
+            "origination_uuid": machine.agent_uuid,
             "origination_caller_id_number": context.get("caller_id_number", ""),
             "fsrouter_queue": offer.queue,
             "fsrouter_caller_uuid": offer.entry_id,
@@ -717,7 +717,7 @@ class QueueRuntime:
         except fsvalues.UnsafeValue as exc:
             log.error("agent %s not dialled: %s", offer.agent_id, exc)
             return "-ERR INVALID_DIAL_STRING"
-        return self.bgapi_result(command, offer.ring_timeout + self.originate_margin, ringing.agent_uuid)
+        return self.bgapi_result(command, offer.ring_timeout + self.originate_margin, machine.agent_uuid)
 
     def bgapi_result(self, command: str, timeout: float, leg_uuid: str) -> str:
         """Run an originate; its result text, or `-ERR ...` when ESL failed

@@ -18,7 +18,6 @@ import time
 import gevent
 import gevent.event
 
-from fsrouter import rules
 from fsrouter.api.status import StatusAPI
 from fsrouter.config import ServiceConfig
 from fsrouter.runtime.agent_presence import PRESENCE_EVENTS
