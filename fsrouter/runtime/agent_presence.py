@@ -34,6 +34,7 @@ from collections.abc import Iterable
 
 from fsrouter.acd.model import AgentSpec
 from fsrouter.esl.codec import Event
+from fsrouter.runtime.legs import cause
 from fsrouter.runtime.switch_tables import show_rows
 
 #: What the inbound socket must subscribe to (CUSTOM takes subclasses after it).
@@ -104,8 +105,7 @@ class AgentPresence:
 
 def refused_unregistered(result: str) -> bool:
     """Whether an originate's result (``-ERR USER_NOT_REGISTERED``) says the phone is not registered."""
-    words = result.removeprefix("-ERR").split()
-    return result.startswith("-ERR") and bool(words) and words[0].upper() in UNREGISTERED_CAUSES
+    return cause(result) in UNREGISTERED_CAUSES
 
 
 def tracked_user(dial: str) -> str:

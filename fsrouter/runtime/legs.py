@@ -106,10 +106,16 @@ else (unregistered phone, bad dial string, network) is `failed`.
 ESL_FAILURE = "-ERR ESL_FAILURE"
 
 
+def cause(result: str) -> str:
+    """The cause an originate's result gives (``-ERR USER_BUSY`` ->
+    ``USER_BUSY``); "" when it gives none (``+OK ...``, a bare ``-ERR``)."""
+    words = result.removeprefix("-ERR").split() if result.startswith("-ERR") else []
+    return words[0].upper() if words else ""
+
+
 def miss_reason(result: str) -> MissReason:
     """An originate's `-ERR USER_BUSY` -> busy, and so on (see `MISS_REASONS`)."""
-    cause = result.removeprefix("-ERR").strip().split()[0] if result.strip() != "-ERR" else ""
-    return MISS_REASONS.get(cause.upper(), MissReason.FAILED)
+    return MISS_REASONS.get(cause(result), MissReason.FAILED)
 
 
 def originate_command(variables: Mapping[str, str], dial: str, greeting: Sequence[str] = ()) -> str:

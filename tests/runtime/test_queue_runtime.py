@@ -82,6 +82,8 @@ def test_hangup_after_the_bridge_ends_the_call_and_the_agent_wraps_up(plan):
         ("-ERR USER_NOT_REGISTERED\n", MissReason.FAILED),
         ("-ERR\n", MissReason.FAILED),
         ("-ERR ESL_FAILURE", MissReason.LOST),
+        ("", MissReason.FAILED),  # no cause given: nothing said about the far end
+        ("-ERR  \n", MissReason.FAILED),
     ],
 )
 def test_miss_reasons(result, reason):
