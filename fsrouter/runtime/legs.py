@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import gevent
 import gevent.event
 
 from fsrouter.acd.model import MissReason
@@ -36,20 +37,12 @@ class Leg:
     #: Set to the hangup cause when the channel is gone.
     hung_up: gevent.event.AsyncResult = field(default_factory=gevent.event.AsyncResult)
 
-    def wait_parked(self, timeout: float) -> str:
-        """"parked" once the greeting is over, else "hangup" or "timeout"."""
-        waiter = gevent.event.Event()
-
-        def wake(_: object) -> None:
-            waiter.set()
-
-        self.parked.rawlink(wake)
-        self.hung_up.rawlink(wake)
-        try:
-            waiter.wait(timeout)
-        finally:
-            self.parked.unlink(wake)
-            self.hung_up.unlink(wake)
+    def wait_parked(self, timeout: float, interrupt: gevent.event.Event | None = None) -> str:
+        """"parked" once the greeting is over, else "hangup", or "timeout"
+        (also when `interrupt` was set first: the waiter asks why)."""
+        if not (self.hung_up.ready() or self.parked.is_set()):
+            gevent.wait([self.parked, self.hung_up, *([interrupt] if interrupt is not None else [])],
+                        count=1, timeout=timeout)
         if self.hung_up.ready():
             return "hangup"
         return "parked" if self.parked.is_set() else "timeout"

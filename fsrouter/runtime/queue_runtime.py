@@ -584,17 +584,13 @@ class QueueRuntime:
         leg = self.legs.get(machine.agent_uuid)
         if leg is None:
             return LegHungUp("not watched")  # dropped meanwhile: nothing to wait for
-        timed_out = False
-        if not (leg.hung_up.ready() or leg.parked.is_set()):
-            ringing.woken.clear()
-            ready = gevent.wait([leg.parked, leg.hung_up, ringing.woken], count=1,
-                                timeout=max(0.0, machine.deadline - self.now()))
-            timed_out = not ready
-        if leg.parked.is_set() and not leg.hung_up.ready():
+        ringing.woken.clear()
+        state = leg.wait_parked(max(0.0, machine.deadline - self.now()), interrupt=ringing.woken)
+        if state == "parked":
             return LegParked()
-        if leg.hung_up.ready():
+        if state == "hangup":
             event = LegHungUp(leg.hung_up.get())
-        elif timed_out or self.now() >= machine.deadline:
+        elif self.now() >= machine.deadline or not ringing.woken.is_set():
             # The park may have come while the connection was down: not the agent's doing.
             connected = self.inbound.connected and self.connections == ringing.connection
             event = Timeout() if connected else ConnectionLost()
