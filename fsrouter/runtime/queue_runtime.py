@@ -171,6 +171,8 @@ class QueueRuntime:
         command_timeout: float = 5.0,
         spawn: Callable | None = None,
         instance: str | None = None,
+        layout: AcdPlan | None = None,
+        compiled: Layout | None = None,
     ) -> None:
         """`plan` is a compiled rules plan; `inbound` has `bgapi(cmd,
         timeout)` returning an event with `.body` and `api(cmd, timeout)`,
@@ -180,11 +182,12 @@ class QueueRuntime:
         receives every list of ACD events (statistics); `spawn` runs offer
         greenlets (tests pass one that runs them inline); `instance` names
         this fsrouter on the legs it originates (default: the host name; see
-        `orphan_legs`)."""
+        `orphan_legs`); `layout` and `compiled` as for `reconfigure` (the
+        service has them from `reload.prepare`)."""
         self.plan = plan
         """The current plan: whispers and callback settings come from it."""
-        self.layout: AcdPlan = from_plan(plan)
-        self.acd = InMemoryAcd(self.layout.queues, self.layout.agents)
+        self.layout: AcdPlan = from_plan(plan) if layout is None else layout
+        self.acd = InMemoryAcd(self.layout.queues, self.layout.agents, compiled=compiled)
         self.inbound = inbound
         self.legs = Legs()
         self.presence = AgentPresence(self.layout.agents)

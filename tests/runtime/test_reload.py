@@ -320,3 +320,20 @@ def test_nothing_the_reconfigured_acd_causes_runs_before_new_calls_get_the_new_p
     assert plans.reload() is True
     gevent.sleep(0)
     assert seen == [plans.current]
+
+
+def test_the_service_maps_and_compiles_its_rules_once_at_start(rules_file, monkeypatch):
+    from fsrouter.acd import memory
+    from fsrouter.runtime import queue_runtime
+
+    prepared = prepare(str(rules_file), str(SOUNDS))
+    plans = PlanHolder(str(rules_file), str(SOUNDS), prepared=prepared)
+
+    def again(*args):
+        raise AssertionError("mapped or compiled a second time")
+
+    monkeypatch.setattr(queue_runtime, "from_plan", again)
+    monkeypatch.setattr(memory, "compile_layout", again)
+    rt = QueueRuntime(prepared.plan, FakeInbound(), layout=prepared.layout, compiled=prepared.compiled)
+    assert plans.current is rt.plan and rt.layout is prepared.layout
+    assert rt.acd.queue_status("support", rt.now()).waiting == 0  # the ACD runs the prepared layout
