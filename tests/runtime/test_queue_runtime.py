@@ -30,8 +30,10 @@ def plan():
     return compile_source(RULES)
 
 
-def runtime(plan, inbound, clock=None, login=("1001",)):
-    rt = QueueRuntime(plan, inbound, clock=clock or Clock(), spawn=lambda f, *a: f(*a), instance="fsr-1")
+def runtime(plan, inbound, clock=None, login=("1001",), **options):
+    """Offers run inline unless `options` give another `spawn`."""
+    options = {"spawn": lambda f, *a: f(*a), **options}
+    rt = QueueRuntime(plan, inbound, clock=clock or Clock(), instance="fsr-1", **options)
     inbound.on_event = rt.on_event
     for agent in login:
         rt.set_agent_state(agent, AgentState.AVAILABLE)
@@ -409,9 +411,7 @@ def test_a_bridge_whose_answer_was_lost_is_asked_about_once_the_connection_is_ba
     inbound.api_results["uuid_bridge"] = lost_mid_bridge(inbound)
     inbound.api_results["uuid_getvar"] = lambda: CALLER if bridged else "_undef_"
     told, kept = [], []
-    rt = QueueRuntime(plan, inbound, clock=Clock(), spawn=lambda f, *a: f(*a), instance="fsr-1", max_sleep=0.01)
-    inbound.on_event = rt.on_event
-    rt.set_agent_state("1001", AgentState.AVAILABLE)
+    rt = runtime(plan, inbound, max_sleep=0.01)
 
     def reconnect():
         kept.append(rt.owned_legs())  # what a sweep on reconnect would spare
@@ -436,9 +436,7 @@ def test_a_bridge_whose_answer_was_lost_is_asked_about_once_the_connection_is_ba
 def test_a_caller_leaving_while_a_lost_bridge_is_asked_about_ends_the_call(plan):
     inbound = FakeInbound("+OK\n")
     inbound.api_results["uuid_bridge"] = lost_mid_bridge(inbound)
-    rt = QueueRuntime(plan, inbound, clock=Clock(), spawn=gevent.spawn, instance="fsr-1", max_sleep=0.01)
-    inbound.on_event = rt.on_event
-    rt.set_agent_state("1001", AgentState.AVAILABLE)
+    rt = runtime(plan, inbound, spawn=gevent.spawn, max_sleep=0.01)
     rt.join(CALLER, "support", VARS, lambda m: None)
     rt.step()
     gevent.sleep(0.03)
