@@ -102,12 +102,14 @@ def originate_value(value: str) -> str:
     return _NOT_ORIGINATE_VALUE.sub("", value)
 
 
-_NOT_DIAL_PART = re.compile(r"[^\w+*#.@-]")
+_NOT_DIAL_PART = re.compile(r"[^\w+*#.-]")
 
 
 def dial_part(value: str) -> str:
     """A value rendered into a dial string template (``sofia/gateway/gw/{number}``):
-    word characters and ``+ * # . @ -`` only, the rest dropped."""
+    word characters and ``+ * # . -`` only, the rest dropped.  Not ``@``: a
+    caller's value must not pick the SIP host (``{topic}`` holding
+    ``1@attacker.example``); a template that needs a host writes it itself."""
     return _NOT_DIAL_PART.sub("", value)
 
 

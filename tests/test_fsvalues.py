@@ -121,7 +121,14 @@ def test_a_dial_template_renders_one_endpoint_from_any_values(variables):
     dial = fsvalues.dial_string(template.render(parts))
     command = originate_command({"origination_uuid": "u1"}, dial)
     assert len(fs_legs(fs_originate(command)[1])) == 1
+    assert "@" not in dial  # no value picks the SIP host
     assert not EXPANSION.search(command)
+
+
+def test_a_value_in_a_dial_template_cannot_pick_the_host():
+    template = Template.parse("sofia/internal/{number}@pbx.example")
+    dial = template.render({"number": fsvalues.dial_part("+306971234567@attacker.example;transport=tcp")})
+    assert dial == "sofia/internal/+306971234567attacker.exampletransporttcp@pbx.example"
 
 
 @pytest.mark.parametrize("dial", ["user/1001,user/1002", "user/1001|user/1002", "user/1001:_:user/1002",

@@ -109,8 +109,10 @@ def compile_layout(queues: Iterable[QueueSpec], agents: Iterable[AgentSpec] = ()
 
 
 class InMemoryAcd:
-    def __init__(self, queues: Iterable[QueueSpec], agents: Iterable[AgentSpec] = ()) -> None:
-        layout = compile_layout(queues, agents)
+    def __init__(self, queues: Iterable[QueueSpec], agents: Iterable[AgentSpec] = (), *,
+                 compiled: Layout | None = None) -> None:
+        """`compiled` is `compile_layout(queues, agents)` when already made."""
+        layout = compile_layout(queues, agents) if compiled is None else compiled
         self._queues = {name: QueueState(spec, stages) for name, (spec, stages) in layout.queues.items()}
         self._retired: dict[str, QueueState] = {}
         """Queues a reload removed, kept while callers still wait in them."""

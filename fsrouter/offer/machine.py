@@ -7,7 +7,8 @@ offer stays open while the whisper plays, wait for the park (bounded by
 `whisper_timeout`), then either report `answered` and bridge the caller, or
 hand the agent to the callback dialer.  A bridge that fails hangs the agent
 up, ends the call for the ACD (the agent wraps up) and, if the caller's
-channel is still there, puts them back in line at their old place.  The
+channel is still there, puts them back in line at their old place; one whose
+answer was lost with the connection is asked about once it is back.  The
 caller hanging up ends the call.
 
 Everything that may happen meanwhile is an event in the same table: the
@@ -46,6 +47,8 @@ class OfferState(StrEnum):
     ANSWERING = "answering"
     """`answered` reported."""
     BRIDGING = "bridging"
+    VERIFYING = "verifying"
+    """The bridge's answer was lost with the connection: is it made?"""
     BRIDGED = "bridged"
     CHECKING = "checking"
     """The bridge failed: is the caller's channel still there?"""
@@ -137,6 +140,12 @@ class BridgeError:
 
 
 @dataclass(frozen=True)
+class BridgeUnknown:
+    """`uuid_bridge` got no answer (the connection was lost, or it timed
+    out): the switch may have bridged the call or not."""
+
+
+@dataclass(frozen=True)
 class CallerThere:
     """After a failed bridge, the caller's channel still exists."""
 
@@ -223,6 +232,16 @@ class Bridge:
 
 
 @dataclass(frozen=True)
+class VerifyBridge:
+    """Once the connection is back, ask whether the agent's leg is bridged to
+    the caller; result `BridgeOk` or `BridgeError`."""
+
+    caller_uuid: str
+    agent_uuid: str
+    awaits_result = True
+
+
+@dataclass(frozen=True)
 class CheckCaller:
     """`uuid_exists`; result `CallerThere` (also when it cannot be asked) or `CallerGone`."""
 
@@ -252,7 +271,7 @@ class ConnectCallback:
 
 
 Command = (ReportToAcd | WatchLeg | ForgetLeg | KillLeg | Originate | AttachCall | NotifyCaller
-           | Bridge | CheckCaller | BackInLine | ForgetCaller | ConnectCallback)
+           | Bridge | VerifyBridge | CheckCaller | BackInLine | ForgetCaller | ConnectCallback)
 
 
 # -- the table ---------------------------------------------------------------
@@ -281,8 +300,13 @@ TRANSITIONS: Table = {
     (S.ANSWERING, Cancelled): Step(S.CANCELLED, "_kill_leg"),
     (S.BRIDGING, BridgeOk): Step(S.BRIDGED, "_bridged"),
     (S.BRIDGING, BridgeError): Step(S.CHECKING, "_bridge_failed"),
+    (S.BRIDGING, BridgeUnknown): Step(S.VERIFYING, "_verify_bridge"),
     (S.BRIDGING, CallerLeft): Step(S.ENDED, "_end_unbridged"),
     (S.BRIDGING, Cancelled): Step(S.BRIDGING),
+    (S.VERIFYING, BridgeOk): Step(S.BRIDGED, "_bridged"),
+    (S.VERIFYING, BridgeError): Step(S.CHECKING, "_bridge_failed"),
+    (S.VERIFYING, CallerLeft): Step(S.ENDED, "_end_unbridged"),
+    (S.VERIFYING, Cancelled): Step(S.VERIFYING),
     (S.BRIDGED, CallerLeft): Step(S.ENDED, "_end_call"),
     (S.BRIDGED, Cancelled): Step(S.BRIDGED),
     (S.CHECKING, CallerThere): Step(S.BACK_IN_LINE, "_back_in_line"),
@@ -305,6 +329,7 @@ TRANSITIONS: Table = {
     (S.CANCELLED, Cancelled): Step(S.CANCELLED),
     (S.ENDED, BridgeOk): Step(S.ENDED),
     (S.ENDED, BridgeError): Step(S.ENDED),
+    (S.ENDED, BridgeUnknown): Step(S.ENDED),
     (S.ENDED, CallerThere): Step(S.ENDED),
     (S.ENDED, CallerGone): Step(S.ENDED),
     (S.ENDED, Cancelled): Step(S.ENDED),
@@ -318,7 +343,8 @@ state, so a late `OfferCancelled` is never an error."""
 FINAL = frozenset({S.MISSED, S.CANCELLED, S.BACK_IN_LINE, S.ENDED})
 """No more events expected, but results of IO already under way."""
 
-_LEG_HELD = frozenset({S.ORIGINATING, S.CONNECTING, S.WHISPER, S.ANSWERING, S.BRIDGING, S.BRIDGED, S.CALLBACK})
+_LEG_HELD = frozenset({S.ORIGINATING, S.CONNECTING, S.WHISPER, S.ANSWERING, S.BRIDGING, S.VERIFYING, S.BRIDGED,
+                       S.CALLBACK})
 """States in which the agent's leg may be up and is this offer's to end."""
 
 
@@ -397,6 +423,12 @@ class OfferMachine:
         # The caller is told first, so their runner sends no more media to a
         # channel about to be bridged (queued media would play inside the bridge).
         return [AttachCall(entry), NotifyCaller(entry, Bridging(agent)), Bridge(entry, self.agent_uuid)]
+
+    def _verify_bridge(self, event: object, now: float) -> list[Command]:
+        # Neither hung up nor put back: a caller put back in line while in
+        # fact talking to the agent would be offered again, and the agent's
+        # leg, kept, is not swept as an orphan when the connection is back.
+        return [VerifyBridge(self.offer.entry_id, self.agent_uuid)]
 
     def _bridged(self, event: object, now: float) -> list[Command]:
         return [NotifyCaller(self.offer.entry_id, Bridged(self.offer.agent_id))]

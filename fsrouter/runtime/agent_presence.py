@@ -34,6 +34,7 @@ from collections.abc import Iterable
 
 from fsrouter.acd.model import AgentSpec
 from fsrouter.esl.codec import Event
+from fsrouter.runtime.legs import cause
 from fsrouter.runtime.switch_tables import show_rows
 
 #: What the inbound socket must subscribe to (CUSTOM takes subclasses after it).
@@ -56,7 +57,10 @@ Changes = list[tuple[str, bool]]
 
 
 class AgentPresence:
-    def __init__(self, agents: Iterable[AgentSpec]) -> None:
+    def __init__(self, agents: Iterable[AgentSpec], follows: AgentPresence | None = None) -> None:
+        """`follows` is the presence this one replaces (a rules reload): its
+        count of events heard goes on here, so a registrations read begun
+        before the reload is judged against the events heard since."""
         self._by_user: dict[str, list[str]] = {}
         self._tracked: set[str] = set()
         for agent in agents:
@@ -64,9 +68,9 @@ class AgentPresence:
             if user:
                 self._by_user.setdefault(user, []).append(agent.id)
                 self._tracked.add(agent.id)
-        self._heard = 0
+        self._heard = follows._heard if follows is not None else 0
         #: Per user, the number of the last registration event heard about them.
-        self._last_heard: dict[str, int] = {}
+        self._last_heard: dict[str, int] = dict(follows._last_heard) if follows is not None else {}
 
     def tracks(self, agent_id: str) -> bool:
         """Whether the agent's reachability follows their phone's registration."""
@@ -101,8 +105,7 @@ class AgentPresence:
 
 def refused_unregistered(result: str) -> bool:
     """Whether an originate's result (``-ERR USER_NOT_REGISTERED``) says the phone is not registered."""
-    words = result.removeprefix("-ERR").split()
-    return result.startswith("-ERR") and bool(words) and words[0].upper() in UNREGISTERED_CAUSES
+    return cause(result) in UNREGISTERED_CAUSES
 
 
 def tracked_user(dial: str) -> str:

@@ -61,7 +61,9 @@ class Queueing(Protocol):
 
     def join(self, call_uuid: str, queue: str, variables, notify: Callable[[Message], None]) -> bool: ...
 
-    def leave(self, call_uuid: str, reason: str = "hangup") -> None: ...
+    def leave(self, call_uuid: str, reason: str) -> None: ...
+
+    def hang_up(self, call_uuid: str) -> None: ...
 
     def status(self, call_uuid: str) -> ev.QueueStatus | None: ...
 
@@ -149,7 +151,7 @@ class CallRunner:
             log.warning("call %s: ESL failure, dropping the session: %s", self.call.uuid, exc)
         finally:
             self._hung_up = True  # whatever ended it, the call is over for us: out of any queue
-            self._sync_queue("hangup")
+            self._sync_queue()
             # With `linger`, FreeSWITCH keeps the channel in memory until we
             # close: closing is never optional.
             self.call.close()
@@ -258,8 +260,8 @@ class CallRunner:
                 self._feed(command.event)
             elif isinstance(command, SendHeld):
                 self._perform(list(command.commands))
-            elif self.machine.state != "queued":  # SettleHeld: moot while the flow waits in the queue
-                self._perform(list(command.commands))
+            elif isinstance(command, SettleHeld) and self.machine.state != "queued":
+                self._perform(list(command.commands))  # moot while the flow still waits in the queue
 
     def _tell(self, message: Message) -> None:
         """How the queue runtime's greenlets reach this call: the message
@@ -273,7 +275,7 @@ class CallRunner:
         self._inbox.put(message)
         self.call.wake()
 
-    def _sync_queue(self, reason: str) -> None:
+    def _sync_queue(self) -> None:
         """Join the ACD when the machine starts waiting in a queue, and leave
         it when the machine moves on (max wait, no agents, a booked
         callback) or the call ends."""
@@ -281,7 +283,10 @@ class CallRunner:
             self._join()
         elif self._in_queue and (self._hung_up or self.machine.state not in ("queued", "connected")):
             self._in_queue = False
-            self._queueing.leave(self.call.uuid, reason)
+            if self._hung_up:
+                self._queueing.hang_up(self.call.uuid)
+            else:
+                self._queueing.leave(self.call.uuid, "left_queue")
 
     def _must_join(self) -> bool:
         return (self._queueing is not None and not self._in_queue and not self._hung_up
@@ -307,7 +312,7 @@ class CallRunner:
         if self._in_queue and not self._hung_up and self.machine.state not in ("queued", "connected"):
             # Out of the ACD before anything is sent (each send yields), so no
             # agent is bridged to a caller who is already on their way out.
-            self._sync_queue("left_queue")
+            self._sync_queue()
         for command in commands:
             if self._hung_up and not isinstance(command, (cmd.StartTimer, cmd.CancelTimer)):
                 continue  # the channel is gone; media would only get -ERR
@@ -317,7 +322,7 @@ class CallRunner:
             if isinstance(command, cmd.Play) and self._must_join() and not self._join():
                 return
             self._perform_one(command)
-        self._sync_queue("hangup" if self._hung_up else "left_queue")
+        self._sync_queue()
 
     def _perform_one(self, command) -> None:
         if self._bridging.holding and isinstance(command, (cmd.Play, cmd.Collect, cmd.StopMedia)):

@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping
 import gevent
 
 from fsrouter.acd import UnknownEntry, UnknownQueue
+from fsrouter.acd.from_plan import PlanMappingError
 from fsrouter.acd.model import MissReason
 from fsrouter import fsvalues
 from fsrouter.runtime import orphan_legs
@@ -84,7 +85,8 @@ class CallbackDialer:
         having been kept in line: by idempotency key, the booking to run
         again (which finds the row, or makes it) before cancelling it."""
         self._unqueued: set[int] = set()
-        """Callbacks due whose queue a rules reload removed (said once in the log)."""
+        """Callbacks due whose queue, or its callback settings, a rules
+        reload removed: left pending, out of line (said once in the log)."""
         runtime.callbacks = self
 
     # -- booking -----------------------------------------------------------
@@ -98,11 +100,19 @@ class CallbackDialer:
         a commit of unknown outcome never answers for a later one."""
         settings = self._settings(caller.queue)
         if settings is None:
+            log.error("call %s: queue %s has no callback settings; no callback booked", call_uuid, caller.queue)
+            return None
+        try:
+            # The ACD queue as the plan maps the call now: the one it waited
+            # in may be a variant a reload retired, which no callback enters.
+            acd_queue = self.runtime.layout.queue_for(caller.queue, caller.variables)
+        except PlanMappingError:
+            log.error("call %s: queue %s was removed by a rules reload; no callback booked", call_uuid, caller.queue)
             return None
         now = self.runtime.now()
         booking = functools.partial(
             self.store.book_callback,
-            caller.acd_queue, number, settings.caller_id.render(caller.variables),
+            acd_queue, number, settings.caller_id.render(caller.variables),
             caller.arrival, caller.priority, {**caller.variables, RULES_QUEUE: caller.queue},
             line=caller.variables.get("destination_number"), brand=caller.variables.get("brand"),
             # Not while the caller is still on the line hearing it is booked.
@@ -120,7 +130,7 @@ class CallbackDialer:
             log.exception("call %s: callback to %s could not be booked", call_uuid, number)
             return None
         log.info("call %s: callback %d booked to %s, keeping its place in %s",
-                 call_uuid, record.id, number, caller.acd_queue)
+                 call_uuid, record.id, number, acd_queue)
         if record.next_attempt_at <= now and self._in_window(record, now):
             self._enter(record)  # else `sync` puts it back at its place once it may be dialled
         return str(record.id)
@@ -149,7 +159,7 @@ class CallbackDialer:
         except StoreError:
             log.exception("could not read the due callbacks; retrying in %.0f s", self.poll)
             return
-        dialable = {cb_id for cb_id, record in due.items() if self._in_window(record, now)}
+        dialable = {cb_id for cb_id, record in due.items() if self._dialable(record, now)}
         for cb_id in dialable - self._records.keys() - self._connecting:
             self._enter(due[cb_id])
         for gone in self._records.keys() - dialable - self._connecting:
@@ -173,11 +183,28 @@ class CallbackDialer:
             del self._withdrawals[key]
             log.info("booking %s withdrawn: callback %d %s", key, record.id, record.status)
 
+    def _dialable(self, record: CallbackRecord, now: float) -> bool:
+        """Whether the due callback may wait in line now: its rules queue
+        still offers callbacks (else it is left pending until a reload
+        brings them back: never dialled, never given up) and its `window`
+        is open."""
+        rules_queue = record.variables.get(RULES_QUEUE, "")
+        if self._settings(rules_queue) is None:
+            gone = "no longer exists" if rules_queue not in self.runtime.plan.queues else "offers no callbacks"
+            self._left_pending(record, f"queue {rules_queue} {gone}")
+            return False
+        return self._in_window(record, now)
+
     def _in_window(self, record: CallbackRecord, now: float) -> bool:
         settings = self._settings_for(record)
         window = settings.window if settings is not None else None
         plan = self.runtime.plan
         return window is None or window.test(plan.context(record.variables, now))
+
+    def _left_pending(self, record: CallbackRecord, why: str) -> None:
+        if record.id not in self._unqueued:  # said once, not at every poll
+            self._unqueued.add(record.id)
+            log.error("callback %d: %s; left pending", record.id, why)
 
     def _enter(self, record: CallbackRecord) -> None:
         acd = self.runtime.acd
@@ -188,9 +215,7 @@ class CallbackDialer:
             events = acd.enqueue(entry_id(record.id), record.queue, self.runtime.now(),
                                  priority=record.priority, arrival=record.arrival_time, is_callback=True)
         except UnknownQueue:
-            if record.id not in self._unqueued:  # said once, not at every poll
-                self._unqueued.add(record.id)
-                log.error("callback %d: queue %s no longer exists; left pending", record.id, record.queue)
+            self._left_pending(record, f"queue {record.queue} no longer exists")
             return
         self._unqueued.discard(record.id)
         self._records[record.id] = record
@@ -274,11 +299,12 @@ class CallbackDialer:
 
     def _dial(self, record: CallbackRecord, customer: str, agent_uuid: str) -> AttemptOutcome | None:
         """How the attempt went; None when no attempt was made (the agent
-        hung up first, or the connection to FreeSWITCH failed)."""
+        hung up first, the connection to FreeSWITCH failed, or a reload
+        took the queue's callback settings away meanwhile)."""
         runtime = self.runtime
         settings = self._settings_for(record)
         if settings is None:
-            return AttemptOutcome.FAILED
+            return None
         if self._gone(agent_uuid):
             return None
         language = record.variables.get("language") or runtime.plan.settings.language
@@ -355,12 +381,12 @@ class CallbackDialer:
 
     def _record(self, record: CallbackRecord, outcome: AttemptOutcome) -> None:
         now = self.runtime.now()
-        settings = self._settings_for(record)
-        attempts = settings.attempts if settings is not None else 1
-        give_up = outcome is not AttemptOutcome.ANSWERED and record.attempts + 1 >= attempts
+        settings = self._settings_for(record)  # None: a reload removed them mid-dial; not given up
+        attempts = settings.attempts if settings is not None else None
+        give_up = outcome is not AttemptOutcome.ANSWERED and attempts is not None and record.attempts + 1 >= attempts
         retry_at = None
         if outcome is not AttemptOutcome.ANSWERED and not give_up:
-            retry_at = now + settings.retry_every
+            retry_at = now + (settings.retry_every if settings is not None else 0.0)
         try:
             self.store.record_attempt(record.id, self.owner, outcome, now,
                                       next_attempt_at=retry_at, give_up=give_up)
@@ -377,7 +403,4 @@ class CallbackDialer:
 
     def _settings(self, rules_queue: str):
         queue = self.runtime.plan.queues.get(rules_queue)
-        settings = queue.callback if queue is not None else None
-        if settings is None:
-            log.error("queue %r has no callback settings", rules_queue)
-        return settings
+        return queue.callback if queue is not None else None

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import gevent
 import gevent.event
 
 from fsrouter.acd.model import MissReason
@@ -36,20 +37,12 @@ class Leg:
     #: Set to the hangup cause when the channel is gone.
     hung_up: gevent.event.AsyncResult = field(default_factory=gevent.event.AsyncResult)
 
-    def wait_parked(self, timeout: float) -> str:
-        """"parked" once the greeting is over, else "hangup" or "timeout"."""
-        waiter = gevent.event.Event()
-
-        def wake(_: object) -> None:
-            waiter.set()
-
-        self.parked.rawlink(wake)
-        self.hung_up.rawlink(wake)
-        try:
-            waiter.wait(timeout)
-        finally:
-            self.parked.unlink(wake)
-            self.hung_up.unlink(wake)
+    def wait_parked(self, timeout: float, interrupt: gevent.event.Event | None = None) -> str:
+        """"parked" once the greeting is over, else "hangup", or "timeout"
+        (also when `interrupt` was set first: the waiter asks why)."""
+        if not (self.hung_up.ready() or self.parked.is_set()):
+            gevent.wait([self.parked, self.hung_up, *([interrupt] if interrupt is not None else [])],
+                        count=1, timeout=timeout)
         if self.hung_up.ready():
             return "hangup"
         return "parked" if self.parked.is_set() else "timeout"
@@ -106,10 +99,16 @@ else (unregistered phone, bad dial string, network) is `failed`.
 ESL_FAILURE = "-ERR ESL_FAILURE"
 
 
+def cause(result: str) -> str:
+    """The cause an originate's result gives (``-ERR USER_BUSY`` ->
+    ``USER_BUSY``); "" when it gives none (``+OK ...``, a bare ``-ERR``)."""
+    words = result.removeprefix("-ERR").split() if result.startswith("-ERR") else []
+    return words[0].upper() if words else ""
+
+
 def miss_reason(result: str) -> MissReason:
     """An originate's `-ERR USER_BUSY` -> busy, and so on (see `MISS_REASONS`)."""
-    cause = result.removeprefix("-ERR").strip().split()[0] if result.strip() != "-ERR" else ""
-    return MISS_REASONS.get(cause.upper(), MissReason.FAILED)
+    return MISS_REASONS.get(cause(result), MissReason.FAILED)
 
 
 def originate_command(variables: Mapping[str, str], dial: str, greeting: Sequence[str] = ()) -> str:

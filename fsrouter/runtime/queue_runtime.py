@@ -61,14 +61,22 @@ from fsrouter.acd import (
     UnknownAgent,
     UnknownEntry,
     UnknownOffer,
+    UnknownQueue,
 )
 from fsrouter.acd.from_plan import AcdPlan, PlanMappingError, from_plan
 from fsrouter.runtime import orphan_legs
-from fsrouter.runtime.agent_presence import REGISTRATIONS, AgentPresence, Changes, refused_unregistered
+from fsrouter.runtime.agent_presence import (
+    REGISTRATIONS,
+    AgentPresence,
+    Changes,
+    refused_unregistered,
+    tracked_user,
+)
 from fsrouter.acd.memory import Layout
+from fsrouter.acd.model import MissReason
 from fsrouter.runtime.callback_dialer import RULES_QUEUE
 from fsrouter.esl.codec import Event
-from fsrouter.esl.errors import ESLError
+from fsrouter.esl.errors import ESLConnectionClosed, ESLError, ESLTimeout
 from fsrouter import fsvalues
 from fsrouter.runtime.switch_tables import ShowError
 from fsrouter.runtime.legs import ESL_FAILURE, Legs, miss_reason, originate_command, speak, spoken_wait
@@ -79,6 +87,7 @@ from fsrouter.offer.machine import (
     Bridge,
     BridgeError,
     BridgeOk,
+    BridgeUnknown,
     CallbackDone,
     CallerGone,
     CallerLeft,
@@ -94,6 +103,7 @@ from fsrouter.offer.machine import (
     LegParked,
     NotifyCaller,
     OfferMachine,
+    OfferState,
     Originate,
     OriginateFailed,
     OriginateOk,
@@ -102,9 +112,10 @@ from fsrouter.offer.machine import (
     ReportToAcd,
     Start,
     Timeout,
+    VerifyBridge,
     WatchLeg,
 )
-from fsrouter.offer.messages import MaxWait, Message, NoAgents
+from fsrouter.offer.messages import BridgeFailed, MaxWait, Message, NoAgents
 
 log = logging.getLogger(__name__)
 
@@ -136,6 +147,9 @@ class Ringing:
     wait for the agent's leg (the offer was cancelled)."""
 
     machine: OfferMachine
+    connection: int
+    """`QueueRuntime.connections` when the offer began: a reconnect since
+    means the leg's events may have been lost with the old connection."""
     woken: gevent.event.Event = field(default_factory=gevent.event.Event)
 
 
@@ -157,6 +171,8 @@ class QueueRuntime:
         command_timeout: float = 5.0,
         spawn: Callable | None = None,
         instance: str | None = None,
+        layout: AcdPlan | None = None,
+        compiled: Layout | None = None,
     ) -> None:
         """`plan` is a compiled rules plan; `inbound` has `bgapi(cmd,
         timeout)` returning an event with `.body` and `api(cmd, timeout)`,
@@ -166,17 +182,21 @@ class QueueRuntime:
         receives every list of ACD events (statistics); `spawn` runs offer
         greenlets (tests pass one that runs them inline); `instance` names
         this fsrouter on the legs it originates (default: the host name; see
-        `orphan_legs`)."""
+        `orphan_legs`); `layout` and `compiled` as for `reconfigure` (the
+        service has them from `reload.prepare`)."""
         self.plan = plan
         """The current plan: whispers and callback settings come from it."""
-        self.layout: AcdPlan = from_plan(plan)
-        self.acd = InMemoryAcd(self.layout.queues, self.layout.agents)
+        self.layout: AcdPlan = from_plan(plan) if layout is None else layout
+        self.acd = InMemoryAcd(self.layout.queues, self.layout.agents, compiled=compiled)
         self.inbound = inbound
         self.legs = Legs()
         self.presence = AgentPresence(self.layout.agents)
         self.instance = orphan_legs.instance_id(instance or socket.gethostname())
-        self._synced = True
-        """False while `on_connected` reads the switch: nobody is dialled meanwhile."""
+        self.connections = 0
+        """How many times the inbound connection has come up (`on_connected`)."""
+        self._reads = 0
+        """Reads of the switch under way (`on_connected`, a reload's
+        registrations read): nobody is dialled until all are done."""
         self.callbacks = None
         """The `CallbackDialer`, when the service has a store."""
         self.tts = tts
@@ -204,7 +224,7 @@ class QueueRuntime:
             WatchLeg: lambda m, c: self.legs.watch(c.uuid),
             ForgetLeg: lambda m, c: self.legs.forget(c.uuid), KillLeg: lambda m, c: self.kill(c.uuid),
             AttachCall: self._perform_attach, NotifyCaller: self._perform_notify,
-            Bridge: self._perform_bridge, CheckCaller: self._perform_check,
+            Bridge: self._perform_bridge, VerifyBridge: self._perform_verify, CheckCaller: self._perform_check,
             BackInLine: self._perform_back_in_line, ForgetCaller: self._perform_forget_caller,
             ConnectCallback: self._perform_callback,
         }
@@ -232,18 +252,31 @@ class QueueRuntime:
         (`SpecError`, `PlanMappingError`) before changing anything when the
         plan cannot run."""
         layout = from_plan(plan) if layout is None else layout
-        known = {agent.id for agent in self.layout.agents}
-        presence = AgentPresence(layout.agents)
+        users = {agent.id: tracked_user(agent.dial) for agent in self.layout.agents}
+        presence = AgentPresence(layout.agents, follows=self.presence)
         events = self.acd.reconfigure(layout.queues, layout.agents, self.now(),  # the last that may raise
                                       compiled=compiled)
         self.plan, self.layout, self.presence = plan, layout, presence
-        self.handle(events + self._log_in_new(layout.agents, known))
+        events += self._log_in_new(layout.agents, users)
+        # An agent whose dial string no longer needs a registration is
+        # reachable whatever their old phone did.
+        untracked = [(a.id, True) for a in layout.agents if users.get(a.id) and not presence.tracks(a.id)]
+        # Acted on in a greenlet of its own: hanging up a cancelled offer's
+        # leg is IO, which yields, and nothing may run before the caller
+        # (`PlanHolder.reload`) has swapped the new plan in for new calls.
+        self._group.spawn(self._reconfigured, events, untracked)
         log.info("queues reconfigured: %d queues, %d agents", len(layout.queues), len(layout.agents))
-        if self.inbound.connected and any(presence.tracks(a.id) for a in layout.agents if a.id not in known):
-            # An agent the reload added is not known to be registered: ask
-            # the switch before anyone dials their phone.
+        # One added, or whose phone is another user now, is not known to be
+        # registered: ask the switch before anyone dials them.
+        if self.inbound.connected and any(presence.tracks(a.id) and tracked_user(a.dial) != users.get(a.id)
+                                          for a in layout.agents):
+            self._reads += 1  # at once: the dispatcher may step before the greenlet starts
             self._group.spawn(self._holding_dial, self._read_registrations)
         self.wake()
+
+    def _reconfigured(self, events: list, untracked: Changes) -> None:
+        self.handle(events)
+        self._presence(untracked, "reload")
 
     # -- lifecycle ---------------------------------------------------------
 
@@ -280,22 +313,29 @@ class QueueRuntime:
         registered and hang up the legs left over from before, then let the
         dispatcher dial (it waits for this, so nobody is dialled on a stale
         view, nor while their orphaned leg still holds them)."""
+        self.connections += 1
+        self._reads += 1
         self._holding_dial(self._read_registrations, self._sweep_orphans)
 
     def _holding_dial(self, *steps: Callable[[], None]) -> None:
-        """Run `steps` while the dispatcher dials nobody (see `step`)."""
-        self._synced = False
+        """Run `steps`, then end the hold the caller took (`_reads += 1`):
+        the dispatcher dials nobody until every read under way has ended
+        (see `step`), so a reload's read ending first does not let it dial
+        while a reconnect's sweep has yet to hang the orphaned legs up."""
         try:
             for run in steps:
                 run()
         finally:
-            self._synced = True
+            self._reads -= 1
             self.wake()
 
     def _read_registrations(self) -> None:
         mark = self.presence.mark()
         try:
-            changes = self.presence.on_registrations(self.inbound.api(REGISTRATIONS, self.command_timeout), mark)
+            body = self.inbound.api(REGISTRATIONS, self.command_timeout)
+            # The presence now, not the one asked with: a reload may have
+            # replaced it meanwhile (and carried the mark's count over).
+            changes = self.presence.on_registrations(body, mark)
         except (ESLError, ShowError) as exc:
             log.warning("could not read the registrations (%s): phones are known from sofia events only", exc)
             return
@@ -347,8 +387,20 @@ class QueueRuntime:
         return self._enqueue(call_uuid, caller)
 
     def _enqueue(self, call_uuid: str, caller: _Caller) -> bool:
-        events = self.acd.enqueue(call_uuid, caller.acd_queue, self.now(), priority=caller.priority,
-                                  arrival=caller.arrival)
+        try:
+            events = self.acd.enqueue(call_uuid, caller.acd_queue, self.now(), priority=caller.priority,
+                                      arrival=caller.arrival)
+        except UnknownQueue:
+            # Back in line after a reload retired the ACD queue the caller
+            # waited in (a variant like billing[language=de] lasts only while
+            # some agent holds its skill): the queue the plan maps them to now.
+            try:
+                caller.acd_queue = self.layout.queue_for(caller.queue, caller.variables)
+            except PlanMappingError:
+                log.info("call %s: queue %s was removed by a rules reload", call_uuid, caller.queue)
+                return False
+            events = self.acd.enqueue(call_uuid, caller.acd_queue, self.now(), priority=caller.priority,
+                                      arrival=caller.arrival)
         self.handle(events)
         if any(isinstance(e, Refused) for e in events):
             log.info("call %s: refused by queue %s (nobody serving)", call_uuid, caller.acd_queue)
@@ -358,21 +410,24 @@ class QueueRuntime:
         self.wake()
         return True
 
-    def leave(self, call_uuid: str, reason: str = "hangup") -> None:
-        """The call leaves: `hangup` (the caller hung up: abandoned, or the
-        bridged call is over) or any other reason (max wait, exit key...)."""
+    def leave(self, call_uuid: str, reason: str) -> None:
+        """The call moves on out of the queue (max wait, exit key, a
+        callback booked...): `reason` is recorded with its removal."""
+        self._leave(call_uuid, lambda now: self.acd.remove(call_uuid, now, reason))
+
+    def hang_up(self, call_uuid: str) -> None:
+        """The caller hung up: abandoned while waiting, or the bridged call is over."""
+        self._leave(call_uuid, lambda now: self.acd.abandon(call_uuid, now))
+
+    def _leave(self, call_uuid: str, take_out: Callable[[float], list]) -> None:
         caller = self._callers.pop(call_uuid, None)
         if caller is None:
             return
-        now = self.now()
         if caller.offer_id is not None:
-            self._end_call(caller, now)
+            self._end_call(caller)
         else:
             try:
-                if reason == "hangup":
-                    events = self.acd.abandon(call_uuid, now)
-                else:
-                    events = self.acd.remove(call_uuid, now, reason)
+                events = take_out(self.now())
             except UnknownEntry:
                 events = []  # already gone (timed out, answered meanwhile)
             self.handle(events)
@@ -446,7 +501,7 @@ class QueueRuntime:
         """One round: apply deadlines, act on what they caused, start the offers."""
         now = self.now()
         self.handle(self.acd.tick(now))
-        if not (self.inbound.connected and self._synced):
+        if not (self.inbound.connected and self._reads == 0):
             return []  # agents cannot be dialled: nobody is offered, nobody penalised
         offers = self.acd.dispatch(now)
         for offer in offers:
@@ -454,7 +509,7 @@ class QueueRuntime:
                                    callback=offer.is_callback and self.callbacks is not None,
                                    whisper_timeout=self.whisper_timeout,
                                    hold_for=self.whisper_timeout + self.command_timeout)
-            self._ringing[offer.offer_id] = Ringing(machine)
+            self._ringing[offer.offer_id] = Ringing(machine, self.connections)
             self._spawn(self._ring, offer.offer_id)
         return offers
 
@@ -490,9 +545,40 @@ class QueueRuntime:
                 event = self._leg_news(ringing)
                 if event is not None:
                     self._carry_out(ringing.machine, event)
+        except Exception:  # a bug: neither the agent's leg nor the caller is left hanging
+            offer = ringing.machine.offer
+            log.exception("offer %d (agent %s, call %s) failed in state %s; given up",
+                          offer_id, offer.agent_id, offer.entry_id, ringing.machine.state)
+            try:
+                self._give_up(ringing.machine)
+            except Exception:
+                log.exception("offer %d could not be given up", offer_id)
         finally:
             self._ringing.pop(offer_id, None)
             self.wake()
+
+    def _give_up(self, machine: OfferMachine) -> None:
+        """End an offer whose carrying out failed midway, whatever it had
+        got to: the agent's leg hung up, the ACD told (before the answer a
+        miss that costs the agent nothing and keeps the caller's place,
+        after it the call is over), and a caller answered but not bridged
+        put back in line.  A bridged call goes on: the caller's leaving ends it."""
+        if machine.state is OfferState.BRIDGED:
+            return
+        offer = machine.offer
+        if machine.holds_leg:
+            self.drop_leg(machine.agent_uuid)
+        try:
+            self.handle(self.acd.missed(offer.offer_id, MissReason.LOST, self.now()))
+            return
+        except UnknownOffer:  # answered (or already over)
+            self.call_ended(offer.offer_id)
+        caller = self._callers.get(offer.entry_id)
+        if (machine.state in _ANSWERED_UNBRIDGED and caller is not None and caller.offer in (None, machine)
+                and not self.acd.has_entry(offer.entry_id)):
+            if machine.state in (OfferState.BRIDGING, OfferState.VERIFYING):  # told `Bridging`: their runner waits
+                caller.notify(BridgeFailed(offer.agent_id))
+            self._back_in_line(offer.entry_id, caller)
 
     def _leg_news(self, ringing: Ringing):
         """Wait for the agent's leg to park or hang up, or for the whisper's
@@ -501,18 +587,16 @@ class QueueRuntime:
         leg = self.legs.get(machine.agent_uuid)
         if leg is None:
             return LegHungUp("not watched")  # dropped meanwhile: nothing to wait for
-        timed_out = False
-        if not (leg.hung_up.ready() or leg.parked.is_set()):
-            ringing.woken.clear()
-            ready = gevent.wait([leg.parked, leg.hung_up, ringing.woken], count=1,
-                                timeout=max(0.0, machine.deadline - self.now()))
-            timed_out = not ready
-        if leg.parked.is_set() and not leg.hung_up.ready():
+        ringing.woken.clear()
+        state = leg.wait_parked(max(0.0, machine.deadline - self.now()), interrupt=ringing.woken)
+        if state == "parked":
             return LegParked()
-        if leg.hung_up.ready():
+        if state == "hangup":
             event = LegHungUp(leg.hung_up.get())
-        elif timed_out or self.now() >= machine.deadline:
-            event = Timeout() if self.inbound.connected else ConnectionLost()
+        elif self.now() >= machine.deadline or not ringing.woken.is_set():
+            # The park may have come while the connection was down: not the agent's doing.
+            connected = self.inbound.connected and self.connections == ringing.connection
+            event = Timeout() if connected else ConnectionLost()
         else:
             return None
         offer = machine.offer
@@ -550,10 +634,36 @@ class QueueRuntime:
         return OriginateFailed(miss_reason(result), result.strip())
 
     def _perform_bridge(self, machine: OfferMachine, command: Bridge):
-        if not self.bridge(command.caller_uuid, command.agent_uuid):
+        bridged = self.bridge(command.caller_uuid, command.agent_uuid)
+        if bridged is None:
+            return BridgeUnknown()
+        if not bridged:
             return BridgeError()
         log.info("call %s: bridged to agent %s", command.caller_uuid, machine.offer.agent_id)
         return BridgeOk()
+
+    def _perform_verify(self, machine: OfferMachine, command: VerifyBridge):
+        """Wait for the connection to come back, then ask the agent's leg
+        whom it is bridged to: `switch_ivr_uuid_bridge` (switch_ivr_bridge.c)
+        sets each leg's ``bridge_uuid`` to the other's uuid, and
+        ``uuid_getvar`` (mod_commands.c) answers ``_undef_`` when unset,
+        ``-ERR No such channel!`` when the leg is gone."""
+        question = fsvalues.api_command("uuid_getvar", command.agent_uuid, "bridge_uuid")
+        while machine.state is OfferState.VERIFYING:  # the caller leaving ends the wait
+            if self.inbound.connected:
+                try:
+                    answer = self.inbound.api(question, timeout=self.command_timeout).strip()
+                except (ESLConnectionClosed, ESLTimeout):
+                    answer = None  # lost again: asked once it is back
+                except ESLError:
+                    answer = ""  # the leg is gone: bridged to nobody
+                if answer is not None:
+                    bridged = answer == command.caller_uuid
+                    log.info("call %s: the bridge to agent %s %s made", command.caller_uuid,
+                             machine.offer.agent_id, "was" if bridged else "was not")
+                    return BridgeOk() if bridged else BridgeError()
+            gevent.sleep(self.max_sleep)
+        return BridgeError()  # moot: the offer is over
 
     def _perform_check(self, machine: OfferMachine, command: CheckCaller):
         return CallerThere() if self.channel_exists(command.uuid) else CallerGone()
@@ -588,11 +698,11 @@ class QueueRuntime:
         machines += [c.offer for c in self._callers.values() if c.offer is not None]
         return {m.agent_uuid for m in machines if m.holds_leg} | self.legs.watched()
 
-    def _originate(self, ringing: Ringing) -> str:
-        offer = ringing.offer
+    def _originate(self, machine: OfferMachine) -> str:
+        offer = machine.offer
         context = self._offer_context(offer)
         settings = {
-            "origination_uuid": ringing.agent_uuid,
+            "origination_uuid": machine.agent_uuid,
             "origination_caller_id_number": context.get("caller_id_number", ""),
             "fsrouter_queue": offer.queue,
             "fsrouter_caller_uuid": offer.entry_id,
@@ -606,7 +716,7 @@ class QueueRuntime:
         except fsvalues.UnsafeValue as exc:
             log.error("agent %s not dialled: %s", offer.agent_id, exc)
             return "-ERR INVALID_DIAL_STRING"
-        return self.bgapi_result(command, offer.ring_timeout + self.originate_margin, ringing.agent_uuid)
+        return self.bgapi_result(command, offer.ring_timeout + self.originate_margin, machine.agent_uuid)
 
     def bgapi_result(self, command: str, timeout: float, leg_uuid: str) -> str:
         """Run an originate; its result text, or `-ERR ...` when ESL failed
@@ -641,9 +751,14 @@ class QueueRuntime:
             return ""
         return template.render({**context, "queue": queue.title, "waited": spoken_wait(offer.waited)})
 
-    def bridge(self, a_uuid: str, b_uuid: str) -> bool:
+    def bridge(self, a_uuid: str, b_uuid: str) -> bool | None:
+        """Whether `uuid_bridge` bridged the two legs; None when no answer
+        came (the connection was lost or it timed out): it may have."""
         try:
             self.inbound.api(fsvalues.api_command("uuid_bridge", a_uuid, b_uuid), timeout=self.command_timeout)
+        except (ESLConnectionClosed, ESLTimeout) as exc:
+            log.warning("bridge of %s to %s: no answer (%s)", a_uuid, b_uuid, exc)
+            return None
         except ESLError as exc:
             log.warning("bridge of %s to %s failed: %s", a_uuid, b_uuid, exc)
             return False
@@ -659,7 +774,7 @@ class QueueRuntime:
         self.handle(events)
         return events
 
-    def _end_call(self, caller: _Caller, now: float) -> None:
+    def _end_call(self, caller: _Caller) -> None:
         """The answered call is over (or never got bridged): the agent wraps up."""
         self._carry_out(caller.offer, CallerLeft())
 
@@ -693,6 +808,10 @@ class QueueRuntime:
         self._last = max(self._last, self._clock())
         return self._last
 
+
+_ANSWERED_UNBRIDGED = frozenset({OfferState.ANSWERING, OfferState.BRIDGING, OfferState.VERIFYING,
+                                 OfferState.CHECKING})
+"""Offer states in which the caller may be out of line, answered but not bridged."""
 
 _CONTEXT_VARIABLES = frozenset({"brand", "topic", "language", "vip", "line", "destination_number"})
 """Call variables copied onto the agent's leg as `fsrouter_<name>`, so the

@@ -130,14 +130,15 @@ class PlanHolder:
     """
 
     def __init__(self, rules_path: str, sounds_dir: str | None, *,
-                 prepare_in: Callable = off_hub) -> None:
-        """Compiles the rules at once (`RulesError` on any problem);
+                 prepare_in: Callable = off_hub, prepared: Prepared | None = None) -> None:
+        """Compiles the rules at once (`RulesError` on any problem) unless
+        given them `prepared` (the service builds its ACD from them too);
         `prepare_in(prepare, path, sounds)` runs reloads' compilations
         (tests pass one that runs them inline)."""
         self._rules_path = rules_path
         self._sounds_dir = sounds_dir
         self._prepare_in = prepare_in
-        prepared = prepare(rules_path, sounds_dir)
+        prepared = prepare(rules_path, sounds_dir) if prepared is None else prepared
         self.current = prepared.plan
         self.loaded_at = time.time()
         self.apply: Callable[[Prepared], None] = lambda prepared: None

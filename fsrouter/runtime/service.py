@@ -18,7 +18,6 @@ import time
 import gevent
 import gevent.event
 
-from fsrouter import rules
 from fsrouter.api.status import StatusAPI
 from fsrouter.config import ServiceConfig
 from fsrouter.runtime.agent_presence import PRESENCE_EVENTS
@@ -28,7 +27,7 @@ from fsrouter.esl.inbound import DEFAULT_EVENTS, InboundClient
 from fsrouter.runtime.legs import LEG_EVENTS
 from fsrouter.esl.outbound import OutboundCall, OutboundServer
 from fsrouter.runtime.queue_runtime import QueueRuntime
-from fsrouter.runtime.reload import PlanHolder
+from fsrouter.runtime.reload import PlanHolder, prepare
 from fsrouter.flow import CallMachine
 from fsrouter.store import open_store
 from fsrouter.store.gevent_wrapper import GeventStore
@@ -66,7 +65,9 @@ def channel_variables(call: OutboundCall) -> dict[str, str]:
 class Service:
     def __init__(self, config: ServiceConfig):
         self.config = config
-        self.plans = PlanHolder(config.rules_path, config.sounds_dir)
+        # Compiled, mapped and checked once: for the plan holder and the ACD.
+        prepared = prepare(config.rules_path, config.sounds_dir)
+        self.plans = PlanHolder(config.rules_path, config.sounds_dir, prepared=prepared)
         self.notices: dict[str, str] = {}
         self.calls_started = 0
         self._runner_settings = RunnerSettings(sounds_root=config.freeswitch_sounds_dir)
@@ -79,8 +80,9 @@ class Service:
         self.store = GeventStore(open_store(config.database_url))
         self.stats = StatsRecorder(self.store)
         # Agents have no login API yet, so every declared agent starts logged in.
-        self.queues = QueueRuntime(self.plans.current, self.inbound, login_all=True,
-                                   tts=config.tts, on_events=self.stats.record, instance=config.instance)
+        self.queues = QueueRuntime(prepared.plan, self.inbound, login_all=True,
+                                   tts=config.tts, on_events=self.stats.record, instance=config.instance,
+                                   layout=prepared.layout, compiled=prepared.compiled)
         self.inbound.on_event = self.queues.on_event
         self.inbound.on_connected = self.queues.on_connected
         self.plans.apply = lambda prepared: self.queues.reconfigure(prepared.plan, prepared.layout,

@@ -11,6 +11,7 @@ test kills fsrouter with SIGKILL between the booking and the dial.
 from __future__ import annotations
 
 import json
+import signal
 from pathlib import Path
 
 import gevent
@@ -184,3 +185,34 @@ def test_a_booking_lost_with_the_database_keeps_the_caller_waiting_until_an_agen
     assert "was deleted while fsrouter had it open" in fsrouter.log_text()
     assert not database.exists()  # nothing wrote a new, empty one meanwhile
     assert caller.wait(CALL_TIMEOUT), fsrouter.log_text()  # Kim hangs up; the call ends cleanly
+
+
+def test_a_callback_booked_after_a_reload_retired_the_callers_queue_is_dialled_from_the_new_one(
+        start_fsrouter, tmp_path):
+    # Billing is split by brand (billing[brand=acme] is Kim's); a reload ends
+    # the split while the caller waits in billing[brand=acme], which is
+    # retired: it keeps its caller, but no booking can enter it.
+    split = tmp_path / "by_brand.yaml"
+    split.write_text(RULES.read_text()
+                     .replace("require: {billing: 1}", 'require: {billing: 1, "brand_{brand}": 1}')
+                     .replace("skills: {billing: 5}", "skills: {billing: 5, brand_acme: 5}"))
+    fsrouter = start_fsrouter(rules=split)
+    fsrouter.switch.add_agent(AgentScript(endpoint="user/4001", answer_after=0.2, hang_up_after=80))
+    fsrouter.switch.add_customer(CustomerScript(endpoint=gateway(OWN), attempts=(1.0,), hang_up_after=10))
+    keep_kim_busy(fsrouter)  # for 80 sim s (4 s here)
+    caller = fsrouter.switch.place_call(CallerScript(destination=LINE, caller_id_number=OWN, actions=[
+        Press("1", after_prompt="callback/offer", occurrence=2),  # the second offer, 2 s on: after the reload
+        Press("1", after_prompt="callback/confirm_keys"),
+    ]))
+    fsrouter.wait_until(lambda: f"call {caller.uuid}: joined queue billing[brand=acme]" in fsrouter.log_text(),
+                        5, "the caller did not wait in billing[brand=acme]")
+    fsrouter.rules.write_text(RULES.read_text().replace("skills: {billing: 5}", "skills: {billing: 5, brand_acme: 5}"))
+    fsrouter.proc.send_signal(signal.SIGHUP)
+    fsrouter.wait_until(lambda: "rules reloaded from" in fsrouter.log_text(), 5, "the rules were not reloaded")
+    assert caller.wait(CALL_TIMEOUT), (prompts(caller), fsrouter.log_text())
+    assert prompts(caller)[-1] == "callback/booked"
+    log = fsrouter.log_text()
+    assert log.index("rules reloaded from") < log.index(f"call {caller.uuid}: callback")  # booked afterwards
+    [dial] = wait_dials(fsrouter, OWN, 1)  # once Kim is free
+    assert fsrouter.switch.agent_call(dial.bridged_with).endpoint == "user/4001"
+    assert "no longer exists" not in fsrouter.log_text()

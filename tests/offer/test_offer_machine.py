@@ -18,6 +18,7 @@ from fsrouter.offer.machine import (
     Bridge,
     BridgeError,
     BridgeOk,
+    BridgeUnknown,
     CallbackDone,
     CallerGone,
     CallerLeft,
@@ -40,6 +41,7 @@ from fsrouter.offer.machine import (
     ReportToAcd,
     Start,
     Timeout,
+    VerifyBridge,
     WatchLeg,
 )
 from fsrouter.offer.messages import Bridged, BridgeFailed, Bridging
@@ -67,6 +69,7 @@ PATHS = {
     S.WHISPER: [Start(), Reported(), OriginateOk(), Reported()],
     S.ANSWERING: [Start(), Reported(), OriginateOk(), Reported(), LegParked()],
     S.BRIDGING: [Start(), Reported(), OriginateOk(), Reported(), LegParked(), Reported()],
+    S.VERIFYING: [Start(), Reported(), OriginateOk(), Reported(), LegParked(), Reported(), BridgeUnknown()],
     S.BRIDGED: [Start(), Reported(), OriginateOk(), Reported(), LegParked(), Reported(), BridgeOk()],
     S.CHECKING: [Start(), Reported(), OriginateOk(), Reported(), LegParked(), Reported(), BridgeError()],
     S.BACK_IN_LINE: [Start(), Reported(), OriginateOk(), Reported(), LegParked(), Reported(), BridgeError(),
@@ -166,6 +169,20 @@ def test_a_caller_leaving_before_the_bridge_is_made_hangs_the_agent_up_and_ends_
     assert m.state is S.ENDED
 
 
+def test_a_bridge_whose_answer_was_lost_keeps_the_leg_and_is_asked_about_again():
+    m = reach(S.BRIDGING)
+    assert m.feed(BridgeUnknown(), T0 + 10) == [VerifyBridge(ENTRY, LEG)]
+    assert m.state is S.VERIFYING and m.holds_leg  # not hung up, nor swept as an orphan
+    made = reach(S.VERIFYING)
+    assert made.feed(BridgeOk(), T0 + 20) == [NotifyCaller(ENTRY, Bridged("1001"))] and made.state is S.BRIDGED
+    failed = reach(S.VERIFYING)
+    assert failed.feed(BridgeError(), T0 + 20) == [
+        KillLeg(LEG), ReportToAcd(Report.CALL_ENDED), NotifyCaller(ENTRY, BridgeFailed("1001")), CheckCaller(ENTRY)]
+    left = reach(S.VERIFYING)
+    assert left.feed(CallerLeft(), T0 + 15) == [KillLeg(LEG), ReportToAcd(Report.CALL_ENDED)]
+    assert left.feed(BridgeOk(), T0 + 20) == [] and left.state is S.ENDED
+
+
 CANCELLED_IN = {
     S.NEW: (S.CANCELLED, []),
     S.RESERVED: (S.CANCELLED, []),  # nothing dialled yet
@@ -176,6 +193,7 @@ CANCELLED_IN = {
     S.CALLBACK: (S.CANCELLED, [KillLeg(LEG)]),
     # The ACD never cancels an answered offer; a cancel after the end changes nothing.
     S.BRIDGING: (S.BRIDGING, []),
+    S.VERIFYING: (S.VERIFYING, []),
     S.BRIDGED: (S.BRIDGED, []),
     S.CHECKING: (S.CHECKING, []),
     S.MISSED: (S.MISSED, []),
@@ -224,6 +242,7 @@ def test_an_event_the_table_lacks_is_an_error_naming_state_and_event():
 SAMPLES = {Start: Start(), Reported: Reported(), Cancelled: Cancelled("x"), OriginateOk: OriginateOk(),
            OriginateFailed: OriginateFailed(MissReason.FAILED), LegParked: LegParked(), LegHungUp: LegHungUp(),
            Timeout: Timeout(), ConnectionLost: ConnectionLost(), BridgeOk: BridgeOk(), BridgeError: BridgeError(),
+           BridgeUnknown: BridgeUnknown(),
            CallerThere: CallerThere(), CallerGone: CallerGone(), CallerLeft: CallerLeft(),
            CallbackDone: CallbackDone()}
 

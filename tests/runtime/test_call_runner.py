@@ -76,8 +76,11 @@ class Queueing:
         self.notify = notify
         return True
 
-    def leave(self, call_uuid, reason="hangup"):
+    def leave(self, call_uuid, reason):
         self.left = reason
+
+    def hang_up(self, call_uuid):
+        self.left = "hangup"
 
     def status(self, call_uuid):
         return None

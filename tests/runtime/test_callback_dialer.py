@@ -274,7 +274,7 @@ def test_a_booking_the_store_refuses_keeps_the_callers_place_and_they_are_served
     assert runtime.book_callback("second", NUMBER) is None  # not booked, and nothing raised
     assert [runtime.acd.position(c, clock.now) for c in ("first", "second", "third")] == [1, 2, 3]
     assert runtime.status("second").position == 2  # still waiting, at the old place
-    runtime.leave("first")
+    runtime.hang_up("first")
     runtime.set_agent_state("1001", AgentState.AVAILABLE)
     [offer] = runtime.step()
     assert offer.entry_id == "second" and not offer.is_callback
@@ -351,3 +351,67 @@ def test_a_due_callback_whose_queue_a_reload_removed_is_reported_once(store, cap
     said = [r for r in caplog.records if "no longer exists" in r.getMessage()]
     assert [r.getMessage() for r in said] == [f"callback {callback_id}: queue billing no longer exists; left pending"]
     assert store.get(callback_id).status == "pending"
+
+
+GERMAN_RULES = RULES.replace("require: {billing: 1}", 'require: {billing: 1, "lang_{language}": 1}').replace(
+    '"1001": {name: Alice, dial: user/1001, skills: {billing: 5}}',
+    '"1001": {name: Alice, dial: user/1001, skills: {billing: 5, lang_de: 5}}\n'
+    '  "1002": {name: Bob, dial: user/1002, skills: {billing: 5, lang_en: 5}}')
+"""billing[language=de] exists while Alice, the only German speaker, holds lang_de."""
+
+
+def test_a_callback_booked_from_a_queue_variant_a_reload_retired_is_dialled_from_the_new_queue(store):
+    clock = Clock()
+    runtime = centre(compile_source(GERMAN_RULES), store, FakeInbound(), clock, login=False)
+    german = {**LINE, "language": "de"}
+    runtime.join("caller", "billing", german, lambda m: None)
+    assert runtime.acd.has_entry("caller")
+    runtime.reconfigure(compile_source(GERMAN_RULES.replace(", lang_de: 5", "")))
+    callback_id = runtime.book_callback("caller", NUMBER)
+    assert store.get(int(callback_id)).queue == "billing"  # not the retired billing[language=de]
+    assert runtime.acd.position(f"callback:{callback_id}", clock.now) == 1  # in line, to be dialled
+
+
+NO_CALLBACKS = RULES.replace("""    callback:
+      offer_when: {position_over: 0}
+      retry: {attempts: 2, every: 60s}
+      dial_after: 0s
+      dial: "sofia/gateway/carrier/{number}"
+""", "")
+
+
+def test_a_callback_whose_queue_a_reload_took_callbacks_from_waits_pending_out_of_line(plan, store, caplog):
+    clock = Clock()
+    runtime = centre(plan, store, FakeInbound(), clock, login=False)
+    runtime.join("caller", "billing", LINE, lambda m: None)
+    callback_id = int(runtime.book_callback("caller", NUMBER))
+    runtime.reconfigure(compile_source(NO_CALLBACKS))
+    for _ in range(3):
+        runtime.callbacks.sync()
+    assert not runtime.acd.has_entry(f"callback:{callback_id}")  # nobody is offered it
+    assert store.get(callback_id).status == "pending"
+    errors = [r.getMessage() for r in caplog.records if r.levelname == "ERROR"]
+    assert errors == [f"callback {callback_id}: queue billing offers no callbacks; left pending"]
+    runtime.reconfigure(plan)
+    runtime.callbacks.sync()
+    assert runtime.acd.position(f"callback:{callback_id}", clock.now) == 1  # back at its place
+
+
+def test_a_reload_taking_the_callback_settings_away_while_the_agent_rings_makes_no_attempt(plan, store):
+    clock = Clock()
+    runtime = None
+
+    def answered_while_reloaded():
+        runtime.reconfigure(compile_source(NO_CALLBACKS))
+        return "+OK\n"
+
+    inbound = FakeInbound(answered_while_reloaded)
+    runtime = centre(plan, store, inbound, clock, login=False)
+    runtime.join("caller", "billing", LINE, lambda m: None)
+    callback_id = int(runtime.book_callback("caller", NUMBER))
+    runtime.set_agent_state("1001", AgentState.AVAILABLE)
+    runtime.step()
+    settle()
+    record = store.get(callback_id)
+    assert (record.status, record.attempts) == ("pending", 0)  # not given up
+    assert len(uuids(inbound)) == 1  # the customer was not dialled

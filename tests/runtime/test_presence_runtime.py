@@ -8,6 +8,7 @@ makes the agent unreachable until their phone registers.
 
 import json
 
+import gevent
 import pytest
 from runtime_fakes import RULES, Clock, FakeInbound, channels, registrations, sofia
 
@@ -81,10 +82,13 @@ def test_nobody_is_dialled_until_the_switch_has_been_read(plan):
     assert offered(rt) == ["1001"]
 
 
-def test_a_registration_heard_while_the_answer_is_on_its_way_is_not_undone(plan):
+@pytest.mark.parametrize("reloaded", [False, True])
+def test_a_registration_heard_while_the_answer_is_on_its_way_is_not_undone(plan, reloaded):
     rt = None
 
     def registered_meanwhile():
+        if reloaded:  # the presence the read began with is replaced
+            rt.reconfigure(compile_source(RULES.replace("name: Alice", "name: Alicia")))
         rt.on_event(sofia("sofia::register", "1001"))
         return registrations()  # asked before 1001 registered
 
@@ -176,3 +180,49 @@ def test_the_instance_marking_the_legs_is_configured_by_name(tmp_path):
         load_config(config)
     [problem] = raised.value.problems
     assert "fsrouter.yaml:2:" in str(problem) and "freeswitch.instance" in str(problem)
+
+
+# -- reloads -------------------------------------------------------------------
+
+
+def test_an_agent_reloaded_onto_a_gateway_is_reachable_though_their_old_phone_was_not(plan):
+    inbound = FakeInbound()
+    inbound.api_results = {REGISTRATIONS: registrations("1002"), LISTING: NO_LEGS}
+    rt = runtime(plan, inbound)
+    rt.on_connected()
+    assert not rt.acd.agent_status("1001").reachable
+    rt.reconfigure(compile_source(RULES.replace("dial: user/1001", "dial: sofia/gateway/gw/1001")))
+    gevent.sleep(0)  # acted on once the reload is swapped in
+    assert rt.acd.agent_status("1001").reachable  # no registration to wait for, ever
+
+
+def test_an_agent_reloaded_onto_another_phone_is_reachable_once_the_switch_says_it_is_registered(plan):
+    inbound = FakeInbound()
+    inbound.api_results = {REGISTRATIONS: registrations("1002"), LISTING: NO_LEGS}
+    rt = runtime(plan, inbound)
+    rt.on_connected()
+    inbound.api_results[REGISTRATIONS] = registrations("1002", "2001")
+    rt.reconfigure(compile_source(RULES.replace("dial: user/1001", "dial: user/2001")))
+    gevent.sleep(0.01)  # the registrations are read in a greenlet of their own
+    assert rt.acd.agent_status("1001").reachable
+    assert inbound.apis().count(REGISTRATIONS) == 2
+
+
+def test_a_reloads_registrations_read_ending_first_does_not_let_anyone_be_dialled_during_the_sweep(plan):
+    rt = None
+    during = []
+
+    def listing_while_reloaded():
+        rt.reconfigure(compile_source(RULES + '  "1003": {name: Cy, dial: user/1003, skills: {sales: 5}}\n'))
+        gevent.sleep(0.01)  # the reload's registrations read runs and ends
+        during.append(offered(rt))
+        return NO_LEGS
+
+    inbound = FakeInbound("+OK\n", "+OK\n")
+    inbound.api_results = {REGISTRATIONS: registrations("1001", "1002"), LISTING: listing_while_reloaded}
+    rt = runtime(plan, inbound)
+    rt.join(CALLER, "support", VARS, lambda m: None)
+    rt.on_connected()
+    assert inbound.apis().count(REGISTRATIONS) == 2
+    assert during == [[]]  # the orphaned legs were not hung up yet
+    assert offered(rt) == ["1001"]

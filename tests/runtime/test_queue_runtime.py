@@ -8,13 +8,15 @@ from dataclasses import replace
 
 import gevent
 import pytest
-from runtime_fakes import RULES, Clock, FakeInbound
+from runtime_fakes import RULES, Clock, FakeInbound, channels, registrations
 
 from fsrouter.acd import AgentState
 from fsrouter.acd.model import MissReason
 from fsrouter.esl.codec import Event
-from fsrouter.esl.errors import ESLTimeout
+from fsrouter.esl.errors import ESLConnectionClosed, ESLTimeout
+from fsrouter.runtime.agent_presence import REGISTRATIONS
 from fsrouter.runtime.legs import miss_reason
+from fsrouter.runtime.orphan_legs import listing
 from fsrouter.runtime.queue_runtime import QueueRuntime
 from fsrouter.offer.messages import Bridging, Bridged, BridgeFailed, MaxWait
 from fsrouter.rules.compiler import compile_source
@@ -28,8 +30,10 @@ def plan():
     return compile_source(RULES)
 
 
-def runtime(plan, inbound, clock=None, login=("1001",)):
-    rt = QueueRuntime(plan, inbound, clock=clock or Clock(), spawn=lambda f, *a: f(*a), instance="fsr-1")
+def runtime(plan, inbound, clock=None, login=("1001",), **options):
+    """Offers run inline unless `options` give another `spawn`."""
+    options = {"spawn": lambda f, *a: f(*a), **options}
+    rt = QueueRuntime(plan, inbound, clock=clock or Clock(), instance="fsr-1", **options)
     inbound.on_event = rt.on_event
     for agent in login:
         rt.set_agent_state(agent, AgentState.AVAILABLE)
@@ -67,7 +71,7 @@ def test_hangup_after_the_bridge_ends_the_call_and_the_agent_wraps_up(plan):
     rt = runtime(plan, FakeInbound("+OK\n"))
     rt.join(CALLER, "support", VARS, lambda m: None)
     rt.step()
-    rt.leave(CALLER, "hangup")
+    rt.hang_up(CALLER)
     assert rt.acd.agent_status("1001").state is AgentState.WRAP_UP
 
 
@@ -80,6 +84,8 @@ def test_hangup_after_the_bridge_ends_the_call_and_the_agent_wraps_up(plan):
         ("-ERR USER_NOT_REGISTERED\n", MissReason.FAILED),
         ("-ERR\n", MissReason.FAILED),
         ("-ERR ESL_FAILURE", MissReason.LOST),
+        ("", MissReason.FAILED),  # no cause given: nothing said about the far end
+        ("-ERR  \n", MissReason.FAILED),
     ],
 )
 def test_miss_reasons(result, reason):
@@ -103,7 +109,7 @@ def test_caller_hanging_up_while_the_agent_rings_cancels_the_agent_leg(plan):
     rt = None
 
     def caller_leaves_then_agent_answers():
-        rt.leave(CALLER, "hangup")
+        rt.hang_up(CALLER)
         return "+OK\n"
 
     inbound = FakeInbound(caller_leaves_then_agent_answers)
@@ -166,7 +172,7 @@ def test_max_wait_in_the_acd_tells_the_caller(plan):
     clock.now += 121
     assert rt.step() == []
     assert told == [MaxWait("support")]
-    rt.leave(CALLER, "hangup")  # already gone: nothing happens
+    rt.hang_up(CALLER)  # already gone: nothing happens
 
 
 def test_refused_when_nobody_serves_a_queue_with_no_agents(plan):
@@ -282,7 +288,7 @@ def test_a_caller_leaving_while_a_failed_bridge_is_checked_is_not_put_back(plan)
     rt = None
 
     def caller_leaves_meanwhile():
-        rt.leave(CALLER, "hangup")  # the runner heard the hangup during uuid_exists
+        rt.hang_up(CALLER)  # the runner heard the hangup during uuid_exists
         return "true"
 
     inbound = FakeInbound("+OK\n")
@@ -305,7 +311,7 @@ def test_a_caller_leaving_during_the_whisper_hangs_the_agent_up_at_once(plan):
     leg = agent_uuid(inbound)
     assert rt.owned_legs() == {leg}
     with gevent.Timeout(1):  # not the whisper's 30 s
-        rt.leave(CALLER, "hangup")
+        rt.hang_up(CALLER)
         while rt.owned_legs():
             gevent.sleep(0.01)
     assert inbound.apis() == [f"uuid_kill {leg} ORIGINATOR_CANCEL"]
@@ -319,7 +325,7 @@ def test_owned_legs_follow_the_answered_call_until_it_ends(plan):
     rt.join(CALLER, "support", VARS, lambda m: None)
     rt.step()
     assert rt.owned_legs() == {agent_uuid(inbound)}  # bridged: the call owns it
-    rt.leave(CALLER, "hangup")
+    rt.hang_up(CALLER)
     assert rt.owned_legs() == set()
 
 
@@ -354,3 +360,101 @@ def test_an_agent_dial_string_of_two_legs_is_not_originated_and_the_next_agent_i
     originates = [c[1] for c in inbound.commands if c[0] == "bgapi"]
     assert len(originates) == 1 and originates[0].endswith("}user/1002 &park()"), originates
     assert "origination_caller_id_number=systemxab," in originates[0]
+
+
+def test_an_offer_failing_before_the_answer_hangs_the_leg_up_and_the_caller_keeps_their_place(plan, monkeypatch):
+    inbound = FakeInbound("+OK\n", "+OK\n")
+    told = []
+    rt = runtime(plan, inbound)
+    monkeypatch.setattr(rt, "_whisper", lambda offer, context: 1 / 0)  # a bug while dialling the agent
+    rt.join(CALLER, "support", VARS, told.append)
+    rt.step()
+    [kill] = inbound.apis()
+    assert kill.startswith("uuid_kill ") and rt.owned_legs() == set()  # the leg, should it exist, hung up
+    assert rt.acd.agent_status("1001").state is AgentState.AVAILABLE  # not the agent's doing
+    assert rt.acd.position(CALLER, rt.now()) == 1 and told == []
+    monkeypatch.undo()
+    assert [o.agent_id for o in rt.step()] == ["1001"]  # offered again
+
+
+def test_an_offer_failing_after_the_answer_hangs_the_agent_up_and_puts_the_caller_back(plan):
+    inbound = FakeInbound("+OK\n")
+    told = []
+
+    def notify(message):
+        told.append(message)
+        if isinstance(message, Bridging):
+            raise RuntimeError("a bug in the runner's inbox")
+
+    rt = runtime(plan, inbound)
+    rt.join(CALLER, "support", VARS, notify)
+    rt.step()
+    leg = agent_uuid(inbound)
+    assert inbound.apis() == [f"uuid_kill {leg} ORIGINATOR_CANCEL"]  # never bridged
+    assert told == [Bridging("1001"), BridgeFailed("1001")]
+    assert rt.acd.agent_status("1001").state is AgentState.WRAP_UP
+    assert rt.acd.position(CALLER, rt.now()) == 1 and rt.status(CALLER) is not None
+    assert rt.owned_legs() == set()
+
+
+def lost_mid_bridge(inbound):
+    """uuid_bridge's answer lost with the connection (it may have been made)."""
+    def bridge():
+        inbound.connected = False
+        raise ESLConnectionClosed("connection lost before api uuid_bridge answered")
+    return bridge
+
+
+@pytest.mark.parametrize("bridged", [True, False])
+def test_a_bridge_whose_answer_was_lost_is_asked_about_once_the_connection_is_back(plan, bridged):
+    inbound = FakeInbound("+OK\n")
+    inbound.api_results["uuid_bridge"] = lost_mid_bridge(inbound)
+    inbound.api_results["uuid_getvar"] = lambda: CALLER if bridged else "_undef_"
+    told, kept = [], []
+    rt = runtime(plan, inbound, max_sleep=0.01)
+
+    def reconnect():
+        kept.append(rt.owned_legs())  # what a sweep on reconnect would spare
+        inbound.connected = True
+
+    gevent.spawn_later(0.05, reconnect)
+    rt.join(CALLER, "support", VARS, told.append)
+    rt.step()
+    leg = agent_uuid(inbound)
+    assert kept == [{leg}]
+    assert inbound.apis()[:2] == [f"uuid_bridge {CALLER} {leg}", f"uuid_getvar {leg} bridge_uuid"]
+    if bridged:
+        assert told == [Bridging("1001"), Bridged("1001")]
+        assert rt.acd.agent_status("1001").state is AgentState.ON_CALL
+        assert not rt.acd.has_entry(CALLER) and f"uuid_kill {leg} ORIGINATOR_CANCEL" not in inbound.apis()
+    else:
+        assert told == [Bridging("1001"), BridgeFailed("1001")]
+        assert f"uuid_kill {leg} ORIGINATOR_CANCEL" in inbound.apis()
+        assert rt.acd.position(CALLER, rt.now()) == 1  # back in line
+
+
+def test_a_caller_leaving_while_a_lost_bridge_is_asked_about_ends_the_call(plan):
+    inbound = FakeInbound("+OK\n")
+    inbound.api_results["uuid_bridge"] = lost_mid_bridge(inbound)
+    rt = runtime(plan, inbound, spawn=gevent.spawn, max_sleep=0.01)
+    rt.join(CALLER, "support", VARS, lambda m: None)
+    rt.step()
+    gevent.sleep(0.03)
+    leg = agent_uuid(inbound)
+    rt.hang_up(CALLER)
+    gevent.sleep(0.03)
+    assert inbound.apis() == [f"uuid_bridge {CALLER} {leg}", f"uuid_kill {leg} ORIGINATOR_CANCEL"]
+    assert rt.acd.agent_status("1001").state is AgentState.WRAP_UP and rt.greenlets == 0
+
+
+def test_a_whisper_whose_park_may_have_been_lost_in_a_reconnect_costs_the_agent_nothing(plan):
+    inbound = FakeInbound("+OK\n", after_answer=[""])
+    inbound.api_results = {REGISTRATIONS: registrations("1001", "1002"), listing("fsr-1"): channels()}
+    rt = runtime(plan, inbound)
+    rt.whisper_timeout = 0.05
+    rt.join(CALLER, "billing", VARS, lambda m: None)
+    gevent.spawn_later(0.01, rt.on_connected)  # the connection dropped and came back meanwhile
+    rt.step()
+    status = rt.acd.agent_status("1001")
+    assert status.state is AgentState.AVAILABLE and status.consecutive_misses == 0  # lost, not missed
+    assert rt.acd.position(CALLER, rt.now()) == 1

@@ -21,6 +21,7 @@ from fsrouter.rules import RulesError
 from fsrouter.rules.compiler import compile_source
 from fsrouter.runtime.queue_runtime import QueueRuntime
 from fsrouter.runtime.reload import PlanHolder, off_hub, prepare
+from fsrouter.offer.messages import BridgeFailed, Bridging, NoAgents
 
 SOUNDS = E2E_RULES.parents[3] / "sounds"
 CALLER = "caller-uuid-1"
@@ -246,3 +247,93 @@ def test_a_layout_the_acd_refuses_changes_nothing():
     with pytest.raises(SpecError):
         rt.reconfigure(compile_source(RULES.replace("Billing", "Other")), doubled)
     assert rt.plan is plan and rt.layout is not doubled
+
+
+# -- callers in an ACD queue a reload retired ----------------------------------
+
+LANGUAGES = """
+settings: {timezone: UTC, language: en}
+lines:
+  "5000": {brand: acme, language: en, flow: main}
+flows:
+  main:
+    - queue: billing
+queues:
+  billing:
+    require: {billing: 1, "lang_{language}": 1}
+    max_wait: {after: 10m, then: {hangup: NORMAL_CLEARING}}
+agents:
+  "1001": {name: Alice, dial: user/1001, skills: {billing: 5, lang_de: 5}}
+  "1002": {name: Bob, dial: user/1002, skills: {billing: 5, lang_en: 5}}
+"""
+"""billing[language=de] exists while Alice, the only German speaker, is declared."""
+
+NO_GERMAN = LANGUAGES.replace(', lang_de: 5', '')
+GERMAN = {"language": "de"}
+
+
+def retire_german_while_ringing(rt, rules):
+    """An originate answered while a reload retires billing[language=de] (and Alice)."""
+    def answer():
+        rt.reconfigure(compile_source(rules))
+        return "+OK\n"
+    return answer
+
+
+def test_a_caller_whose_queue_variant_a_reload_retired_goes_back_in_line_in_the_new_queue():
+    inbound = FakeInbound()
+    rt = runtime(compile_source(LANGUAGES), inbound)
+    inbound.originates.append(retire_german_while_ringing(rt, NO_GERMAN))
+    inbound.api_errors["uuid_bridge"] = "-ERR No such channel!"
+    told = []
+    assert rt.join(CALLER, "billing", GERMAN, told.append)
+    assert [o.queue for o in rt.step()] == ["billing[language=de]"]
+    assert told == [Bridging("1001"), BridgeFailed("1001")]
+    assert rt.acd.position(CALLER, rt.now()) == 1  # back in line, where the new plan puts them
+    assert rt.status(CALLER) is not None
+
+
+def test_a_caller_whose_rules_queue_a_reload_removed_goes_to_no_agents_after_a_failed_bridge():
+    inbound = FakeInbound()
+    rt = runtime(compile_source(LANGUAGES), inbound)
+    other = LANGUAGES.replace("- queue: billing", "- queue: other").replace("  billing:", "  other:")
+    inbound.originates.append(retire_german_while_ringing(rt, other))
+    inbound.api_errors["uuid_bridge"] = "-ERR No such channel!"
+    told = []
+    rt.join(CALLER, "billing", GERMAN, told.append)
+    rt.step()
+    assert told == [Bridging("1001"), BridgeFailed("1001"), NoAgents("billing")]
+    assert not rt.acd.has_entry(CALLER)
+
+
+def test_nothing_the_reconfigured_acd_causes_runs_before_new_calls_get_the_new_plan(rules_file):
+    plans = holder(rules_file)
+    rt = runtime(plans.current, FakeInbound())
+    plans.apply = lambda prepared: rt.reconfigure(prepared.plan, prepared.layout, prepared.compiled)
+    seen = []
+
+    def handle(events):  # hanging a cancelled offer's leg up yields: others would see this plan
+        seen.append(plans.current)
+
+    rt.handle = handle
+    rules_file.write_text(rules_file.read_text().replace("brand: acme", "brand: other"))
+    assert plans.reload() is True
+    gevent.sleep(0)
+    assert seen == [plans.current]
+
+
+def test_the_service_maps_and_compiles_its_rules_once_at_start(rules_file, monkeypatch):
+    from fsrouter.acd import memory
+    from fsrouter.runtime import queue_runtime
+
+    prepared = prepare(str(rules_file), str(SOUNDS))
+    plans = PlanHolder(str(rules_file), str(SOUNDS), prepared=prepared)
+
+    def again(*args):
+        raise AssertionError("mapped or compiled a second time")
+
+    monkeypatch.setattr(queue_runtime, "from_plan", again)
+    monkeypatch.setattr(memory, "compile_layout", again)
+    rt = QueueRuntime(prepared.plan, FakeInbound(), layout=prepared.layout, compiled=prepared.compiled)
+    assert plans.current is rt.plan and rt.layout is prepared.layout
+    assert rt.acd.queue_status("support", rt.now()).waiting == 0  # the ACD runs the prepared layout
