@@ -277,6 +277,27 @@ class QueueRuntime:
     def _reconfigured(self, events: list, untracked: Changes) -> None:
         self.handle(events)
         self._presence(untracked, "reload")
+        self._follow_the_new_queues()
+
+    def _follow_the_new_queues(self) -> None:
+        """Waiting callers whose ACD queue the reload retired move, at their
+        old place (arrival and priority kept), to the queue the new rules map
+        them to: a retired queue keeps its old requirements, which nobody may
+        meet now (the last German speaker gone, billing[language=de] is
+        served by nobody, while billing may serve the caller).  Callers whose
+        rules queue is gone stay where they are until served or timed out."""
+        kept = {queue.name for queue in self.layout.queues}
+        for call_uuid, caller in list(self._callers.items()):
+            if caller.offer is not None or caller.acd_queue in kept:
+                continue
+            try:
+                target = self.layout.queue_for(caller.queue, caller.variables)
+            except PlanMappingError:
+                continue
+            self.leave(call_uuid, "requeued")
+            log.info("call %s: moves from %s to %s (rules reloaded)", call_uuid, caller.acd_queue, target)
+            caller.acd_queue = target
+            self._back_in_line(call_uuid, caller)
 
     # -- lifecycle ---------------------------------------------------------
 

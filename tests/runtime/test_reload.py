@@ -21,7 +21,7 @@ from fsrouter.rules import RulesError
 from fsrouter.rules.compiler import compile_source
 from fsrouter.runtime.queue_runtime import QueueRuntime
 from fsrouter.runtime.reload import PlanHolder, off_hub, prepare
-from fsrouter.offer.messages import BridgeFailed, Bridging, NoAgents
+from fsrouter.offer.messages import BridgeFailed, Bridged, Bridging, NoAgents
 
 SOUNDS = E2E_RULES.parents[3] / "sounds"
 CALLER = "caller-uuid-1"
@@ -304,6 +304,24 @@ def test_a_caller_whose_rules_queue_a_reload_removed_goes_to_no_agents_after_a_f
     rt.step()
     assert told == [Bridging("1001"), BridgeFailed("1001"), NoAgents("billing")]
     assert not rt.acd.has_entry(CALLER)
+
+
+def test_a_waiting_caller_whose_queue_variant_a_reload_retired_moves_to_the_new_queue():
+    inbound = FakeInbound("+OK\n")
+    rt = runtime(compile_source(LANGUAGES), inbound)
+    for agent in ("1001", "1002"):
+        rt.set_agent_state(agent, AgentState.PAUSED)
+    told = []
+    assert rt.join(CALLER, "billing", GERMAN, told.append)
+    # Alice, the only German speaker, leaves; billing asks for no language now.
+    rt.reconfigure(compile_source(NO_GERMAN.replace('require: {billing: 1, "lang_{language}": 1}',
+                                                    "require: {billing: 1}")))
+    gevent.sleep(0)  # what the reload causes runs in a greenlet of its own
+    rt.set_agent_state("1002", AgentState.AVAILABLE)
+    # Left in the retired billing[language=de] (billing 1, lang_de 1), nobody
+    # could ever serve them; in billing, Bob can.
+    assert [(o.entry_id, o.agent_id, o.queue) for o in rt.step()] == [(CALLER, "1002", "billing")]
+    assert told == [Bridging("1002"), Bridged("1002")]
 
 
 def test_nothing_the_reconfigured_acd_causes_runs_before_new_calls_get_the_new_plan(rules_file):
