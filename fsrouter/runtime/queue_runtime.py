@@ -323,8 +323,8 @@ class QueueRuntime:
         self._wake.set()
 
     def on_event(self, event: Event) -> None:
-        """Every event of the inbound socket (called in its reader greenlet:
-        must not block)."""
+        """Every event of the inbound socket (called in its dispatcher greenlet,
+        one event at a time: must not block)."""
         if self.legs.on_event(event):
             return
         self._presence(self.presence.on_event(event), "sofia event")
