@@ -65,8 +65,9 @@ class UnsafeValue(ValueError):
     """A value that would change the command's structure, refused."""
 
 
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
-"""Control characters (Unicode Cc) and the line and paragraph separators."""
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+"""Control characters (Unicode Cc), the line and paragraph separators, and
+lone surrogates (a JSON event may carry ``\\ud800``; no UTF-8 encodes it)."""
 _EXPANSION = str.maketrans({"$": None, "\\": None})
 
 
