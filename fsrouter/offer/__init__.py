@@ -8,7 +8,7 @@
 * `table`: the shared table lookup, its error and the diagrams.
 
 Like `flow/` and `acd/`, nothing here imports gevent, sockets or databases;
-`runtime/queue_runtime.py` and `runtime/call_runner.py` carry the commands out.
+`runtime/offer_driver.py` and `runtime/call_runner.py` carry the commands out.
 """
 
 from fsrouter.offer.bridging import BridgingMachine, bridging_diagram

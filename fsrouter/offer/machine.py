@@ -15,7 +15,7 @@ Everything that may happen meanwhile is an event in the same table: the
 ACD cancelling the offer (the caller left while the agent rang) or no longer
 having it when a report is made, the agent hanging up during the whisper, the
 whisper never ending, the connection to FreeSWITCH lost (`MissReason.LOST`:
-not the agent's doing).  So the IO shell (`runtime.queue_runtime`) holds no
+not the agent's doing).  So the IO shell (`runtime.offer_driver`) holds no
 flags and re-checks nothing: it feeds events and carries out commands.
 
 Commands that have a result (an ACD report that must be accepted, an

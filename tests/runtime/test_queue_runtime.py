@@ -366,7 +366,7 @@ def test_an_offer_failing_before_the_answer_hangs_the_leg_up_and_the_caller_keep
     inbound = FakeInbound("+OK\n", "+OK\n")
     told = []
     rt = runtime(plan, inbound)
-    monkeypatch.setattr(rt, "_whisper", lambda offer, context: 1 / 0)  # a bug while dialling the agent
+    monkeypatch.setattr(rt.offers, "whisper", lambda offer, context: 1 / 0)  # a bug while dialling the agent
     rt.join(CALLER, "support", VARS, told.append)
     rt.step()
     [kill] = inbound.apis()
