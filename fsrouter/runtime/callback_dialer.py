@@ -84,6 +84,8 @@ class CallbackDialer:
         """Bookings whose commit may or may not have happened, the caller
         having been kept in line: by idempotency key, the booking to run
         again (which finds the row, or makes it) before cancelling it."""
+        self._store_trouble: str | None = None
+        """What the store last said when the due callbacks could not be read."""
         self._unqueued: set[int] = set()
         """Callbacks due whose queue, or its callback settings, a rules
         reload removed: left pending, out of line (said once in the log)."""
@@ -156,9 +158,14 @@ class CallbackDialer:
         try:
             due = {record.id: record for record in self.store.due_callbacks(now)
                    if record.idempotency_key not in self._withdrawals}
-        except StoreError:
-            log.exception("could not read the due callbacks; retrying in %.0f s", self.poll)
+        except StoreError as exc:
+            if self._store_trouble != str(exc):  # said once, not every poll
+                log.error("could not read the due callbacks (%s); retrying every %.0f s", exc, self.poll)
+                self._store_trouble = str(exc)
             return
+        if self._store_trouble is not None:
+            log.info("due callbacks read again")
+            self._store_trouble = None
         dialable = {cb_id for cb_id, record in due.items() if self._dialable(record, now)}
         for cb_id in dialable - self._records.keys() - self._connecting:
             self._enter(due[cb_id])

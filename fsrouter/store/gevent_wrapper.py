@@ -66,7 +66,10 @@ class GeventStore(Store):
         try:
             if self._pool is None:
                 return method(*args, **kwargs)
-            return self._pool.apply(method, args, kwargs)
+            ok, value = self._pool.apply(_outcome, (method, args, kwargs))
+            if not ok:
+                raise value
+            return value
         except (StoreError, ValueError, TypeError):
             raise
         except Exception as e:
@@ -91,3 +94,14 @@ def _forward(name: str) -> Callable[..., Any]:
 for _name in Store.__abstractmethods__ - {"close"}:
     setattr(GeventStore, _name, _forward(_name))
 update_abstractmethods(GeventStore)
+
+
+def _outcome(method: Callable[..., Any], args: tuple, kwargs: dict) -> tuple[bool, Any]:
+    """Run in a worker thread: the result, or the exception, as a value.
+    gevent's pool prints an exception escaping a worker as an error (a
+    traceback per failed call: a vanished database made one a second)
+    before handing it back; a store fault is the caller's to report."""
+    try:
+        return True, method(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - re-raised in the calling greenlet
+        return False, exc

@@ -415,3 +415,18 @@ def test_a_reload_taking_the_callback_settings_away_while_the_agent_rings_makes_
     record = store.get(callback_id)
     assert (record.status, record.attempts) == ("pending", 0)  # not given up
     assert len(uuids(inbound)) == 1  # the customer was not dialled
+
+
+def test_a_store_that_cannot_be_read_is_said_once_not_every_poll(plan, store, caplog):
+    class Vanished(type(store)):
+        def due_callbacks(self, now):
+            raise StoreUnavailable("the database file was deleted (test)")
+
+    runtime = centre(plan, Vanished(store.path), FakeInbound(), Clock(), login=False)
+    with caplog.at_level("INFO"):
+        for _ in range(3):
+            runtime.callbacks.sync()
+    errors = [r for r in caplog.records if r.levelname == "ERROR"]
+    assert [r.getMessage() for r in errors] == [
+        "could not read the due callbacks (the database file was deleted (test)); retrying every 0 s"]
+    assert errors[0].exc_info is None  # no traceback a second

@@ -110,3 +110,19 @@ def test_gevent_store_forwards_the_whole_interface(store):
     with pytest.raises(StoreError):  # errors cross the thread unchanged
         wrapped.get(12345)
     wrapped.close()
+
+
+def test_a_store_fault_in_a_worker_thread_is_raised_in_the_caller_not_printed(tmp_path, capfd):
+    from fsrouter.store.sqlite import SqliteStore
+
+    class Faulty(SqliteStore):
+        def due_callbacks(self, now):
+            raise StoreError("database file vanished (test)")
+
+    wrapped = GeventStore(Faulty(str(tmp_path / "fsrouter.db")))
+    assert wrapped.mode == "worker thread"
+    with pytest.raises(StoreError, match="vanished"):
+        wrapped.due_callbacks(0.0)
+    gevent.sleep(0.05)
+    assert "Traceback" not in capfd.readouterr().err  # gevent printed one per failed call
+    wrapped.close()
