@@ -101,7 +101,7 @@ def run(config_path: str, simulator: str | None) -> None:
     from .sim.standin import StandIn, freeswitch_answers
 
     config = _load_or_exit(config_path)
-    logs.setup(config.log_level)  # caller values escaped: one record, one line
+    logs.setup(config.log_level, config.log_format)  # caller values escaped: one record, one line
     # A reload asked for while starting (`systemctl reload` right after
     # start) must not end the process, SIGHUP's default; the rules are read
     # as they are now anyway.  The service installs its handler once started.

@@ -20,6 +20,7 @@ from fsrouter.store.errors import UnsupportedURL
 from fsrouter.store.url import resolve_url
 
 SIMULATOR_MODES = ("auto", "always", "never")
+LOG_FORMATS = ("text", "json")
 
 
 @dataclass(frozen=True)
@@ -50,10 +51,12 @@ class ServiceConfig:
     simulator_time_scale: float = 1.0
     simulator_every: float = 30.0
     log_level: str = "info"
+    #: "text" (one escaped line per record) or "json" (one JSON object per line).
+    log_format: str = "text"
 
 
 _SECTIONS = ("listen", "max_sessions", "rules", "sounds", "freeswitch", "api", "database",
-             "simulator", "log_level")
+             "simulator", "log_level", "log_format")
 
 
 def load_config(path: str | Path) -> ServiceConfig:
@@ -121,12 +124,14 @@ def _read(root: Node, shapes: Shapes, path: Path) -> dict:
     _put(values, "database_url", database.get("url"), lambda n: _database_url(shapes, n, here))
 
     sim = section(top, "simulator", ("mode", "scenario", "time_scale", "every"))
-    _put(values, "simulator_mode", sim.get("mode"), lambda n: _choice(shapes, n, "simulator.mode"))
+    _put(values, "simulator_mode", sim.get("mode"),
+         lambda n: _choice(shapes, n, "simulator.mode", SIMULATOR_MODES))
     _put(values, "simulator_scenario", sim.get("scenario"), lambda n: resolve(n, "simulator.scenario"))
     _put(values, "simulator_time_scale", sim.get("time_scale"),
          lambda n: _factor(shapes, n, "simulator.time_scale"))
     _put(values, "simulator_every", sim.get("every"), lambda n: shapes.duration(n, "simulator.every"))
     _put(values, "log_level", top.get("log_level"), lambda n: shapes.text(n, "log_level"))
+    _put(values, "log_format", top.get("log_format"), lambda n: _choice(shapes, n, "log_format", LOG_FORMATS))
     return values
 
 
@@ -160,9 +165,9 @@ def _database_url(shapes: Shapes, node: Node, here: Path) -> str | None:
         return None
 
 
-def _choice(shapes: Shapes, node: Node, what: str) -> str | None:
-    value = shapes.text(node, what, " or ".join(SIMULATOR_MODES))
-    if value is not None and value not in SIMULATOR_MODES:
-        shapes.bad(node, what, " or ".join(SIMULATOR_MODES))
+def _choice(shapes: Shapes, node: Node, what: str, allowed: tuple[str, ...]) -> str | None:
+    value = shapes.text(node, what, " or ".join(allowed))
+    if value is not None and value not in allowed:
+        shapes.bad(node, what, " or ".join(allowed))
         return None
     return value

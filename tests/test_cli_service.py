@@ -24,14 +24,16 @@ def test_check_accepts_the_service_configuration_and_checks_its_rules():
 
 def test_check_reports_every_service_configuration_error(tmp_path):
     config = tmp_path / "fsrouter.yaml"
-    config.write_text("listen: {port: 99999}\nrulez: x\nsimulator: {mode: sometimes}\n")
+    config.write_text("listen: {port: 99999}\nrulez: x\nsimulator: {mode: sometimes}\nlog_format: xml\n")
     result = invoke("check", str(config))
     assert result.exit_code == 1
     assert result.output.splitlines() == [
         f'{config}:2:1: error: unknown key "rulez" in the service configuration (expected one of: '
-        "listen, max_sessions, rules, sounds, freeswitch, api, database, simulator, log_level)",
+        "listen, max_sessions, rules, sounds, freeswitch, api, database, simulator, log_level, "
+        "log_format)",
         f"{config}:1:16: error: bad value for listen.port: 99999 (expected an integer from 0 to 65535)",
         f'{config}:3:19: error: bad value for simulator.mode: "sometimes" (expected auto or always or never)',
+        f'{config}:4:13: error: bad value for log_format: "xml" (expected text or json)',
     ]
 
 

@@ -32,6 +32,7 @@ from fsrouter.offer.bridging import BridgingMachine, FeedFlow, SendHeld, SettleH
 from fsrouter.offer.bridging import Timeout as NoWordOnBridge
 from fsrouter.offer.messages import Bridging, Message
 from fsrouter import fsvalues
+from fsrouter.logs import fields
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +138,8 @@ class CallRunner:
         #: Set once the machine handed the call back (transfer/hangup): from
         #: then on we only wait for FreeSWITCH to confirm, then close.
         self._leaving_uuid: str | None = None
+        #: ``extra=`` for this call's log records (a field of their own in JSON logs).
+        self._log_fields = fields(call=call.uuid)
 
     # -- main loop ---------------------------------------------------------
 
@@ -146,9 +149,10 @@ class CallRunner:
             self._perform(self.machine.start(self.clock()))
             self._loop()
         except ESLConnectionClosed:
-            log.info("call %s: FreeSWITCH closed the socket", self.call.uuid)
+            log.info("call %s: FreeSWITCH closed the socket", self.call.uuid, extra=self._log_fields)
         except ESLError as exc:
-            log.warning("call %s: ESL failure, dropping the session: %s", self.call.uuid, exc)
+            log.warning("call %s: ESL failure, dropping the session: %s", self.call.uuid, exc,
+                        extra=self._log_fields)
         finally:
             self._hung_up = True  # whatever ended it, the call is over for us: out of any queue
             self._sync_queue()
@@ -171,13 +175,15 @@ class CallRunner:
                 for name in self._timers.pop_due(now):
                     self._feed(ev.TimerFired(name))
             elif now >= self._bridging.deadline:
-                log.warning("call %s: no word on the bridge to the agent; carrying on", self.call.uuid)
+                log.warning("call %s: no word on the bridge to the agent; carrying on", self.call.uuid,
+                            extra=self._log_fields)
                 self._bridge(NoWordOnBridge())
             if (self._leaving_uuid or self._hung_up) and settle_deadline is None:
                 settle_deadline = now + self.settings.settle_timeout
             wait = self._wait_budget(now, settle_deadline)
             if wait <= 0 and settle_deadline is not None:
-                log.info("call %s: no confirmation from FreeSWITCH; closing", self.call.uuid)
+                log.info("call %s: no confirmation from FreeSWITCH; closing", self.call.uuid,
+                         extra=self._log_fields)
                 return
             item = self.call.next_event(timeout=wait)
             if item is WAKE:
@@ -185,7 +191,8 @@ class CallRunner:
             if item is None:
                 if (settle_deadline is None and self._timers.next_deadline() is None
                         and not self._in_queue and not self._bridging.holding):
-                    log.warning("call %s: idle for %.0f s, hanging up", self.call.uuid, wait)
+                    log.warning("call %s: idle for %.0f s, hanging up", self.call.uuid, wait,
+                                extra=self._log_fields)
                     self._perform([cmd.Hangup("RECOVERY_ON_TIMER_EXPIRE")])
                 continue
             self._read_inbox()  # a bridge under way changes what this event means

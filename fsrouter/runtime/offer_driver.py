@@ -35,6 +35,7 @@ from fsrouter import fsvalues
 from fsrouter.acd import InMemoryAcd, Offer, UnknownOffer
 from fsrouter.acd.model import MissReason
 from fsrouter.esl.errors import ESLConnectionClosed, ESLError, ESLTimeout
+from fsrouter.logs import fields
 from fsrouter.offer.machine import (
     AttachCall,
     BackInLine,
@@ -79,6 +80,11 @@ from fsrouter.runtime.switch_commands import SwitchCommands
 from fsrouter.runtime.switch_sync import SwitchSync
 
 log = logging.getLogger(__name__)
+
+
+def _log_fields(offer: Offer) -> dict[str, object]:
+    """``extra=`` for an offer's log records: its call, queue and agent."""
+    return fields(call=offer.entry_id, queue=offer.queue, agent=offer.agent_id)
 
 
 class OfferHost(Protocol):
@@ -194,7 +200,8 @@ class OfferDriver:
         except Exception:  # a bug: neither the agent's leg nor the caller is left hanging
             offer = ringing.machine.offer
             log.exception("offer %d (agent %s, call %s) failed in state %s; given up",
-                          offer_id, offer.agent_id, offer.entry_id, ringing.machine.state)
+                          offer_id, offer.agent_id, offer.entry_id, ringing.machine.state,
+                          extra=_log_fields(offer))
             try:
                 self._give_up(ringing.machine)
             except Exception:
@@ -247,7 +254,8 @@ class OfferDriver:
             return None
         offer = machine.offer
         log.info("agent %s: %s during the whisper for call %s",
-                 offer.agent_id, "hangup" if isinstance(event, LegHungUp) else "timeout", offer.entry_id)
+                 offer.agent_id, "hangup" if isinstance(event, LegHungUp) else "timeout", offer.entry_id,
+                 extra=_log_fields(offer))
         return event
 
     def _carry_out(self, machine: OfferMachine, event) -> None:
@@ -274,7 +282,8 @@ class OfferDriver:
         if result.startswith("+OK"):
             return OriginateOk()
         offer = machine.offer
-        log.info("agent %s missed call %s: %s", offer.agent_id, offer.entry_id, result.strip())
+        log.info("agent %s missed call %s: %s", offer.agent_id, offer.entry_id, result.strip(),
+                 extra=_log_fields(offer))
         if refused_unregistered(result):
             self._sync.phone_refused(offer.agent_id)  # until it registers again
         return OriginateFailed(miss_reason(result), result.strip())
@@ -285,7 +294,8 @@ class OfferDriver:
             return BridgeUnknown()
         if not bridged:
             return BridgeError()
-        log.info("call %s: bridged to agent %s", command.caller_uuid, machine.offer.agent_id)
+        log.info("call %s: bridged to agent %s", command.caller_uuid, machine.offer.agent_id,
+                 extra=_log_fields(machine.offer))
         return BridgeOk()
 
     def _perform_verify(self, machine: OfferMachine, command: VerifyBridge):
@@ -306,7 +316,8 @@ class OfferDriver:
                 if answer is not None:
                     bridged = answer == command.caller_uuid
                     log.info("call %s: the bridge to agent %s %s made", command.caller_uuid,
-                             machine.offer.agent_id, "was" if bridged else "was not")
+                             machine.offer.agent_id, "was" if bridged else "was not",
+                             extra=_log_fields(machine.offer))
                     return BridgeOk() if bridged else BridgeError()
             gevent.sleep(self._max_sleep)
         return BridgeError()  # moot: the offer is over
@@ -352,7 +363,7 @@ class OfferDriver:
         try:
             command = originate_command(settings, offer.dial, [speak(self._tts, whisper)] if whisper else [])
         except fsvalues.UnsafeValue as exc:
-            log.error("agent %s not dialled: %s", offer.agent_id, exc)
+            log.error("agent %s not dialled: %s", offer.agent_id, exc, extra=_log_fields(offer))
             return "-ERR INVALID_DIAL_STRING"
         return self._switch.bgapi_result(command, offer.ring_timeout + self._originate_margin, machine.agent_uuid)
 

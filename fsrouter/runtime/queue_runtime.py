@@ -58,6 +58,7 @@ from fsrouter.acd.from_plan import AcdPlan, PlanMappingError, from_plan
 from fsrouter.acd.memory import Layout
 from fsrouter.esl.codec import Event
 from fsrouter.flow.events import QueueStatus
+from fsrouter.logs import fields
 from fsrouter.offer.messages import MaxWait, NoAgents
 from fsrouter.runtime import orphan_legs
 from fsrouter.runtime.agent_presence import AgentPresence, Changes, tracked_user
@@ -190,7 +191,8 @@ class QueueRuntime:
             except PlanMappingError:
                 continue
             self.leave(call_uuid, "requeued")
-            log.info("call %s: moves from %s to %s (rules reloaded)", call_uuid, caller.acd_queue, target)
+            log.info("call %s: moves from %s to %s (rules reloaded)", call_uuid, caller.acd_queue, target,
+                     extra=fields(call=call_uuid, queue=target))
             caller.acd_queue = target
             self.back_in_line(call_uuid, caller)
 
@@ -242,7 +244,8 @@ class QueueRuntime:
         except PlanMappingError:
             # The call runs on a plan a reload has since replaced, and the
             # new one has no such queue: it takes no new callers.
-            log.error("call %s: queue %s was removed by a rules reload", call_uuid, queue)
+            log.error("call %s: queue %s was removed by a rules reload", call_uuid, queue,
+                      extra=fields(call=call_uuid, queue=queue))
             return False
         caller = Caller(queue, acd_queue, notify, dict(variables),
                          self.now(), self.layout.priority_for(queue, variables))
@@ -259,16 +262,19 @@ class QueueRuntime:
             try:
                 caller.acd_queue = self.layout.queue_for(caller.queue, caller.variables)
             except PlanMappingError:
-                log.info("call %s: queue %s was removed by a rules reload", call_uuid, caller.queue)
+                log.info("call %s: queue %s was removed by a rules reload", call_uuid, caller.queue,
+                         extra=fields(call=call_uuid, queue=caller.queue))
                 return False
             events = self.acd.enqueue(call_uuid, caller.acd_queue, self.now(), priority=caller.priority,
                                       arrival=caller.arrival)
         self.handle(events)
         if any(isinstance(e, Refused) for e in events):
-            log.info("call %s: refused by queue %s (nobody serving)", call_uuid, caller.acd_queue)
+            log.info("call %s: refused by queue %s (nobody serving)", call_uuid, caller.acd_queue,
+                     extra=fields(call=call_uuid, queue=caller.acd_queue))
             return False
         self._callers[call_uuid] = caller
-        log.info("call %s: joined queue %s", call_uuid, caller.acd_queue)
+        log.info("call %s: joined queue %s", call_uuid, caller.acd_queue,
+                 extra=fields(call=call_uuid, queue=caller.acd_queue))
         self.wake()
         return True
 
@@ -327,7 +333,8 @@ class QueueRuntime:
         try:
             callback_id = self.callbacks.book(call_uuid, caller, number)
         except Exception:  # whatever went wrong, the caller keeps their place
-            log.exception("call %s: booking a callback failed; back in line", call_uuid)
+            log.exception("call %s: booking a callback failed; back in line", call_uuid,
+                          extra=fields(call=call_uuid, queue=caller.acd_queue))
             callback_id = None
         if callback_id is None:
             self.back_in_line(call_uuid, caller)

@@ -29,6 +29,7 @@ from fsrouter.esl.outbound import OutboundCall, OutboundServer
 from fsrouter.runtime.queue_runtime import QueueRuntime
 from fsrouter.runtime.reload import PlanHolder, prepare
 from fsrouter.flow import CallMachine
+from fsrouter.logs import fields
 from fsrouter.store import open_store
 from fsrouter.store.gevent_wrapper import GeventStore
 from fsrouter.store.stats import StatsRecorder
@@ -139,7 +140,9 @@ class Service:
         plan = self.plans.current  # this call keeps this plan to the end
         variables = channel_variables(call)
         machine = CallMachine(plan, variables, now=time.time(), notices=dict(self.notices))
+        context = fields(call=call.uuid)
         log.info("call %s from %s to %s", call.uuid, variables["caller_id_number"],
-                 variables["destination_number"])
+                 variables["destination_number"], extra=context)
         CallRunner(call, machine, self._runner_settings, queueing=self.queues).run()
-        log.info("call %s ended in state %s, outcome %s", call.uuid, machine.state, machine.outcome)
+        log.info("call %s ended in state %s, outcome %s", call.uuid, machine.state, machine.outcome,
+                 extra=context)

@@ -458,3 +458,18 @@ def test_a_whisper_whose_park_may_have_been_lost_in_a_reconnect_costs_the_agent_
     status = rt.acd.agent_status("1001")
     assert status.state is AgentState.AVAILABLE and status.consecutive_misses == 0  # lost, not missed
     assert rt.acd.position(CALLER, rt.now()) == 1
+
+
+def test_join_miss_and_bridge_are_logged_with_their_call_queue_and_agent(plan, caplog):
+    inbound = FakeInbound("-ERR USER_BUSY\n", "+OK\n")
+    rt = runtime(plan, inbound, login=("1001", "1002"))
+    with caplog.at_level("INFO", logger="fsrouter.runtime"):
+        rt.join(CALLER, "support", VARS, lambda message: None)
+        rt.step()
+        rt.step()
+    context = {r.getMessage(): {k: getattr(r, k, None) for k in ("call", "queue", "agent")}
+               for r in caplog.records}
+    assert context[f"call {CALLER}: joined queue support"] == {"call": CALLER, "queue": "support", "agent": None}
+    missed = next(m for m in context if m.startswith(f"agent 1001 missed call {CALLER}"))
+    assert context[missed] == {"call": CALLER, "queue": "support", "agent": "1001"}
+    assert context[f"call {CALLER}: bridged to agent 1002"] == {"call": CALLER, "queue": "support", "agent": "1002"}
