@@ -322,16 +322,24 @@ def test_unit_runs_fsrouter_as_an_unprivileged_user_and_restarts():
     assert set(unit) == {"Unit", "Service", "Install"}
     service = {k: v[-1] for k, v in unit["Service"].items()}
     assert service["User"] not in ("", "root", "0")
-    assert service["Type"] == "simple"
+    assert service["Type"] == "notify"
+    assert service["NotifyAccess"] == "main"
     assert service["Restart"] == "on-failure"
     assert "RestartSec" in service
     assert service["ExecStart"].split() == [
         "/opt/fsrouter/venv/bin/fsrouter", "run", "--config", "/etc/fsrouter/fsrouter.yaml",
     ]
-    assert service["ExecReload"] == "/bin/kill -HUP $MAINPID"
+    assert service["ExecReload"] == "/bin/kill -HUP $MAINPID"  # works before systemd 253 too
     assert service["StateDirectory"] == "fsrouter"
     assert int(service["LimitNOFILE"]) >= 16384
     assert unit["Install"]["WantedBy"] == ["multi-user.target"]
+
+
+def test_unit_has_a_watchdog_the_service_can_keep():
+    service = {k: v[-1] for k, v in _parse_unit(SYSTEMD / "fsrouter.service")["Service"].items()}
+    assert service["WatchdogSec"] == "30s"
+    # A stopped or failed watchdog ends in a restart, not a dead service.
+    assert service["Restart"] in ("on-failure", "on-watchdog", "on-abnormal", "always")
 
 
 def test_unit_is_sandboxed():

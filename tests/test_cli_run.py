@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -146,3 +148,62 @@ def test_a_reload_asked_for_while_starting_does_not_end_the_process(tmp_path):
     finally:
         process.terminate()
         process.wait(20)
+
+
+class NotifySocket:
+    """systemd's end of NOTIFY_SOCKET: a datagram socket in a short temp dir
+    (AF_UNIX paths are limited to 108 bytes)."""
+
+    def __init__(self):
+        self.dir = tempfile.TemporaryDirectory(dir="/tmp", prefix="fsr-notify-")
+        self.path = os.path.join(self.dir.name, "notify")
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+
+    def close(self):
+        self.sock.close()
+        self.dir.cleanup()
+
+    def next(self, timeout=30.0, skip_pings=True) -> str:
+        deadline = time.monotonic() + timeout
+        while True:
+            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+            message = self.sock.recv(4096).decode()
+            if not (skip_pings and message == "WATCHDOG=1"):
+                return message
+
+
+def test_systemd_hears_ready_watchdog_reloading_and_stopping(tmp_path):
+    path, config = configure(tmp_path, log_format="json")
+    notify = NotifySocket()
+    env = {**os.environ, "NOTIFY_SOCKET": notify.path, "WATCHDOG_USEC": "200000"}  # a ping every 0.1 s
+    process = subprocess.Popen([sys.executable, "-c", "from fsrouter.cli import main; main()", "run",
+                                "--config", str(path)], env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        assert notify.next() == "READY=1"
+        for section in ("listen", "api"):  # bound before READY=1
+            socket.create_connection(("127.0.0.1", config[section]["port"]), timeout=5).close()
+        assert [notify.next(skip_pings=False) for _ in range(3)] == ["WATCHDOG=1"] * 3
+
+        process.send_signal(signal.SIGHUP)
+        reloading = notify.next().splitlines()
+        assert reloading[0] == "RELOADING=1" and re.fullmatch(r"MONOTONIC_USEC=\d+", reloading[1])
+        usec = int(reloading[1].split("=")[1])
+        assert abs(usec - time.clock_gettime_ns(time.CLOCK_MONOTONIC) // 1000) < 30_000_000
+        assert notify.next() == "READY=1"
+
+        process.send_signal(signal.SIGTERM)
+        assert notify.next() == "STOPPING=1"
+        assert process.wait(30) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        notify.close()
+    stderr = process.stderr.read()
+    records = [json.loads(line) for line in stderr.splitlines()]  # log_format: json, one object a line
+    messages = [r["message"] for r in records]
+    assert any(m.startswith("listening for FreeSWITCH outbound sockets") for m in messages)
+    assert any(m.startswith("rules reloaded from") for m in messages), stderr
+

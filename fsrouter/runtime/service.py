@@ -25,6 +25,7 @@ from fsrouter.runtime.call_runner import CallRunner, RunnerSettings
 from fsrouter.runtime.callback_dialer import CallbackDialer
 from fsrouter.esl.inbound import DEFAULT_EVENTS, InboundClient
 from fsrouter.runtime.legs import LEG_EVENTS
+from fsrouter.runtime.notify import Notifier
 from fsrouter.esl.outbound import OutboundCall, OutboundServer
 from fsrouter.runtime.queue_runtime import QueueRuntime
 from fsrouter.runtime.reload import PlanHolder, prepare
@@ -64,8 +65,10 @@ def channel_variables(call: OutboundCall) -> dict[str, str]:
 
 
 class Service:
-    def __init__(self, config: ServiceConfig):
+    def __init__(self, config: ServiceConfig, notifier: Notifier | None = None):
         self.config = config
+        #: systemd's `Type=notify` (a no-op without NOTIFY_SOCKET).
+        self.notifier = notifier or Notifier()
         # Compiled, mapped and checked once: for the plan holder and the ACD.
         prepared = prepare(config.rules_path, config.sounds_dir)
         self.plans = PlanHolder(config.rules_path, config.sounds_dir, prepared=prepared)
@@ -106,9 +109,21 @@ class Service:
         self.inbound.start()
         self.stats.start()
         self.queues.start()
-        gevent.signal_handler(signal.SIGHUP, self.plans.request_reload)
+        gevent.signal_handler(signal.SIGHUP, self.reload)
         gevent.signal_handler(signal.SIGTERM, self.stop)
         gevent.signal_handler(signal.SIGINT, self.stop)
+        self.notifier.ready()  # listeners bound: units ordered after this one may start
+
+    def reload(self) -> None:
+        """SIGHUP (`systemctl reload`): systemd hears RELOADING=1 now and
+        READY=1 once the reload is over, whether it succeeded or was refused."""
+        self.notifier.reloading()
+        self.plans.request_reload()
+        gevent.spawn(self._ready_after_reload)
+
+    def _ready_after_reload(self) -> None:
+        self.plans.wait_reloaded()  # a request made meanwhile is reloaded by the same worker
+        self.notifier.ready()
 
     def serve_forever(self) -> None:
         self._stopped.wait()
@@ -117,6 +132,7 @@ class Service:
         if self._stopped.is_set():
             return
         log.info("stopping: no new calls; waiting for calls in progress")
+        self.notifier.stopping()
         self.outbound.stop(timeout=10)
         self.queues.stop()
         self.inbound.stop()
@@ -124,6 +140,7 @@ class Service:
         self.store.close()
         if self.status_api is not None:
             self.status_api.stop()
+        self.notifier.close()  # the watchdog pings last as long as the wait for calls
         self._stopped.set()
 
     def snapshot(self) -> dict:
