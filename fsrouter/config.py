@@ -21,6 +21,7 @@ from fsrouter.store.url import resolve_url
 
 SIMULATOR_MODES = ("auto", "always", "never")
 LOG_FORMATS = ("text", "json")
+LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
 
 
 @dataclass(frozen=True)
@@ -130,7 +131,7 @@ def _read(root: Node, shapes: Shapes, path: Path) -> dict:
     _put(values, "simulator_time_scale", sim.get("time_scale"),
          lambda n: _factor(shapes, n, "simulator.time_scale"))
     _put(values, "simulator_every", sim.get("every"), lambda n: shapes.duration(n, "simulator.every"))
-    _put(values, "log_level", top.get("log_level"), lambda n: shapes.text(n, "log_level"))
+    _put(values, "log_level", top.get("log_level"), lambda n: _choice(shapes, n, "log_level", LOG_LEVELS))
     _put(values, "log_format", top.get("log_format"), lambda n: _choice(shapes, n, "log_format", LOG_FORMATS))
     return values
 
@@ -166,8 +167,9 @@ def _database_url(shapes: Shapes, node: Node, here: Path) -> str | None:
 
 
 def _choice(shapes: Shapes, node: Node, what: str, allowed: tuple[str, ...]) -> str | None:
+    """One of `allowed`, in any case (``INFO`` is ``info``)."""
     value = shapes.text(node, what, " or ".join(allowed))
-    if value is not None and value not in allowed:
+    if value is not None and value.lower() not in allowed:
         shapes.bad(node, what, " or ".join(allowed))
         return None
-    return value
+    return None if value is None else value.lower()

@@ -8,6 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from fsrouter.cli import main
+from fsrouter.config import load_config
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -24,7 +25,8 @@ def test_check_accepts_the_service_configuration_and_checks_its_rules():
 
 def test_check_reports_every_service_configuration_error(tmp_path):
     config = tmp_path / "fsrouter.yaml"
-    config.write_text("listen: {port: 99999}\nrulez: x\nsimulator: {mode: sometimes}\nlog_format: xml\n")
+    config.write_text("listen: {port: 99999}\nrulez: x\nsimulator: {mode: sometimes}\nlog_format: xml\n"
+                      "log_level: verbose\n")
     result = invoke("check", str(config))
     assert result.exit_code == 1
     assert result.output.splitlines() == [
@@ -33,8 +35,17 @@ def test_check_reports_every_service_configuration_error(tmp_path):
         "log_format)",
         f"{config}:1:16: error: bad value for listen.port: 99999 (expected an integer from 0 to 65535)",
         f'{config}:3:19: error: bad value for simulator.mode: "sometimes" (expected auto or always or never)',
+        f'{config}:5:12: error: bad value for log_level: "verbose" '
+        "(expected debug or info or warning or error or critical)",
         f'{config}:4:13: error: bad value for log_format: "xml" (expected text or json)',
     ]
+
+
+def test_log_level_and_format_are_read_in_any_case(tmp_path):
+    config = tmp_path / "fsrouter.yaml"
+    config.write_text("log_level: WARNING\nlog_format: JSON\n")
+    loaded = load_config(config)
+    assert (loaded.log_level, loaded.log_format) == ("warning", "json")
 
 
 def test_check_follows_the_configuration_to_broken_rules(tmp_path):
