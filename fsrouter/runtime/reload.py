@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import gc
 import logging
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ import gevent
 from fsrouter import rules
 from fsrouter.acd.from_plan import AcdPlan, from_plan
 from fsrouter.acd.memory import Layout, compile_layout
+from fsrouter.logs import escape_controls
 from fsrouter.rules.problems import Position, Problem, RulesError
 
 log = logging.getLogger(__name__)
@@ -73,9 +73,10 @@ def describe(exc: BaseException) -> str:
 
 
 def _one_line(text: str) -> str:
-    """Whitespace runs to one space, other control characters escaped:
-    a message never forges a log line or hides part of itself."""
-    return re.sub(r"[\x00-\x1f\x7f]", lambda m: f"\\x{ord(m.group()):02x}", " ".join(text.split()))
+    """Whitespace runs to one space, other control characters escaped (as
+    the log formatter does, but this also reaches the CLI's stderr): a
+    message never forges a line or hides part of itself."""
+    return escape_controls(" ".join(text.split()))
 
 
 def prepare_uncollected(rules_path: str, sounds_dir: str | None) -> Prepared:
