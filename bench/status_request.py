@@ -3,7 +3,7 @@
     .venv/bin/python bench/status_request.py [--greenlets 10000] [--requests 300]
 
 Builds the real `Service` (rules tests/rules/good/e2e.yaml, a temporary
-SQLite database; FreeSWITCH is not contacted) and starts only its status API.
+SQLite database; FreeSWITCH is not contacted) and starts only its admin API.
 `--greenlets` parked greenlets stand for a loaded process (each holds a few
 objects, as a waiting call would).  Each figure is the wall time of one
 `GET /status` over loopback, connect to last byte, in this process.  For
@@ -72,14 +72,14 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         service = service_in(Path(tmp))
-        service.status_api.start()
+        service.api.start()
         parked = gevent.event.Event()
         waiting = [gevent.spawn(parked.wait) for _ in range(args.greenlets)]
         gevent.sleep(0)
         try:
             print(f"{args.greenlets} parked greenlets, {len(gc.get_objects())} objects tracked by gc")
             print("| what | n | p50 ms | p99 ms | max ms |\n| --- | ---: | ---: | ---: | ---: |")
-            report("GET /status (now)", [get_status(service.status_api.address) for _ in range(args.requests)])
+            report("GET /status (now)", [get_status(service.api.address) for _ in range(args.requests)])
             walks = []
             for _ in range(min(args.requests, 50)):
                 started = time.perf_counter()
@@ -89,7 +89,7 @@ def main() -> None:
         finally:
             parked.set()
             gevent.joinall(waiting)
-            service.status_api.stop()
+            service.api.stop()
             service.store.close()
     sys.stdout.flush()
 

@@ -44,6 +44,10 @@ class ServiceConfig:
     instance: str | None = None
     api_host: str = "127.0.0.1"
     api_port: int | None = 8090
+    #: Where the admin API's bearer token is read (api/token.py): a file
+    #: (created with a random token when missing) and/or an environment variable.
+    api_token_file: str | None = None
+    api_token_env: str | None = None
     #: The store's URL, a relative SQLite path already made absolute
     #: against the configuration file's directory (open it as it is).
     database_url: str = "sqlite:///var/lib/fsrouter/fsrouter.db"
@@ -114,8 +118,11 @@ def _read(root: Node, shapes: Shapes, path: Path) -> dict:
     _put(values, "instance", freeswitch.get("instance"),
          lambda n: shapes.name(n, "freeswitch.instance"))
 
-    api = section(top, "api", ("host", "port"))
+    api = section(top, "api", ("host", "port", "token_file", "token_env"))
     _put(values, "api_host", api.get("host"), lambda n: shapes.text(n, "api.host"))
+    _put(values, "api_token_file", api.get("token_file"), lambda n: resolve(n, "api.token_file"))
+    _put(values, "api_token_env", api.get("token_env"),
+         lambda n: shapes.name(n, "api.token_env"))
     if "port" in api:
         port = api["port"]
         values["api_port"] = (None if getattr(port, "value", 0) is None

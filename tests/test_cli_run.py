@@ -60,10 +60,28 @@ def test_a_port_in_use_is_one_line(tmp_path, section):
         taken.bind(("127.0.0.1", config[section]["port"]))
         taken.listen()
         result = run(path)
-    what = "FreeSWITCH outbound sockets" if section == "listen" else "the status API"
+    what = "FreeSWITCH outbound sockets" if section == "listen" else "the admin API"
     assert result.returncode == 1
     assert error_lines(result) == [
         f"error: cannot listen for {what} on 127.0.0.1:{config[section]['port']}: Address already in use"]
+
+
+def test_the_api_on_every_address_without_a_token_refuses_to_start(tmp_path):
+    path, _ = configure(tmp_path, api={"host": "0.0.0.0", "port": 0})
+    result = run(path)
+    assert result.returncode == 1
+    assert error_lines(result) == [
+        "error: refusing to serve the admin API on 0.0.0.0 without a token: "
+        "set api.token_file or api.token_env, or api.host: 127.0.0.1"]
+
+
+def test_a_token_variable_named_but_not_set_is_one_line(tmp_path, monkeypatch):
+    monkeypatch.delenv("FSROUTER_TEST_TOKEN", raising=False)
+    path, _ = configure(tmp_path, api={"host": "0.0.0.0", "port": 0, "token_env": "FSROUTER_TEST_TOKEN"})
+    result = run(path)
+    assert result.returncode == 1
+    assert error_lines(result) == [
+        "error: the environment variable FSROUTER_TEST_TOKEN (api.token_env) is not set"]
 
 
 def test_an_address_that_is_not_this_hosts_is_one_line(tmp_path):

@@ -2,7 +2,7 @@
 
 `fsrouter run` builds one `Service`: an outbound ESL server (one greenlet per
 call), an inbound ESL client (one per FreeSWITCH, for agent legs and global
-commands), the admin status API, and the rules plan, which is reloaded on
+commands), the admin HTTP API (api/), and the rules plan, which is reloaded on
 SIGHUP (runtime/reload.py): a reload that fails in any way keeps the running
 plan, one that succeeds also reconfigures the queues and agents; calls in
 progress always finish on the plan they started with.
@@ -18,7 +18,9 @@ import time
 import gevent
 import gevent.event
 
-from fsrouter.api.status import StatusAPI
+from fsrouter.api.resources import build_router
+from fsrouter.api.server import AdminAPI
+from fsrouter.api.token import TokenError, is_loopback, read_token
 from fsrouter.config import ServiceConfig
 from fsrouter.runtime.agent_presence import PRESENCE_EVENTS
 from fsrouter.runtime.call_runner import CallRunner, RunnerSettings
@@ -92,9 +94,20 @@ class Service:
         self.plans.apply = lambda prepared: self.queues.reconfigure(prepared.plan, prepared.layout,
                                                                     prepared.compiled)
         self.callbacks = CallbackDialer(self.queues, self.store, sounds_root=config.freeswitch_sounds_dir)
-        self.status_api = (StatusAPI(config.api_host, config.api_port, self.snapshot)
-                           if config.api_port is not None else None)
+        self.api = self._admin_api(config) if config.api_port is not None else None
         self._stopped = gevent.event.Event()
+
+    def _admin_api(self, config: ServiceConfig) -> AdminAPI:
+        """The admin API, behind the configured token; without one, only on
+        a loopback address (anybody who can reach it could log agents out)."""
+        try:
+            token = read_token(config.api_token_file, config.api_token_env, create=True)
+        except TokenError as exc:
+            raise StartupError(str(exc)) from None
+        if token is None and not is_loopback(config.api_host):
+            raise StartupError(f"refusing to serve the admin API on {config.api_host} without a token: "
+                               "set api.token_file or api.token_env, or api.host: 127.0.0.1")
+        return AdminAPI(config.api_host, config.api_port, build_router(self), token=token)
 
     def start(self) -> None:
         """Start serving; `StartupError` when a port cannot be listened on."""
@@ -103,9 +116,9 @@ class Service:
         host, port = self.outbound.address
         # Tests and supervisors parse this line to find an ephemeral port.
         log.info("listening for FreeSWITCH outbound sockets on %s:%d", host, port)
-        if self.status_api is not None:  # bound before anything else runs
-            _listen("the status API", (config.api_host, config.api_port), self.status_api.start)
-            log.info("status API on http://%s:%d/status", *self.status_api.address)
+        if self.api is not None:  # bound before anything else runs
+            _listen("the admin API", (config.api_host, config.api_port), self.api.start)
+            log.info("admin API on http://%s:%d/", *self.api.address)
         self.inbound.start()
         self.stats.start()
         self.queues.start()
@@ -138,8 +151,8 @@ class Service:
         self.inbound.stop()
         self.stats.stop(timeout=5)
         self.store.close()
-        if self.status_api is not None:
-            self.status_api.stop()
+        if self.api is not None:
+            self.api.stop()
         self.notifier.close()  # the watchdog pings last as long as the wait for calls
         self._stopped.set()
 

@@ -74,7 +74,7 @@ class FsrouterProcess:
             "sounds": str(sounds),
             "freeswitch": {"inbound": {"host": inbound_address[0], "port": inbound_address[1],
                                        "password": INBOUND_PASSWORD}},
-            "api": {"host": HOST, "port": self.api_port},
+            "api": {"host": HOST, "port": self.api_port, "token_file": str(workdir / "api-token")},
             "database": {"url": f"sqlite:///{workdir}/fsrouter.db"},
             "simulator": {"mode": "never"},  # the simulator is ours, not fsrouter's
             "log_level": "info",
@@ -87,6 +87,16 @@ class FsrouterProcess:
                 [sys.executable, "-c", "from fsrouter.cli import main; main()", "run",
                  "--config", str(self.config)],
                 stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir)
+
+    def api(self, method: str, path: str, body: dict | None = None):
+        """Ask fsrouter's admin API as the CLI would, with the token the
+        service wrote; the blocking call runs on a thread, so the simulator
+        on this loop goes on meanwhile.  Raises `ClientError` on an error status."""
+        from fsrouter.api.client import ApiClient
+        from fsrouter.config import load_config
+
+        client = ApiClient.from_config(load_config(self.config))
+        return gevent.get_hub().threadpool.apply(client.call, (method, path, body))
 
     def status(self) -> dict:
         """GET /status from fsrouter's API; `{}` while it does not answer."""

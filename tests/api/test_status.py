@@ -1,4 +1,5 @@
-"""The status API over a real socket: answers, and no client can hold it."""
+"""The admin API's server over a real socket, with the status resource:
+answers, and no client can hold it."""
 
 import json
 import time
@@ -7,13 +8,16 @@ import gevent
 import pytest
 from gevent import socket
 
-from fsrouter.api.status import StatusAPI
+from fsrouter.api import status
+from fsrouter.api.routing import Router
+from fsrouter.api.server import AdminAPI
 
 
 @pytest.fixture
 def api():
-    server = StatusAPI("127.0.0.1", 0, lambda: {"active_calls": 3}, idle_timeout=0.2,
-                       connection_timeout=0.6, max_connections=2)
+    router = Router()
+    status.add_routes(router, lambda: {"active_calls": 3})
+    server = AdminAPI("127.0.0.1", 0, router, idle_timeout=0.2, connection_timeout=0.6, max_connections=2)
     server.start()
     yield server
     server.stop()

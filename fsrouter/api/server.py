@@ -1,0 +1,107 @@
+"""The admin HTTP API's server: routes, the token, JSON in and out.
+
+Served by gevent's WSGI server on the main loop, the same loop that carries
+every call, so a request must cost little and no client may hold the server:
+each read or write waits at most `idle_timeout`, a connection lives at most
+`connection_timeout` (a client trickling one byte at a time is cut off), and
+at most `max_connections` are served at once (beyond that, new ones wait in
+the listen backlog until a slot frees).  Every request but the public ones
+(a page holding no data) needs the bearer token when one is configured.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+import gevent
+import gevent.pool
+from gevent.pywsgi import WSGIServer
+
+from fsrouter.api.routing import MAX_BODY, ApiError, Request, Response, Router, parse_query
+from fsrouter.api.token import authorized
+
+log = logging.getLogger(__name__)
+
+_REASONS = {200: "OK", 201: "Created", 202: "Accepted", 400: "Bad Request", 401: "Unauthorized",
+            404: "Not Found", 405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large",
+            500: "Internal Server Error", 503: "Service Unavailable"}
+
+
+class _BoundedWSGIServer(WSGIServer):
+    """gevent's WSGI server with a deadline on every connection."""
+
+    def __init__(self, *args, idle_timeout: float, connection_timeout: float, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.idle_timeout = idle_timeout
+        self.connection_timeout = connection_timeout
+
+    def handle(self, sock, address):
+        # pywsgi has no timeout of its own: an idle keep-alive or a request
+        # never finished would hold its greenlet and socket for ever.
+        sock.settimeout(self.idle_timeout)
+        try:
+            with gevent.Timeout(self.connection_timeout, False):
+                super().handle(sock, address)
+        finally:
+            sock.close()
+
+
+class AdminAPI:
+    """The routes of `router`, behind `token` (None: no token asked)."""
+
+    def __init__(self, host: str, port: int, router: Router, *, token: str | None = None,
+                 idle_timeout: float = 10.0, connection_timeout: float = 30.0, max_connections: int = 32):
+        self._router = router
+        self._token = token
+        self._server = _BoundedWSGIServer(
+            (host, port), self._app, log=None, error_log=log, spawn=gevent.pool.Pool(max_connections),
+            idle_timeout=idle_timeout, connection_timeout=connection_timeout)
+
+    @property
+    def address(self) -> tuple[str, int]:
+        return self._server.address
+
+    def start(self) -> None:
+        self._server.start()
+
+    def stop(self) -> None:
+        self._server.stop(timeout=1)
+
+    def _app(self, environ, start_response):
+        try:
+            route, params = self._router.match(environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", ""))
+            if not route.public and not authorized(environ.get("HTTP_AUTHORIZATION"), self._token):
+                start_response("401 Unauthorized", [("Content-Type", "application/json"),
+                                                    ("WWW-Authenticate", 'Bearer realm="fsrouter"')])
+                return [_json({"error": "a valid bearer token is required"})]
+            request = Request(environ["REQUEST_METHOD"], environ["PATH_INFO"], params,
+                              parse_query(environ.get("QUERY_STRING", "")), _body(environ))
+            result = route.handler(request)
+        except ApiError as exc:
+            result = Response(_json({"error": exc.message}), exc.status)
+        except Exception:  # noqa: BLE001 - one request fails, never the server
+            log.exception("admin API: %s %s failed", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
+            result = Response(_json({"error": "internal error (see the service log)"}), 500)
+        if not isinstance(result, Response):
+            result = Response(_json(result))
+        body = result.body.encode() if isinstance(result.body, str) else result.body
+        start_response(f"{result.status} {_REASONS.get(result.status, 'Status')}",
+                       [("Content-Type", result.content_type), ("Content-Length", str(len(body))),
+                        ("Cache-Control", "no-store")])
+        return [body]
+
+
+def _body(environ) -> bytes:
+    try:
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        raise ApiError(400, "bad Content-Length") from None
+    if length > MAX_BODY:
+        raise ApiError(413, f"the body is over {MAX_BODY} bytes")
+    return environ["wsgi.input"].read(length) if length > 0 else b""
+
+
+def _json(value: Any) -> bytes:
+    return json.dumps(value, indent=2, sort_keys=True).encode() + b"\n"
