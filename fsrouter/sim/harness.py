@@ -67,6 +67,7 @@ class FsrouterProcess:
         self.rules = workdir / "rules.yaml"
         shutil.copy(rules, self.rules)
         self.log = workdir / "fsrouter.log"
+        self.token_file = workdir / "api-token"  # written by fsrouter at start
         self.config = workdir / "fsrouter.yaml"
         self.config.write_text(json.dumps({  # JSON is YAML
             "listen": {"host": HOST, "port": outbound_port},
@@ -74,7 +75,7 @@ class FsrouterProcess:
             "sounds": str(sounds),
             "freeswitch": {"inbound": {"host": inbound_address[0], "port": inbound_address[1],
                                        "password": INBOUND_PASSWORD}},
-            "api": {"host": HOST, "port": self.api_port, "token_file": str(workdir / "api-token")},
+            "api": {"host": HOST, "port": self.api_port, "token_file": str(self.token_file)},
             "database": {"url": f"sqlite:///{workdir}/fsrouter.db"},
             "simulator": {"mode": "never"},  # the simulator is ours, not fsrouter's
             "log_level": "info",
@@ -105,7 +106,8 @@ class FsrouterProcess:
         except OSError:
             return {}
         with conn:
-            conn.sendall(b"GET /status HTTP/1.0\r\nHost: x\r\n\r\n")
+            token = self.token_file.read_text().strip() if self.token_file.exists() else ""
+            conn.sendall(f"GET /status HTTP/1.0\r\nHost: x\r\nAuthorization: Bearer {token}\r\n\r\n".encode())
             data = b""
             while chunk := conn.recv(65536):
                 data += chunk
