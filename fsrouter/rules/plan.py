@@ -179,6 +179,7 @@ class Line:
     flow: str | None
     values: Mapping[str, Template]
     pos: Position
+    record: RecordSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -190,6 +191,7 @@ class Route:
     flow: str
     values: Mapping[str, Template]
     pos: Position
+    record: RecordSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -237,6 +239,24 @@ class CallbackSettings:
     window: Predicate | None = None
 
 
+DEFAULT_MUSIC = "local_stream://moh"
+"""What a queued caller hears unless the queue says otherwise: FreeSWITCH's
+shared music-on-hold stream (its vanilla `hold_music`)."""
+
+
+@dataclass(frozen=True)
+class RecordSettings:
+    """Record the bridged call (`record_session` on the caller's leg) into
+    `path`, a template of an absolute file path (`{date}`, `{queue}`,
+    `{uuid}` and call variables, each made safe when rendered);
+    `announce` is played when the caller joins the queue; a caller who
+    keys `opt_out_key` while waiting is not recorded."""
+
+    path: Template
+    announce: Template | None = None
+    opt_out_key: str | None = None
+
+
 STRATEGIES = ("longest_idle", "most_skilled", "fewest_calls", "least_talk_time", "round_robin")
 """How the ACD picks among the agents able to take a call (`acd.model.Strategy`;
 a test keeps the two lists equal)."""
@@ -278,6 +298,11 @@ class Queue:
     announce: AnnounceSettings | None = None
     whisper: Template | None = None
     callback: CallbackSettings | None = None
+    music: str = DEFAULT_MUSIC
+    """A `local_stream://` stream, or a prompt id played in a loop."""
+    exits: Mapping[str, str] = field(default_factory=lambda: frozen_map({}))
+    """DTMF key -> entry node id of where a waiting caller who keys it goes."""
+    record: RecordSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -304,6 +329,8 @@ class RouteDecision:
     exported: Mapping[str, str]
     line: str | None
     route: str | None
+    record: RecordSettings | None = None
+    """The route's `record`, else the line's (a queue's own comes first)."""
 
 
 @dataclass(frozen=True)
@@ -348,6 +375,7 @@ class Plan:
             frozen_map(exported),
             line.number if line else None,
             chosen if flow else None,
+            (matched.record if matched else None) or (line.record if line else None),
         )
 
 
