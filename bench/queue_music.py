@@ -8,10 +8,12 @@ caller plays for themselves, started again each time it ends: what every
 queue did before `music:` existed) and once with the default
 `local_stream://moh` (one playback per waiting period, broken into by the
 announcements).  Nobody answers: each caller waits `--minutes` sim minutes
-with a position announcement after 15 s and every 45 s, then hangs up.
+with a position announcement after 15 s and every 45 s (every position
+up to 60 is spoken, so each caller hears them all), then hangs up.
 Prints, per queued caller-minute, the commands fsrouter sent on the
-outbound socket (sendmsg, api), the events the switch sent back, and the
-playbacks started; the switch's own work per playback (opening a file,
+outbound socket (sendmsg, api; 5 of them per call are its set-up: linger,
+myevents, nixevent, answer, set), the events the switch sent back, the
+playbacks started and fsrouter's own CPU time; the switch's own work per playback (opening a file,
 decoding it) is what the issue measured on FreeSWITCH, and it follows the
 playbacks.
 """
@@ -41,7 +43,7 @@ queues:
   q:
     require: {{music: 1}}
     {music}
-    announce: {{position: {{first: {first}s, every: {every}s}}}}
+    announce: {{position: {{first: {first}s, every: {every}s, up_to: 60}}}}
     max_wait: {{after: 1h, then: {{hangup: NORMAL_CLEARING}}}}
 agents: {{"1001": {{dial: user/1001, skills: {{music: 1}}}}}}
 """
@@ -64,6 +66,7 @@ def measure(music: str, callers: int, minutes: float, scale: float) -> dict[str,
     fsrouter.start()
     try:
         fsrouter.wait_connected()
+        cpu = fsrouter.cpu_seconds()
         calls = []
         for _ in range(callers):
             calls.append(switch.place_call(CallerScript(destination="7000", actions=[HangUp(at=minutes * 60)])))
@@ -71,6 +74,7 @@ def measure(music: str, callers: int, minutes: float, scale: float) -> dict[str,
         for call in calls:
             if not call.wait(minutes * 60 * scale + 30):
                 raise SystemExit(f"a call did not end\n{fsrouter.log_text()}")
+        cpu = fsrouter.cpu_seconds() - cpu
         caller_minutes = sum(c.ended_at - c.answered_at for c in calls) / 60
         commands = sum(len(c.received_frames()) for c in calls)
         events = sum(sum(f.content_type.startswith("text/event") for f in c.sent_frames()) for c in calls)
@@ -79,7 +83,7 @@ def measure(music: str, callers: int, minutes: float, scale: float) -> dict[str,
         if errors:
             raise SystemExit("fsrouter logged errors:\n" + "\n".join(errors[:10]))
         return {"commands": commands / caller_minutes, "events": events / caller_minutes,
-                "playbacks": playbacks / caller_minutes, "caller-minutes": caller_minutes}
+                "playbacks": playbacks / caller_minutes, "cpu_ms": 1000 * cpu / caller_minutes}
     finally:
         fsrouter.stop()
         inbound.stop()
@@ -94,11 +98,11 @@ def main() -> int:
     parser.add_argument("--time-scale", type=float, default=0.05)
     args = parser.parse_args()
     print(f"{args.callers} callers waiting {args.minutes:g} sim minutes each, announcements at 15 s then every 45 s")
-    print("| music | commands / caller-min | events / caller-min | playbacks / caller-min |")
-    print("| --- | ---: | ---: | ---: |")
+    print("| music | commands / caller-min | events / caller-min | playbacks / caller-min | fsrouter CPU ms / caller-min |")
+    print("| --- | ---: | ---: | ---: | ---: |")
     for name, music in VARIANTS.items():
         figures = measure(music, args.callers, args.minutes, args.time_scale)
-        print(f"| {name} | {figures['commands']:.1f} | {figures['events']:.1f} | {figures['playbacks']:.1f} |")
+        print(f"| {name} | {figures['commands']:.1f} | {figures['events']:.1f} | {figures['playbacks']:.1f} | {figures['cpu_ms']:.0f} |")
     return 0
 
 
