@@ -327,6 +327,8 @@ class CallMachine:
         offer = callback is not None and offer_due(callback, status, callback.window is None or
                                                    callback.window.test(self._plan.context(self._vars, now)))
         prompts = announcement(status, settings, say_wait, offer)
+        if prompts and settings.exit is not None:  # "to speak to an operator, press 0" before the thanks
+            prompts = (*prompts[:-1], settings.exit.source, prompts[-1])
         sounds = self._prompts(prompts)
         if not sounds:
             return commands

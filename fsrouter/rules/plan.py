@@ -198,12 +198,14 @@ class Route:
 class AnnounceSettings:
     """When a queued caller is told their position (and, every `wait_every`
     seconds, the estimated wait): first after `first` seconds, then every
-    `every` seconds, while the position is at most `up_to`."""
+    `every` seconds, while the position is at most `up_to`.  `exit` is the
+    prompt that names the queue's exit keys, said in each announcement."""
 
     first: float = 15.0
     every: float = 45.0
     up_to: int = 20
     wait_every: float | None = None
+    exit: Template | None = None
 
 
 @dataclass(frozen=True)

@@ -320,6 +320,11 @@ class SectionCompiler:
             return None
         if media.clashes(exits[1], fields, (settings or {}).get("callback"), values.get("record")):
             return None
+        announce = (settings or {}).get("announce")
+        if announce is not None and announce.exit is not None and not exits[0]:
+            self.shapes.report.error(fields["announce"].pos, "announce exit names exit keys the queue does not have",
+                                     'exit: {"0": {goto: operator}}')
+            return None
         return {**values, "exits": plan.frozen_map(exits[0])} if exits[0] else values
 
     def strategy(self, node: Node) -> str | None:

@@ -35,7 +35,7 @@ flows:
     - transfer: operator
 queues:
   q:
-    announce: {position: {first: 15s, every: 45s}}
+    announce: {position: {first: 15s, every: 45s}, exit: ivr/exit_keys}
     exit: {"0": {goto: operator}, "9": {transfer: voicemail}}
     max_wait: {after: 10m, then: {hangup: NORMAL_CLEARING}}
   r:
@@ -61,7 +61,8 @@ def test_the_stream_is_played_once_broken_into_by_an_announcement_and_resumed():
     assert machine.feed(TimerFired("queue_announce"), T0 + 15) == [QueryQueue()]
     said = machine.feed(QueueStatus(3), T0 + 15)
     assert said[:2] == [StartTimer("queue_announce", 45.0), StopMedia()]
-    assert said[2].sounds[0] == "en/queue/you_are_caller.wav"
+    assert said[2].sounds == ("en/queue/you_are_caller.wav", "en/numbers/3.wav", "en/ivr/exit_keys.wav",
+                              "en/queue/thank_you.wav")  # the exit keys named before the thanks
     assert machine.feed(MediaDone(1, interrupted=True), T0 + 15) == []  # the stream, broken
     assert machine.feed(MediaDone(said[2].command_id), T0 + 19) == [Play(3, STREAM)]  # resumed
 

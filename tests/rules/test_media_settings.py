@@ -144,3 +144,19 @@ def test_a_recording_path_takes_each_value_as_one_safe_segment():
                                      "uuid": ""})
     assert hostile == "/r/__/a_______etc/__system_rm___x-_.wav"
     assert ".." not in hostile.split("/") and " " not in hostile and "$" not in hostile
+
+
+def test_the_exit_keys_may_be_named_in_the_announcements():
+    plan = compile_source(BASE + '    exit: {"0": {goto: operator}}\n'
+                                 "    announce: {position: {first: 15s}, exit: queue/exit_keys}\n")
+    assert plan.queues["q"].announce.exit == Template.parse("queue/exit_keys")
+    used = {u.template.source: u.pos for u in analyse_source(
+        BASE + '    exit: {"0": {goto: operator}}\n    announce: {position: {first: 15s}, exit: queue/exit_keys}\n').prompts}
+    assert (used["queue/exit_keys"].line, used["queue/exit_keys"].column) == (11, 46)  # its sound file is checked
+
+
+def test_announcing_exit_keys_a_queue_does_not_have_is_refused():
+    found = problems("    announce: {position: {first: 15s}, exit: queue/exit_keys}\n")
+    assert found == ['<rules>:10:15: error: announce exit names exit keys the queue does not have '
+                     '(expected exit: {"0": {goto: operator}})']
+    assert problems("    announce: {position: {first: 15s}, exit: 'bad prompt'}\n")[0].startswith("<rules>:10:46: error: bad prompt id")
