@@ -253,7 +253,16 @@ class CallMachine:
 
     def _hold(self, commands: list[Command]) -> None:
         """Start the music: a stream plays until broken into, a prompt is
-        started again each time it ends."""
+        started again each time it ends.
+
+        A `local_stream://` playback never ends by itself: mod_local_stream
+        hands out silence rather than an end of file (local_stream_file_read),
+        so it reports back only when `StopMedia` breaks it (uuid_break sets
+        CF_BREAK, switch_ivr_play_file stops on it and `playback` still
+        answers FILE PLAYED: mod_commands.c break_function, mod_dptools.c
+        playback_function).  A break that finds nothing playing cannot cut
+        the announcement after it short: switch_core_session_exec clears
+        CF_BREAK as each application starts (signalwire/freeswitch cc93a68)."""
         music = self._queue.music
         sound = music if MUSIC_STREAM.fullmatch(music) else self._sound(Template.parse(music))
         if sound is not None:
