@@ -28,7 +28,7 @@ from itertools import count
 from types import MappingProxyType
 
 from ..rules import plan as p
-from ..rules.media_settings import MUSIC_STREAM, record_path
+from ..rules.media_settings import MUSIC_AS_IS, record_path
 from ..rules.templates import Template
 from .announce import announcement
 from .callback import CallbackDialog, Result, offer_due
@@ -264,7 +264,7 @@ class CallMachine:
         the announcement after it short: switch_core_session_exec clears
         CF_BREAK as each application starts (signalwire/freeswitch cc93a68)."""
         music = self._queue.music
-        sound = music if MUSIC_STREAM.fullmatch(music) else self._sound(Template.parse(music))
+        sound = music if MUSIC_AS_IS.fullmatch(music) else self._sound(Template.parse(music))
         if sound is not None:
             self._wait(lambda i: Play(i, (sound,)), commands)
 

@@ -22,9 +22,12 @@ from .shapes import Shapes
 from .templates import Template
 from .tree import Map, Node, Scalar
 
-MUSIC_STREAM = re.compile(r"local_stream://[A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*")
-"""A mod_local_stream source, played as it is (no language, no rate folder)."""
-MUSIC_HINT = "local_stream://NAME (a FreeSWITCH stream, default local_stream://moh) or a prompt id"
+MUSIC_AS_IS = re.compile(r"local_stream://[A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*"
+                         r"|(?:/[A-Za-z0-9_-][A-Za-z0-9_.-]*)+\.(?:wav|mp3|ogg)")
+"""A mod_local_stream source or an absolute file: played as written (no
+language folder); anything else is a prompt id."""
+MUSIC_HINT = ("local_stream://NAME (a FreeSWITCH stream, default local_stream://moh), "
+              "an absolute .wav/.mp3/.ogg file or a prompt id")
 RECORD_KEYS = ("path", "announce", "opt_out_key")
 RECORD_PATH_HINT = ('an absolute file path template ending in .wav, .mp3 or .ogg, e.g. '
                     '"/var/lib/fsrouter/recordings/{date}/{queue}/{uuid}.wav"')
@@ -46,8 +49,8 @@ class MediaSettings:
         text = self.shapes.text(node, "music", MUSIC_HINT)
         if text is None:
             return None
-        if "://" in text:
-            if not MUSIC_STREAM.fullmatch(text):
+        if "://" in text or text.startswith("/"):
+            if not MUSIC_AS_IS.fullmatch(text):  # no "..": a segment may not start with "."
                 self.shapes.bad(node, "music", MUSIC_HINT)
                 return None
             return text

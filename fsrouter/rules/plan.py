@@ -301,7 +301,7 @@ class Queue:
     whisper: Template | None = None
     callback: CallbackSettings | None = None
     music: str = DEFAULT_MUSIC
-    """A `local_stream://` stream, or a prompt id played in a loop."""
+    """A `local_stream://` stream, or a file (absolute, or a prompt id) played in a loop."""
     exits: Mapping[str, str] = field(default_factory=lambda: frozen_map({}))
     """DTMF key -> entry node id of where a waiting caller who keys it goes."""
     record: RecordSettings | None = None

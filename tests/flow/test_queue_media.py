@@ -23,6 +23,7 @@ lines:
   "7000": {flow: wait}
   "7001": {flow: recorded}
   "7002": {flow: plain, record: {path: "/rec/line/{uuid}.wav"}}
+  "7003": {flow: own}
 flows:
   wait:
     - queue: q
@@ -30,6 +31,8 @@ flows:
     - queue: r
   plain:
     - queue: plain
+  own:
+    - queue: own_file
   operator:
     - play: ivr/transfer
     - transfer: operator
@@ -44,6 +47,9 @@ queues:
              opt_out_key: "7"}
     max_wait: {after: 10m, then: {hangup: NORMAL_CLEARING}}
   plain:
+    max_wait: {after: 10m, then: {hangup: NORMAL_CLEARING}}
+  own_file:
+    music: /usr/share/moh/jazz.wav
     max_wait: {after: 10m, then: {hangup: NORMAL_CLEARING}}
 """
 PLAN = compile_source(RULES)
@@ -73,6 +79,12 @@ def test_a_prompt_as_music_is_started_again_each_time_it_ends():
     assert notice.sounds == ("en/recording/notice.wav",)  # first "this call may be recorded"
     assert machine.feed(MediaDone(notice.command_id), T0 + 3) == [Play(2, ("en/queue/hold_music.wav",))]
     assert machine.feed(MediaDone(2), T0 + 11) == [Play(3, ("en/queue/hold_music.wav",))]
+
+
+def test_an_absolute_music_file_is_played_as_written_and_looped():
+    machine, start = queued("7003")
+    assert start[-1] == Play(1, ("/usr/share/moh/jazz.wav",))
+    assert machine.feed(MediaDone(1), T0 + 30) == [Play(2, ("/usr/share/moh/jazz.wav",))]
 
 
 def test_an_exit_key_leaves_the_queue_for_its_destination():

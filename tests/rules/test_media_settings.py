@@ -37,13 +37,14 @@ def test_the_default_music_is_freeswitchs_shared_stream():
 def test_music_is_a_local_stream_or_a_prompt_checked_like_any_other():
     assert compile_source(BASE + "    music: local_stream://jazz/8000\n").queues["q"].music == "local_stream://jazz/8000"
     assert compile_source(BASE + "    music: queue/hold_music\n").queues["q"].music == "queue/hold_music"
+    assert compile_source(BASE + "    music: /usr/share/moh/jazz.wav\n").queues["q"].music == "/usr/share/moh/jazz.wav"
     used = {u.template.source: u.pos for u in analyse_source(BASE + "    music: queue/hold_music\n").prompts}
     assert (used["queue/hold_music"].line, used["queue/hold_music"].column) == (10, 12)
 
 
 @pytest.mark.parametrize("music", [
     "http://example.com/a.mp3", "local_stream://", "local_stream://moh jazz", '"local_stream://${system(id)}"',
-    "'queue/../../etc/passwd'", "[a, b]",
+    "'queue/../../etc/passwd'", "[a, b]", "/usr/share/../moh.wav", "/moh", "/my music/a.wav", "/a/b.wav!c.wav",
 ])
 def test_bad_music_is_refused_at_its_place(music):
     assert [p.split(": error: ")[0] for p in problems(f"    music: {music}\n")] == ["<rules>:10:12"]
