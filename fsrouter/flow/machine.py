@@ -60,6 +60,8 @@ _DTMF = re.compile(r"[0-9*#]+")
 
 MAX_WAIT_TIMER = "queue_max_wait"
 ANNOUNCE_TIMER = "queue_announce"
+OPT_OUT_WAIT_MS = 1000
+"""How long after the recording notice its opt-out key is still taken."""
 
 
 class FlowError(Exception):
@@ -97,6 +99,8 @@ class CallMachine:
         self._misses = {p.INVALID: 0, p.TIMEOUT: 0}
         self._record: p.RecordSettings | None = None
         """What recording the bridged call would have (until the caller opts out)."""
+        self._noticed: str | None = None
+        """The queue step whose recording notice was just said."""
         self.recording: str | None = None
         """The file the bridged call is being recorded into."""
         self.exit_key: str | None = None
@@ -152,6 +156,8 @@ class CallMachine:
             return []
         self._waiting = None
         node = self._node
+        if isinstance(node.step, p.Enqueue):
+            return self._after_notice(event, now)
         if isinstance(event, CommandFailed):
             log.warning("call %s at %s: command failed: %s", self._uuid, node.id, event.reason)
             outcome = self._failed(node)
@@ -238,18 +244,34 @@ class CallMachine:
     def _enter_queue(self, step: p.Enqueue, now: float, commands: list[Command]) -> None:
         """Wait on hold music until the queue's maximum wait, then go to its
         declared destination: no caller waits without end.  Offering the
-        call to agents is the ACD's part, driven from outside the machine."""
+        call to agents is the ACD's part, driven from outside the machine.
+
+        A recorded queue's notice ("this call may be recorded") is said
+        first, before the caller joins the line: no agent's answer can cut
+        it short.  Its opt-out key may be keyed while it plays."""
         self._queue = self._plan.queues[step.queue]
+        if self._noticed != self._node.id:
+            self._record = self._queue.record or self.decision.record
+            notice = self._sound(self._record.announce) if self._record and self._record.announce else None
+            if notice is not None:
+                self._noticed = self._node.id
+                key = self._record.opt_out_key
+                self._wait(lambda i: Collect(i, (notice,), timeout_ms=OPT_OUT_WAIT_MS, terminators="")
+                           if key else Play(i, (notice,)), commands)
+                return
+        self._noticed = None
         commands.append(StartTimer(MAX_WAIT_TIMER, self._queue.max_wait))
         if self._queue.announce is not None:
             commands.append(StartTimer(ANNOUNCE_TIMER, self._queue.announce.first))
-        self._record = self._queue.record or self.decision.record
-        notice = self._sound(self._record.announce) if self._record and self._record.announce else None
-        if notice is not None:  # "this call may be recorded", then the music
-            self._wait(lambda i: Play(i, (notice,)), commands)
-        else:
-            self._hold(commands)
+        self._hold(commands)
         self._end(commands, ("queue", step.queue), phase="queued")
+
+    def _after_notice(self, event: MediaDone | CommandFailed, now: float) -> list[Command]:
+        """The recording notice was said (or could not be): into the queue."""
+        if isinstance(event, MediaDone) and event.digits == self._record.opt_out_key:
+            log.info("call %s: opted out of recording in queue %s", self._uuid, self._queue.name)
+            self._record = None
+        return self._go(self._node.id, now)
 
     def _hold(self, commands: list[Command]) -> None:
         """Start the music: a stream plays until broken into, a prompt is

@@ -251,8 +251,8 @@ class RecordSettings:
     """Record the bridged call (`record_session` on the caller's leg) into
     `path`, a template of an absolute file path (`{date}`, `{queue}`,
     `{uuid}` and call variables, each made safe when rendered);
-    `announce` is played when the caller joins the queue; a caller who
-    keys `opt_out_key` while waiting is not recorded."""
+    `announce` is said before the caller joins the queue; a caller who
+    keys `opt_out_key` during it or while waiting is not recorded."""
 
     path: Template
     announce: Template | None = None

@@ -65,7 +65,9 @@ def test_a_recorded_call_sends_record_session_at_the_bridge_and_stores_the_path(
     fsrouter = start_fsrouter(rules=RULES)
     fsrouter.switch.add_agent(AgentScript(endpoint="user/1001", answer_after=0.2, hang_up_after=2))
     call = run_call(fsrouter, destination="7003", caller_id_number="+44 20/../7946")
-    assert prompt_id(call.sounds[0]) == "recording/notice"  # "this call may be recorded", before the bridge
+    assert prompt_id(call.sounds[0]) == "recording/notice"  # "this call may be recorded"
+    notice = next(run for run in call.esl_apps if run.name == "play_and_get_digits")
+    assert notice.end <= call.bridged_at  # said in full before the caller joined the line
     [recording] = call.recordings
     assert re.fullmatch(rf"/var/lib/fsrouter/recordings/\d{{4}}-\d\d-\d\d/recorded/_44_20____7946/{call.uuid}\.wav",
                         recording.path), recording.path
@@ -75,10 +77,11 @@ def test_a_recorded_call_sends_record_session_at_the_bridge_and_stores_the_path(
     assert statistics(fsrouter, call.uuid, "recorded")[0].fields == {"path": recording.path}
 
 
-def test_a_caller_who_opts_out_is_not_recorded(start_fsrouter):
+def test_a_caller_who_opts_out_during_the_notice_or_the_wait_is_not_recorded(start_fsrouter):
     fsrouter = start_fsrouter(rules=RULES)
-    fsrouter.switch.add_agent(AgentScript(endpoint="user/1001", answer_after=1.0, hang_up_after=1))
-    call = run_call(fsrouter, destination="7003", actions=[Press("9", after_prompt="recording/notice")])
-    assert call.bridged_with is not None
-    assert call.recordings == []
-    assert "opted out of recording" in fsrouter.log_text()
+    fsrouter.switch.add_agent(AgentScript(endpoint="user/1001", answer_after=4.0, hang_up_after=1))
+    for when in ("recording/notice", STREAM):
+        call = run_call(fsrouter, destination="7003", actions=[Press("9", after_prompt=when, delay=0.5)])
+        assert call.bridged_with is not None, when
+        assert call.recordings == [], when
+    assert fsrouter.log_text().count("opted out of recording") == 2

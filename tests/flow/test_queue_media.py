@@ -7,10 +7,10 @@ from datetime import datetime, timezone
 
 from fsrouter.flow import CallMachine
 from fsrouter.flow.commands import (
-    CancelTimer, Hangup, Play, QueryQueue, StartRecording, StartTimer, StopMedia, StopRecording, Transfer,
+    CancelTimer, Collect, Hangup, Play, QueryQueue, StartRecording, StartTimer, StopMedia, StopRecording, Transfer,
 )
 from fsrouter.flow.events import (
-    AgentConnected, AgentDisconnected, CallerHungUp, DigitPressed, MediaDone, QueueStatus, TimerFired,
+    AgentConnected, AgentDisconnected, CallerHungUp, CommandFailed, DigitPressed, MediaDone, QueueStatus, TimerFired,
 )
 from fsrouter.rules import compile_source
 
@@ -73,11 +73,18 @@ def test_the_stream_is_played_once_broken_into_by_an_announcement_and_resumed():
     assert machine.feed(MediaDone(said[2].command_id), T0 + 19) == [Play(3, STREAM)]  # resumed
 
 
+def waiting_after_the_notice(caller: str = "+302101234567", digits: str = "") -> CallMachine:
+    machine, start = queued("7001", caller)
+    assert start[-1] == Collect(1, ("en/recording/notice.wav",), timeout_ms=1000, terminators="")
+    assert machine.state == "recorded.1"  # not in the line yet: no agent cuts the notice short
+    assert machine.feed(MediaDone(1, digits=digits), T0 + 3) == [
+        StartTimer("queue_max_wait", 600.0), Play(2, ("en/queue/hold_music.wav",))]
+    assert machine.state == "queued"
+    return machine
+
+
 def test_a_prompt_as_music_is_started_again_each_time_it_ends():
-    machine, start = queued("7001")
-    notice = start[-1]
-    assert notice.sounds == ("en/recording/notice.wav",)  # first "this call may be recorded"
-    assert machine.feed(MediaDone(notice.command_id), T0 + 3) == [Play(2, ("en/queue/hold_music.wav",))]
+    machine = waiting_after_the_notice()
     assert machine.feed(MediaDone(2), T0 + 11) == [Play(3, ("en/queue/hold_music.wav",))]
 
 
@@ -106,7 +113,7 @@ def test_keys_that_are_no_exit_change_nothing():
 
 
 def test_the_bridged_call_is_recorded_and_the_recording_stopped_when_the_bridge_ends():
-    machine, start = queued("7001", caller="+30 69/../x")
+    machine = waiting_after_the_notice(caller="+30 69/../x")
     connected = machine.feed(AgentConnected("1001"), T0 + 30)
     path = "/rec/2026-12-07/r/_30_69____x-u1.wav"  # caller values as one safe segment
     assert connected == [CancelTimer("queue_max_wait"), CancelTimer("queue_announce"), StartRecording(path)]
@@ -114,11 +121,15 @@ def test_the_bridged_call_is_recorded_and_the_recording_stopped_when_the_bridge_
     assert machine.feed(AgentDisconnected(), T0 + 90) == [StopRecording(path), Hangup("NORMAL_CLEARING")]
 
 
-def test_a_caller_who_keys_the_opt_out_key_is_not_recorded():
-    machine, _ = queued("7001")
-    assert machine.feed(DigitPressed("7"), T0 + 4) == []
-    assert StartRecording not in map(type, machine.feed(AgentConnected("1001"), T0 + 30))
-    assert machine.feed(AgentDisconnected(), T0 + 90) == [Hangup("NORMAL_CLEARING")]
+def test_a_caller_who_keys_the_opt_out_key_during_the_notice_or_the_wait_is_not_recorded():
+    during_the_notice = waiting_after_the_notice(digits="7")
+    while_waiting = waiting_after_the_notice()
+    assert while_waiting.feed(DigitPressed("7"), T0 + 4) == []
+    for machine in (during_the_notice, while_waiting):
+        assert StartRecording not in map(type, machine.feed(AgentConnected("1001"), T0 + 30))
+        assert machine.feed(AgentDisconnected(), T0 + 90) == [Hangup("NORMAL_CLEARING")]
+    other_key = waiting_after_the_notice(digits="5")
+    assert StartRecording in map(type, other_key.feed(AgentConnected("1001"), T0 + 30))
 
 
 def test_the_line_records_when_the_queue_does_not_say():
@@ -130,6 +141,19 @@ def test_the_line_records_when_the_queue_does_not_say():
 def test_no_recording_without_a_record_block_and_none_after_a_hangup():
     machine, _ = queued("7000")
     assert StartRecording not in map(type, machine.feed(AgentConnected("1001"), T0 + 30))
-    recorded, _ = queued("7001")
+    recorded = waiting_after_the_notice()
     recorded.feed(AgentConnected("1001"), T0 + 30)
     assert recorded.feed(CallerHungUp(), T0 + 40) == []  # FreeSWITCH ends the recording with the channel
+
+
+def test_a_notice_that_cannot_be_played_still_leads_into_the_queue_and_the_recording():
+    machine, _ = queued("7001")
+    assert machine.feed(CommandFailed(1, "FILE NOT FOUND"), T0 + 1)[-1] == Play(2, ("en/queue/hold_music.wav",))
+    assert machine.state == "queued"
+    assert StartRecording in map(type, machine.feed(AgentConnected("1001"), T0 + 30))
+
+
+def test_a_notice_without_an_opt_out_key_is_simply_played():
+    plan = compile_source(RULES.replace(',\n             opt_out_key: "7"}', "}"))
+    machine = CallMachine(plan, {"destination_number": "7001", "uuid": "u1"}, now=T0)
+    assert machine.start(T0)[-1] == Play(1, ("en/recording/notice.wav",))
