@@ -64,12 +64,12 @@ def test_a_caller_pressing_an_exit_key_leaves_for_its_destination(start_fsrouter
 def test_a_recorded_call_sends_record_session_at_the_bridge_and_stores_the_path(start_fsrouter):
     fsrouter = start_fsrouter(rules=RULES)
     fsrouter.switch.add_agent(AgentScript(endpoint="user/1001", answer_after=0.2, hang_up_after=2))
-    call = run_call(fsrouter, destination="7003", caller_id_number="+44 20/../7946")
+    call = run_call(fsrouter, destination="7003", caller_id_number="${system(id)}/../7946")
     assert prompt_id(call.sounds[0]) == "recording/notice"  # "this call may be recorded"
     notice = next(run for run in call.esl_apps if run.name == "play_and_get_digits")
     assert notice.end <= call.bridged_at  # said in full before the caller joined the line
     [recording] = call.recordings
-    assert re.fullmatch(rf"/var/lib/fsrouter/recordings/\d{{4}}-\d\d-\d\d/recorded/_44_20____7946/{call.uuid}\.wav",
+    assert re.fullmatch(rf"/var/lib/fsrouter/recordings/\d{{4}}-\d\d-\d\d/recorded/__system_id______7946/{call.uuid}\.wav",
                         recording.path), recording.path
     assert call.bridged_at <= recording.started < recording.stopped <= call.unbridged_at + 0.5
     apps = [(run.name, run.arg) for run in call.esl_apps if "record" in run.name]
