@@ -30,8 +30,6 @@ ALLOW_KEYS = ("regions", "types")
 MAX_SPOKEN_NUMBER = 60
 """The highest number there is a prompt for (numbers/0..60)."""
 
-HOLD_MUSIC = "queue/hold_music"
-"""Played in a loop while a caller waits in any queue."""
 ANNOUNCED = ("queue/you_are_caller", "queue/thank_you")
 WAIT_WORDS = ("queue/estimated_wait", "queue/less_than_a_minute", "queue/more_than", "queue/minute",
               "queue/minutes")
