@@ -19,6 +19,7 @@ EDITS = {
     "nesting 2,000 deep": ("flows:\n", "flows:\n  deep: " + "[" * 2000 + "]" * 2000 + "\n"),
     "5,000-digit integer": ("after: 2s", "after: 1" + "0" * 4999),
     "NUL byte": ("# Always open", "# Always\x00 open"),
+    "music from a URL": ("music: queue/hold_music", "music: http://example.com/moh.mp3"),
     "300-character prompt name": ("- play: greeting/acme\n    - menu:",
                                   "- play: greeting/" + "p" * 300 + "\n    - menu:"),
 }

@@ -145,6 +145,26 @@ class Removed(_Left):
     reason: str
 
 
+EXIT_KEY_REASON = "exit_key:"
+"""How a `Removed` reason begins when the caller keyed an exit key (the key follows)."""
+
+
+def exit_reason(key: str) -> str:
+    """The removal reason of a caller who left by exit `key`."""
+    return EXIT_KEY_REASON + key
+
+
+@dataclass(frozen=True, kw_only=True)
+class Recorded:
+    """The bridged call of `entry_id` is being recorded into `path` (a fact
+    for statistics, reported by the runtime, not the ACD's own doing)."""
+
+    entry_id: str
+    queue: str
+    at: float
+    path: str
+
+
 @dataclass(frozen=True, kw_only=True)
 class AgentMissed:
     """An offered agent did not take the call; `consecutive` counts the misses

@@ -103,7 +103,23 @@ class BookCallback:
     number: str
 
 
+@dataclass(frozen=True)
+class StartRecording:
+    """Record the caller's leg, both directions, into `path` (FreeSWITCH
+    `record_session`, which runs on through the bridge); the runner stores
+    the path with the call's statistics."""
+
+    path: str
+
+
+@dataclass(frozen=True)
+class StopRecording:
+    """Stop the recording into `path` (`stop_record_session`)."""
+
+    path: str
+
+
 Command = (
     Answer | Play | Collect | StopMedia | SetVariable | StartTimer | CancelTimer | Transfer | Hangup
-    | QueryQueue | BookCallback
+    | QueryQueue | BookCallback | StartRecording | StopRecording
 )

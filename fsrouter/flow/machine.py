@@ -7,9 +7,12 @@ makes follows an edge of the plan's graph (`node.edges[outcome]`), the same
 table `fsrouter graph` draws; the code here only decides which outcome an
 event means.
 
-While a caller waits in a queue the machine plays hold music and the
-announcements, and runs the callback dialog (`callback.py`) when the
-caller accepts the offer.
+While a caller waits in a queue the machine plays the queue's music (by
+default FreeSWITCH's shared `local_stream://moh`: one playback that runs
+until an announcement breaks in, then one more) and the announcements,
+runs the callback dialog (`callback.py`) when the caller accepts the offer,
+sends a caller who keys an exit key where the queue says, and records the
+bridged call when the line, route or queue asks for it.
 
 Nothing a caller does can break it: unexpected keys are re-prompted,
 stale or unknown events are ignored, a failed prompt is skipped, and after
@@ -25,13 +28,13 @@ from itertools import count
 from types import MappingProxyType
 
 from ..rules import plan as p
-from ..rules import queue_settings
+from ..rules.media_settings import MUSIC_AS_IS, record_path
 from ..rules.templates import Template
 from .announce import announcement
 from .callback import CallbackDialog, Result, offer_due
 from .commands import (
-    Answer, CancelTimer, Collect, Command, Hangup, Play, QueryQueue, SetVariable, StartTimer, StopMedia,
-    Transfer,
+    Answer, CancelTimer, Collect, Command, Hangup, Play, QueryQueue, SetVariable, StartRecording, StartTimer,
+    StopMedia, StopRecording, Transfer,
 )
 from .events import (
     AgentConnected, AgentDisconnected, CallerHungUp, CommandFailed, DigitPressed, Event, MediaDone,
@@ -55,10 +58,10 @@ _SOUND_ID = re.compile(r"[A-Za-z0-9_-]+(?:/[A-Za-z0-9_-]+)*")
 _LANGUAGE = re.compile(r"[A-Za-z0-9_-]+")
 _DTMF = re.compile(r"[0-9*#]+")
 
-HOLD_MUSIC = Template.parse(queue_settings.HOLD_MUSIC)
-"""Played in a loop while a caller waits in a queue."""
 MAX_WAIT_TIMER = "queue_max_wait"
 ANNOUNCE_TIMER = "queue_announce"
+OPT_OUT_WAIT_MS = 1000
+"""How long after the recording notice its opt-out key is still taken."""
 
 
 class FlowError(Exception):
@@ -94,6 +97,14 @@ class CallMachine:
         self._waiting: int | None = None
         self._menu: str | None = None
         self._misses = {p.INVALID: 0, p.TIMEOUT: 0}
+        self._record: p.RecordSettings | None = None
+        """What recording the bridged call would have (until the caller opts out)."""
+        self._noticed: str | None = None
+        """The queue step whose recording notice was just said."""
+        self.recording: str | None = None
+        """The file the bridged call is being recorded into."""
+        self.exit_key: str | None = None
+        """The exit key the caller left their last queue by."""
         self.outcome: tuple[str, str] | None = None
         """("transfer", extension), ("hangup", cause), ("queue", name),
         ("answered", agent_id), ("callback", callback_id) or
@@ -145,6 +156,8 @@ class CallMachine:
             return []
         self._waiting = None
         node = self._node
+        if isinstance(node.step, p.Enqueue):
+            return self._after_notice(event, now)
         if isinstance(event, CommandFailed):
             log.warning("call %s at %s: command failed: %s", self._uuid, node.id, event.reason)
             outcome = self._failed(node)
@@ -231,16 +244,49 @@ class CallMachine:
     def _enter_queue(self, step: p.Enqueue, now: float, commands: list[Command]) -> None:
         """Wait on hold music until the queue's maximum wait, then go to its
         declared destination: no caller waits without end.  Offering the
-        call to agents is the ACD's part, driven from outside the machine."""
+        call to agents is the ACD's part, driven from outside the machine.
+
+        A recorded queue's notice ("this call may be recorded") is said
+        first, before the caller joins the line: no agent's answer can cut
+        it short.  Its opt-out key may be keyed while it plays."""
         self._queue = self._plan.queues[step.queue]
+        if self._noticed != self._node.id:
+            self._record = self._queue.record or self.decision.record
+            notice = self._sound(self._record.announce) if self._record and self._record.announce else None
+            if notice is not None:
+                self._noticed = self._node.id
+                key = self._record.opt_out_key
+                self._wait(lambda i: Collect(i, (notice,), timeout_ms=OPT_OUT_WAIT_MS, terminators="")
+                           if key else Play(i, (notice,)), commands)
+                return
+        self._noticed = None
         commands.append(StartTimer(MAX_WAIT_TIMER, self._queue.max_wait))
         if self._queue.announce is not None:
             commands.append(StartTimer(ANNOUNCE_TIMER, self._queue.announce.first))
         self._hold(commands)
         self._end(commands, ("queue", step.queue), phase="queued")
 
+    def _after_notice(self, event: MediaDone | CommandFailed, now: float) -> list[Command]:
+        """The recording notice was said (or could not be): into the queue."""
+        if isinstance(event, MediaDone) and event.digits == self._record.opt_out_key:
+            log.info("call %s: opted out of recording in queue %s", self._uuid, self._queue.name)
+            self._record = None
+        return self._go(self._node.id, now)
+
     def _hold(self, commands: list[Command]) -> None:
-        sound = self._sound(HOLD_MUSIC)
+        """Start the music: a stream plays until broken into, a prompt is
+        started again each time it ends.
+
+        A `local_stream://` playback never ends by itself: mod_local_stream
+        hands out silence rather than an end of file (local_stream_file_read),
+        so it reports back only when `StopMedia` breaks it (uuid_break sets
+        CF_BREAK, switch_ivr_play_file stops on it and `playback` still
+        answers FILE PLAYED: mod_commands.c break_function, mod_dptools.c
+        playback_function).  A break that finds nothing playing cannot cut
+        the announcement after it short: switch_core_session_exec clears
+        CF_BREAK as each application starts (signalwire/freeswitch cc93a68)."""
+        music = self._queue.music
+        sound = music if MUSIC_AS_IS.fullmatch(music) else self._sound(Template.parse(music))
         if sound is not None:
             self._wait(lambda i: Play(i, (sound,)), commands)
 
@@ -250,7 +296,7 @@ class CallMachine:
             self._waiting = self._dialog = None
             self._phase = "connected"
             self.outcome = ("answered", event.agent_id)
-            return [CancelTimer(MAX_WAIT_TIMER), CancelTimer(ANNOUNCE_TIMER)]
+            return [CancelTimer(MAX_WAIT_TIMER), CancelTimer(ANNOUNCE_TIMER)] + self._start_recording(now)
         leaving = self._queue_exit(event)
         if self._dialog is not None:
             return self._in_dialog(event, leaving, now)
@@ -260,12 +306,34 @@ class CallMachine:
             return [QueryQueue()]
         if isinstance(event, QueueStatus) and self._queue.announce is not None:
             return self._announce_status(event, now)
+        if isinstance(event, DigitPressed) and event.digits in self._queue.exits:
+            return self._exit(event.digits, now)
         if isinstance(event, DigitPressed) and self._offered and event.digits == self._queue.callback.key:
             return self._start_dialog()
+        if isinstance(event, DigitPressed) and self._record and event.digits == self._record.opt_out_key:
+            log.info("call %s: opted out of recording in queue %s", self._uuid, self._queue.name)
+            self._record = None
+            return []
         commands: list[Command] = []
         if isinstance(event, MediaDone) and event.command_id == self._waiting:
             self._hold(commands)  # after the music or an announcement: music again
         return commands
+
+    def _exit(self, key: str, now: float) -> list[Command]:
+        """The caller keyed an exit key: out of the queue to its destination."""
+        log.info("call %s: left queue %s by exit key %s", self._uuid, self._queue.name, key)
+        self.exit_key = key
+        cancels: list[Command] = [CancelTimer(MAX_WAIT_TIMER), CancelTimer(ANNOUNCE_TIMER), StopMedia()]
+        return self._leave_queue(cancels, self._queue.exits[key], now)
+
+    def _start_recording(self, now: float) -> list[Command]:
+        """Record the bridged call, into a path whose {values} are made safe."""
+        if self._record is None:
+            return []
+        values = {**self._vars, "queue": self._queue.name,
+                  "date": self._plan.context(self._vars, now).moment.date.isoformat()}
+        self.recording = record_path(self._record.path, values)
+        return [StartRecording(self.recording)]
 
     def _queue_exit(self, event: Event) -> tuple[list[Command], str] | None:
         """If `event` ends the wait: the timers to cancel and where the call goes."""
@@ -290,6 +358,8 @@ class CallMachine:
         offer = callback is not None and offer_due(callback, status, callback.window is None or
                                                    callback.window.test(self._plan.context(self._vars, now)))
         prompts = announcement(status, settings, say_wait, offer)
+        if prompts and settings.exit is not None:  # "to speak to an operator, press 0" before the thanks
+            prompts = (*prompts[:-1], settings.exit.source, prompts[-1])
         sounds = self._prompts(prompts)
         if not sounds:
             return commands
@@ -345,7 +415,8 @@ class CallMachine:
         """After the agent's side of the bridge ends, the caller is parked
         (park_after_bridge) and back with us: end the call cleanly."""
         if isinstance(event, AgentDisconnected):
-            return self._end([Hangup("NORMAL_CLEARING")], self.outcome)
+            stop: list[Command] = [StopRecording(self.recording)] if self.recording else []
+            return self._end(stop + [Hangup("NORMAL_CLEARING")], self.outcome)
         return []
 
     # -- what a finished command means -------------------------------------

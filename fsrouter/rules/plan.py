@@ -179,6 +179,7 @@ class Line:
     flow: str | None
     values: Mapping[str, Template]
     pos: Position
+    record: RecordSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -190,18 +191,21 @@ class Route:
     flow: str
     values: Mapping[str, Template]
     pos: Position
+    record: RecordSettings | None = None
 
 
 @dataclass(frozen=True)
 class AnnounceSettings:
     """When a queued caller is told their position (and, every `wait_every`
     seconds, the estimated wait): first after `first` seconds, then every
-    `every` seconds, while the position is at most `up_to`."""
+    `every` seconds, while the position is at most `up_to`.  `exit` is the
+    prompt that names the queue's exit keys, said in each announcement."""
 
     first: float = 15.0
     every: float = 45.0
     up_to: int = 20
     wait_every: float | None = None
+    exit: Template | None = None
 
 
 @dataclass(frozen=True)
@@ -235,6 +239,24 @@ class CallbackSettings:
     whisper: Template = Template.parse("Callback for {number}, waited {waited}")
     intro: Template = Template.parse("callback/intro")
     window: Predicate | None = None
+
+
+DEFAULT_MUSIC = "local_stream://moh"
+"""What a queued caller hears unless the queue says otherwise: FreeSWITCH's
+shared music-on-hold stream (its vanilla `hold_music`)."""
+
+
+@dataclass(frozen=True)
+class RecordSettings:
+    """Record the bridged call (`record_session` on the caller's leg) into
+    `path`, a template of an absolute file path (`{date}`, `{queue}`,
+    `{uuid}` and call variables, each made safe when rendered);
+    `announce` is said before the caller joins the queue; a caller who
+    keys `opt_out_key` during it or while waiting is not recorded."""
+
+    path: Template
+    announce: Template | None = None
+    opt_out_key: str | None = None
 
 
 STRATEGIES = ("longest_idle", "most_skilled", "fewest_calls", "least_talk_time", "round_robin")
@@ -278,6 +300,11 @@ class Queue:
     announce: AnnounceSettings | None = None
     whisper: Template | None = None
     callback: CallbackSettings | None = None
+    music: str = DEFAULT_MUSIC
+    """A `local_stream://` stream, or a file (absolute, or a prompt id) played in a loop."""
+    exits: Mapping[str, str] = field(default_factory=lambda: frozen_map({}))
+    """DTMF key -> entry node id of where a waiting caller who keys it goes."""
+    record: RecordSettings | None = None
 
 
 @dataclass(frozen=True)
@@ -304,6 +331,8 @@ class RouteDecision:
     exported: Mapping[str, str]
     line: str | None
     route: str | None
+    record: RecordSettings | None = None
+    """The route's `record`, else the line's (a queue's own comes first)."""
 
 
 @dataclass(frozen=True)
@@ -348,6 +377,7 @@ class Plan:
             frozen_map(exported),
             line.number if line else None,
             chosen if flow else None,
+            (matched.record if matched else None) or (line.record if line else None),
         )
 
 

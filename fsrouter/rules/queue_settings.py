@@ -20,7 +20,7 @@ from .shapes import Shapes
 from .templates import Template
 from .tree import Node, Scalar, describe
 
-ANNOUNCE_KEYS = ("position", "wait")
+ANNOUNCE_KEYS = ("position", "wait", "exit")
 DEFAULT_WAIT_EVERY = 90.0
 CALLBACK_KEYS = (
     "key", "offer_when", "region", "allow", "deny", "allow_patterns", "retry", "dial_after", "dial",
@@ -30,8 +30,6 @@ ALLOW_KEYS = ("regions", "types")
 MAX_SPOKEN_NUMBER = 60
 """The highest number there is a prompt for (numbers/0..60)."""
 
-HOLD_MUSIC = "queue/hold_music"
-"""Played in a loop while a caller waits in any queue."""
 ANNOUNCED = ("queue/you_are_caller", "queue/thank_you")
 WAIT_WORDS = ("queue/estimated_wait", "queue/less_than_a_minute", "queue/more_than", "queue/minute",
               "queue/minutes")
@@ -66,7 +64,8 @@ class QueueSettings:
         wait = self.shapes.block(fields["wait"], "announce wait", {
             "every": ("wait_every", lambda n: self.shapes.duration(n, "announce wait every")),
         }) if "wait" in fields else {}
-        if timing is None or wait is None:
+        exit_prompt = self.prompt(fields["exit"], "announce exit") if "exit" in fields else None
+        if timing is None or wait is None or ("exit" in fields and exit_prompt is None):
             return None
         up_to = timing.get("up_to", plan.AnnounceSettings.up_to)
         self.spoken(node, "announcement", [*ANNOUNCED, *(f"numbers/{n}" for n in range(1, up_to + 1))])
@@ -75,7 +74,7 @@ class QueueSettings:
                         [*WAIT_WORDS, *(f"numbers/{n}" for n in range(1, MAX_SPOKEN_NUMBER + 1))])
         if "wait" in fields:
             wait.setdefault("wait_every", DEFAULT_WAIT_EVERY)
-        return plan.AnnounceSettings(**timing, **wait)
+        return plan.AnnounceSettings(**timing, **wait, exit=exit_prompt)
 
     def callback(self, node: Node) -> plan.CallbackSettings | None:
         fields = self.shapes.fields(node, "callback", CALLBACK_KEYS, required=("offer_when",))

@@ -17,7 +17,8 @@ from . import plan
 from .conditions import TestCompiler
 from .flows import FlowCompiler
 from .problems import Position
-from .queue_settings import HOLD_MUSIC, QueueSettings, countries
+from .media_settings import MediaSettings
+from .queue_settings import QueueSettings, countries
 from .shapes import NAME, Shapes
 from .skill_layout import Issue, layout, skill_name_problem
 from .skill_layout import fields as skill_fields
@@ -26,11 +27,11 @@ from .tree import Map, Node, Scalar, Seq
 
 SECTIONS = ("settings", "lines", "routes", "flows", "queues", "agents")
 SETTINGS_KEYS = ("timezone", "language", "holidays")
-LINE_KEYS = ("brand", "language", "flow", "set")
-ROUTE_KEYS = ("name", "match", "flow", "set")
+LINE_KEYS = ("brand", "language", "flow", "set", "record")
+ROUTE_KEYS = ("name", "match", "flow", "set", "record")
 QUEUE_KEYS = (
     "name", "max_wait", "no_agents", "require", "relax", "strategy", "announce", "callback",
-    "whisper", "priority",
+    "whisper", "priority", "music", "exit", "record",
 )
 RELAX_KEYS = ("after", "require", "add_queue")
 AGENT_KEYS = ("name", "dial", "skills", "wrap_up")
@@ -165,13 +166,20 @@ class SectionCompiler:
             for var, value in (("brand", brand), ("language", language)):
                 if value is not None:
                     self.flows.known.setdefault(var, set()).add(value)
-            lines[number] = plan.Line(number, brand, language, flow, self.values(fields), key.pos)
+            record = self.record(fields, f'line "{number}" record')
+            lines[number] = plan.Line(number, brand, language, flow, self.values(fields), key.pos, record)
             if "flow" not in fields and default is None:
                 self.shapes.report.warning(
                     key.pos, f'line "{number}" has no flow and there is no default route',
                     "flow: NAME, or a route without match",
                 )
         return lines
+
+    def record(self, fields: Mapping[str, Node], what: str) -> plan.RecordSettings | None:
+        """A line's or route's `record`, if any (None also when it is bad: reported)."""
+        if "record" not in fields:
+            return None
+        return MediaSettings(self.shapes, self.flows.prompt).record(fields["record"], what)
 
     def routes(self, nodes: list[Node]) -> tuple[list[plan.Route], plan.Route | None]:
         """Routes in order, and the default route (the one without `match`)."""
@@ -186,7 +194,7 @@ class SectionCompiler:
             if flow is None or ("match" in fields and match is None):
                 continue
             name = name or (f"route {index}" if match else "default")
-            route = plan.Route(name, match, flow, self.values(fields), node.pos)
+            route = plan.Route(name, match, flow, self.values(fields), node.pos, self.record(fields, "route record"))
             if match is not None:
                 routes.append(route)
             elif default is not None:
@@ -268,7 +276,6 @@ class SectionCompiler:
         self, name: str, fields: Mapping[str, Node], key: Scalar, compiled: QueueSettings,
     ) -> plan.Queue | None:
         flow = f"queue:{name}"
-        compiled.spoken(key, "hold music", [HOLD_MUSIC])
         title = self.shapes.text(fields["name"], "queue name") if "name" in fields else name
         max_wait = self.shapes.fields(fields["max_wait"], "max_wait", ("after", "then"), ("after", "then"))
         if not max_wait or len(max_wait) < 2:
@@ -291,14 +298,34 @@ class SectionCompiler:
             "whisper": ("whisper", lambda n: self.shapes.template(n, "whisper")),
             "callback": ("callback", compiled.callback),
         })
+        media = self.queue_media(fields, flow, settings)
         if settings and "callback" in settings and "announce" not in settings:
             self.shapes.report.warning(
                 fields["callback"].pos, "the callback is never offered: the offer is made in the announcements",
                 "announce: {position: {first: 15s, every: 45s}}",
             )
-        if title is None or after is None or options is None or settings is None:
+        if title is None or after is None or options is None or settings is None or media is None:
             return None
-        return plan.Queue(name, title, after, then, no_agents, key.pos, **options, **settings)
+        return plan.Queue(name, title, after, then, no_agents, key.pos, **options, **settings, **media)
+
+    def queue_media(self, fields: Mapping[str, Node], flow: str, settings: dict | None) -> dict | None:
+        """`music`, `exit` and `record` (rules/media_settings.py); None if any is bad."""
+        media = MediaSettings(self.shapes, self.flows.prompt)
+        values = self.shapes.read(fields, {
+            "music": ("music", media.music),
+            "record": ("record", lambda n: media.record(n, "queue record")),
+        })
+        exits = media.exits(fields["exit"], flow, self.flows.action, self.queue_entries) if "exit" in fields else ({}, {})
+        if values is None or exits is None:
+            return None
+        if media.clashes(exits[1], fields, (settings or {}).get("callback"), values.get("record")):
+            return None
+        announce = (settings or {}).get("announce")
+        if announce is not None and announce.exit is not None and not exits[0]:
+            self.shapes.report.error(fields["announce"].pos, "announce exit names exit keys the queue does not have",
+                                     'exit: {"0": {goto: operator}}')
+            return None
+        return {**values, "exits": plan.frozen_map(exits[0])} if exits[0] else values
 
     def strategy(self, node: Node) -> str | None:
         name = self.shapes.text(node, "strategy", "one of: " + ", ".join(plan.STRATEGIES))

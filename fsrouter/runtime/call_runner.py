@@ -31,6 +31,7 @@ from fsrouter.flow import events as ev
 from fsrouter.offer.bridging import BridgingMachine, FeedFlow, SendHeld, SettleHeld, Unbridged
 from fsrouter.offer.bridging import Timeout as NoWordOnBridge
 from fsrouter.offer.messages import Bridging, Message
+from fsrouter.acd.events import exit_reason
 from fsrouter import fsvalues
 from fsrouter.logs import fields
 
@@ -69,6 +70,8 @@ class Queueing(Protocol):
     def status(self, call_uuid: str) -> ev.QueueStatus | None: ...
 
     def book_callback(self, call_uuid: str, number: str) -> str | None: ...
+
+    def recorded(self, call_uuid: str, path: str) -> None: ...
 
 
 
@@ -293,7 +296,8 @@ class CallRunner:
             if self._hung_up:
                 self._queueing.hang_up(self.call.uuid)
             else:
-                self._queueing.leave(self.call.uuid, "left_queue")
+                key = self.machine.exit_key
+                self._queueing.leave(self.call.uuid, exit_reason(key) if key else "left_queue")
 
     def _must_join(self) -> bool:
         return (self._queueing is not None and not self._in_queue and not self._hung_up
@@ -374,6 +378,18 @@ class CallRunner:
         booked = self._queueing.book_callback(self.call.uuid, command.number) if self._in_queue else None
         self._feed(ev.CallbackBooked(booked) if booked else ev.CallbackNotBooked("not booked"))
 
+    def _start_recording(self, command: cmd.StartRecording) -> None:
+        """`record_session` on the bridged caller: FreeSWITCH's bridge loop
+        runs a queued sendmsg without ending the bridge (switch_ivr_bridge.c,
+        audio_bridge_thread: switch_ivr_parse_next_event); the path is
+        stored with the call's statistics."""
+        self._execute("record_session", fsvalues.sound_path(command.path))
+        if self._queueing is not None:
+            self._queueing.recorded(self.call.uuid, command.path)
+
+    def _stop_recording(self, command: cmd.StopRecording) -> None:
+        self._execute("stop_record_session", fsvalues.sound_path(command.path))
+
     def _break_media(self, command: cmd.StopMedia) -> None:
         # uuid_break writes no output, so FreeSWITCH answers a successful break
         # with "-ERR no reply"; only other -ERR replies are failures.
@@ -427,5 +443,7 @@ _PERFORMERS: dict[type, Callable[[CallRunner, object], None]] = {
     cmd.QueryQueue: CallRunner._query_queue,
     cmd.BookCallback: CallRunner._book,
     cmd.Hangup: CallRunner._hangup,
+    cmd.StartRecording: CallRunner._start_recording,
+    cmd.StopRecording: CallRunner._stop_recording,
 }
 """How each flow command is carried out (STYLE: a table, not an if/elif chain)."""

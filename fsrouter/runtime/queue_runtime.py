@@ -54,6 +54,7 @@ from fsrouter.acd import (
     UnknownOffer,
     UnknownQueue,
 )
+from fsrouter.acd.events import Recorded
 from fsrouter.acd.from_plan import AcdPlan, PlanMappingError, from_plan
 from fsrouter.acd.memory import Layout
 from fsrouter.esl.codec import Event
@@ -282,6 +283,12 @@ class QueueRuntime:
         """The call moves on out of the queue (max wait, exit key, a
         callback booked...): `reason` is recorded with its removal."""
         self._leave(call_uuid, lambda now: self.acd.remove(call_uuid, now, reason))
+
+    def recorded(self, call_uuid: str, path: str) -> None:
+        """The caller's bridged call is recorded into `path`: stored with its statistics."""
+        caller = self._callers.get(call_uuid)
+        if caller is not None:
+            self.handle([Recorded(entry_id=call_uuid, queue=caller.acd_queue, at=self.now(), path=path)])
 
     def hang_up(self, call_uuid: str) -> None:
         """The caller hung up: abandoned while waiting, or the bridged call is over."""

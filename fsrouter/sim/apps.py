@@ -146,6 +146,31 @@ def break_(channel: Channel, data: str) -> None:
     channel.break_media(flush=data.lower() == "all")
 
 
+# ------------------------------------------------------------ recording
+
+
+@application("record_session")
+def record_session(channel: Channel, data: str) -> None:
+    """``record_session <path> [+<limit>] [{vars}]``: a media bug, so the
+    application returns at once and the recording runs on (through a bridge)
+    until ``stop_record_session`` or the hangup.  The arguments split on
+    spaces; an empty argument does nothing (mod_dptools.c
+    record_session_function).  RECORD_START fires when the bug starts
+    (switch_ivr_async.c record_callback, cc93a68)."""
+    path = data.split(" ")[0]
+    if not path:
+        return
+    channel.start_recording(path)
+
+
+@application("stop_record_session")
+def stop_record_session(channel: Channel, data: str) -> None:
+    """``stop_record_session <path|all>``: removes the bug recording that
+    path (or every one), which fires RECORD_STOP (switch_ivr_async.c
+    switch_ivr_stop_record_session, send_record_stop_event)."""
+    channel.stop_recording(None if data.strip().lower() == "all" else data.strip())
+
+
 # ------------------------------------------------------------ play_and_get_digits
 
 

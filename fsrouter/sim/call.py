@@ -38,6 +38,16 @@ class AppRun:
         return None if self.end is None else self.end - self.start
 
 
+@dataclass
+class Recording:
+    """A ``record_session`` on the channel: the path asked for, and when
+    (sim seconds since the call was placed) it started and stopped."""
+
+    path: str
+    started: float
+    stopped: float | None = None
+
+
 @dataclass(frozen=True)
 class WireMessage:
     t: float
@@ -88,6 +98,8 @@ class SimCall:
     sent_dtmf: list[str] = field(default_factory=list)
     bridged_at: float | None = None
     unbridged_at: float | None = None
+    #: record_session / stop_record_session on this leg, in order.
+    recordings: list[Recording] = field(default_factory=list)
     _done: gevent.event.Event = field(default_factory=gevent.event.Event, repr=False)
 
     def wait(self, timeout: float | None = None) -> bool:

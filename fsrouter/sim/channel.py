@@ -36,7 +36,7 @@ import gevent.event
 
 from fsrouter.esl.codec import Frame
 from fsrouter.sim import template
-from fsrouter.sim.call import AppRun, SimCall
+from fsrouter.sim.call import AppRun, Recording, SimCall
 from fsrouter.sim.caller import CallerDriver, CallerScript
 from fsrouter.sim.fsutil import Q850, atoi, hangup_cause, switch_true
 from fsrouter.sim.events import SimEvent
@@ -53,7 +53,7 @@ EXTENDED_EVENTS = frozenset({
     "CHANNEL_CREATE", "CHANNEL_DATA", "CHANNEL_ANSWER", "CHANNEL_PARK", "CHANNEL_UNPARK",
     "CHANNEL_PROGRESS", "CHANNEL_PROGRESS_MEDIA", "CHANNEL_HANGUP", "CHANNEL_HANGUP_COMPLETE",
     "CHANNEL_EXECUTE", "CHANNEL_EXECUTE_COMPLETE", "CHANNEL_DESTROY", "PLAYBACK_START",
-    "PLAYBACK_STOP",
+    "PLAYBACK_STOP", "RECORD_START", "RECORD_STOP",
 })
 CALLSTATE_NUMBERS = {"DOWN": 0, "RINGING": 2, "EARLY": 3, "ACTIVE": 4, "HANGUP": 7}
 RATE = 8000  # the simulated channel is PCMU at 8 kHz
@@ -241,6 +241,8 @@ class Channel:
         """CS_HANGUP and CS_REPORTING, ending with CHANNEL_HANGUP_COMPLETE."""
         self._set_state("CS_HANGUP", 10)
         self._set_call_state("HANGUP")
+        # switch_core_session_hangup_state removes every media bug: recordings stop.
+        self.stop_recording(None)
         cause = self.hangup_cause or "NORMAL_CLEARING"
         self.set_variable("hangup_cause", cause)
         self.set_variable("hangup_cause_q850", str(Q850.get(cause, 0)))
@@ -374,6 +376,18 @@ class Channel:
         """uuid_broadcast on this leg: a playback queued like a sendmsg execute."""
         self._commands.append(lambda: self.execute("playback", path, source="broadcast"))
         self.poke()
+
+    def start_recording(self, path: str) -> None:
+        """A record_session media bug on this leg (see `apps.record_session`)."""
+        self.call.recordings.append(Recording(path, self.elapsed()))
+        self.fire("RECORD_START", post=[("Record-File-Path", path)])
+
+    def stop_recording(self, path: str | None) -> None:
+        """Remove the recording of `path` (None: all); the hangup removes them all too."""
+        for recording in self.call.recordings:
+            if recording.stopped is None and path in (None, recording.path):
+                recording.stopped = self.elapsed()
+                self.fire("RECORD_STOP", post=[("Record-File-Path", recording.path)])
 
     def request_bridge(self, other: Channel, originator: bool) -> None:
         """uuid_bridge: whatever runs (park, a playback) is left for the bridge."""
@@ -574,7 +588,8 @@ class Channel:
     def play(self, arg: str, reader: DigitReader | None = None) -> Outcome | None:
         """switch_ivr_play_file: None if nothing could be opened, else how the playing ended."""
         try:
-            sounds = open_sounds(arg, rate=RATE, sounds_dir=self.switch.sounds_dir)
+            sounds = open_sounds(arg, rate=RATE, sounds_dir=self.switch.sounds_dir,
+                                 streams=self.switch.local_streams)
         except SoundNotFound:
             self.call.missing_sounds.append(arg)
             return None

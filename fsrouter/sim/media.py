@@ -11,6 +11,14 @@ Mirrors how FreeSWITCH opens a file for `playback`:
 * ``tone_stream://%(on,off,freq...);loops=N`` lasts (on+off) ms per segment,
   times N loops (``loops=-1`` forever); ``silence_stream://N`` lasts N ms
   (N <= 0 forever).
+* ``local_stream://NAME`` is a mod_local_stream source, shared by every
+  channel that plays it: it never ends by itself (``local_stream_file_read``
+  hands out silence when its buffer is empty and never reports the end of
+  the file), so the playback lasts until a break or the hangup.  The source
+  is looked up as ``NAME/<rate>`` first, then ``NAME``, then ``default``;
+  with none of them the open fails and ``playback`` answers ``FILE NOT
+  FOUND`` (src/mod/formats/mod_local_stream/mod_local_stream.c,
+  ``local_stream_file_open`` and ``local_stream_file_read``, cc93a68).
 """
 
 from __future__ import annotations
@@ -42,27 +50,40 @@ class SoundNotFound(LookupError):
     """FreeSWITCH could not open it (`playback` answers ``FILE NOT FOUND``)."""
 
 
-def open_sounds(arg: str, *, rate: int = 8000, sounds_dir: str | None = None) -> list[Sound]:
-    """The sounds a playback argument expands to, in playing order."""
+LOCAL_STREAMS = frozenset({"default", "moh/8000", "moh/16000", "moh/32000", "moh/48000"})
+"""The sources of FreeSWITCH's vanilla local_stream.conf.xml (its
+``hold_music`` variable is ``local_stream://moh``)."""
+
+
+def open_sounds(arg: str, *, rate: int = 8000, sounds_dir: str | None = None,
+                streams: frozenset[str] = LOCAL_STREAMS) -> list[Sound]:
+    """The sounds a playback argument expands to, in playing order;
+    `streams` are the switch's local_stream sources."""
     if arg.startswith("file_string://"):
         sounds = []
         for part in arg[len("file_string://"):].split("!"):
             try:
-                sounds.append(open_sound(part, rate=rate, sounds_dir=sounds_dir))
+                sounds.append(open_sound(part, rate=rate, sounds_dir=sounds_dir, streams=streams))
             except SoundNotFound:
                 continue
         if not sounds:
             raise SoundNotFound(arg)
         return sounds
-    return [open_sound(arg, rate=rate, sounds_dir=sounds_dir)]
+    return [open_sound(arg, rate=rate, sounds_dir=sounds_dir, streams=streams)]
 
 
-def open_sound(spec: str, *, rate: int = 8000, sounds_dir: str | None = None) -> Sound:
+def open_sound(spec: str, *, rate: int = 8000, sounds_dir: str | None = None,
+               streams: frozenset[str] = LOCAL_STREAMS) -> Sound:
     if spec.startswith("tone_stream://"):
         return Sound(spec, None, tone_seconds(spec[len("tone_stream://"):]))
     if spec.startswith("silence_stream://"):
         ms = atoi(spec[len("silence_stream://"):])
         return Sound(spec, None, ms / 1000 if ms > 0 else math.inf)
+    if spec.startswith("local_stream://"):
+        name = spec[len("local_stream://"):]
+        if not ({f"{name}/{rate}", name, "default"} & streams):
+            raise SoundNotFound(spec)
+        return Sound(spec, None, math.inf)
     if "://" in spec or not spec:
         raise SoundNotFound(spec)  # no such format module in the simulated switch
     path = spec if os.path.isabs(spec) or not sounds_dir else os.path.join(sounds_dir, spec)

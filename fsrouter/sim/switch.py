@@ -36,6 +36,7 @@ from fsrouter.sim.caller import CallerScript
 from fsrouter.sim.channel import Channel
 from fsrouter.sim.clock import SimClock
 from fsrouter.sim.dist import draw
+from fsrouter.sim.media import LOCAL_STREAMS
 from fsrouter.sim.events import EventBus, EventFactory, SimEvent, SwitchIdentity
 from fsrouter.sim.session import EslSession
 from fsrouter.sim.sofia import Registration
@@ -54,6 +55,7 @@ class Switch:
         identity: SwitchIdentity | None = None,
         seed: int | None = None,
         sql: bool = True,
+        local_streams: frozenset[str] = LOCAL_STREAMS,
     ) -> None:
         """
         target: fsrouter's outbound listener, as in ``socket host:port async full``.
@@ -68,6 +70,8 @@ class Switch:
         sql: the core database is on; off (``freeswitch -nosql``, switch.c),
             ``show`` answers ``-ERR SQL disabled, no data available!``
             (mod_commands.c, show_function).
+        local_streams: mod_local_stream's sources (``local_stream://NAME``
+            plays ``NAME/<rate>``, ``NAME`` or ``default``; `sim.media`).
         """
         self.target = target
         self.clock = SimClock(time_scale)
@@ -90,6 +94,7 @@ class Switch:
         #: Endpoints whose phone is not registered now (`unregister`).
         self.unregistered: set[str] = set()
         self.sql = sql
+        self.local_streams = frozenset(local_streams)
         #: The legs ``originate`` created to agents' and to customers' phones, oldest first.
         self.agent_calls: list[SimCall] = []
         self.customer_calls: list[SimCall] = []

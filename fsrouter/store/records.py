@@ -70,6 +70,10 @@ class QueueEventKind(StrEnum):
     REMOVED = "removed"
     #: The last agent able to take the entry stopped serving.
     LEFT_EMPTY = "left_empty"
+    #: The caller left the queue by an exit key (`fields["key"]`).
+    EXITED = "exited"
+    #: The bridged call is recorded into `fields["path"]`.
+    RECORDED = "recorded"
 
 
 @dataclass(frozen=True)

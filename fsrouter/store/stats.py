@@ -18,6 +18,8 @@ What each ACD event becomes (`fields` in brackets):
 | `TimedOut` | timed_out | its queue | wait, destination |
 | `LeftEmpty` | left_empty | its queue | wait, destination |
 | `Removed` | removed | its queue | wait, reason (e.g. "callback") |
+| `Removed` by an exit key | exited | its queue | wait, key |
+| `Recorded` | recorded | its queue | path (the bridged call's recording) |
 | `Transferred` | transferred | the queue it left | wait, to_queue |
 | `AgentMissed` | agent_missed | its queue | agent, reason, consecutive |
 
@@ -46,11 +48,13 @@ import gevent
 from gevent.event import Event
 
 from fsrouter.acd.events import (
+    EXIT_KEY_REASON,
     Abandoned,
     AgentMissed,
     Answered,
     LeftEmpty,
     Queued,
+    Recorded,
     Removed,
     TimedOut,
     Transferred,
@@ -92,13 +96,23 @@ def _outcome(kind: QueueEventKind, **attributes: str) -> Callable[[Any], NewQueu
     return row
 
 
+_removed = _outcome(K.REMOVED, reason="reason")
+
+
+def _exited(event: Removed) -> NewQueueEvent:
+    """A caller who left by an exit key: its own kind, with the key."""
+    return _row(K.EXITED, event, wait=event.waited, key=event.reason.removeprefix(EXIT_KEY_REASON),
+                **_promises(event))
+
+
 _MAPPERS: dict[type, Callable[[Any], NewQueueEvent]] = {
     Queued: lambda e: _row(K.OFFERED, e, priority=e.priority, is_callback=e.is_callback),
     Answered: _outcome(K.ANSWERED, agent="agent_id"),
     Abandoned: _outcome(K.ABANDONED, position="position"),
     TimedOut: _outcome(K.TIMED_OUT, destination="destination"),
     LeftEmpty: _outcome(K.LEFT_EMPTY, destination="destination"),
-    Removed: _outcome(K.REMOVED, reason="reason"),
+    Removed: lambda e: _exited(e) if e.reason.startswith(EXIT_KEY_REASON) else _removed(e),
+    Recorded: lambda e: _row(K.RECORDED, e, path=e.path),
     Transferred: lambda e: _row(K.TRANSFERRED, e, e.from_queue, wait=e.waited, to_queue=e.to_queue),
     AgentMissed: lambda e: _row(
         K.AGENT_MISSED, e, agent=e.agent_id, reason=str(e.reason), consecutive=e.consecutive

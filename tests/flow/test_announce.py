@@ -56,7 +56,7 @@ def test_machine_breaks_into_hold_music_on_schedule_and_resumes_it():
     machine = CallMachine(compile_source(RULES), {"destination_number": "7000", "uuid": "u"}, now=0)
     start = machine.start(0)
     assert StartTimer("queue_announce", 15.0) in start
-    hold = ("en/queue/hold_music.wav",)
+    hold = ("local_stream://moh",)
     assert start[-1] == Play(1, hold)
     assert machine.feed(TimerFired("queue_announce"), 15) == [QueryQueue()]
     said = machine.feed(QueueStatus(3, "minutes", 4), 15)

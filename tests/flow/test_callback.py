@@ -36,7 +36,7 @@ queues:
 PLAN = compile_source(RULES)
 CALLBACK = PLAN.queues["q"].callback
 OWN = "+306912345678"
-HOLD = ("en/queue/hold_music.wav",)
+HOLD = ("local_stream://moh",)
 ENTER = ("en/callback/enter_number.wav",)
 
 

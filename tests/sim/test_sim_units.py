@@ -83,6 +83,15 @@ def test_media_lengths(tmp_path):
             open_sounds(missing, sounds_dir=str(tmp_path))
 
 
+def test_a_local_stream_plays_until_broken_and_an_unknown_one_falls_back_to_default():
+    [moh] = open_sounds("local_stream://moh")  # moh/8000 in the vanilla local_stream.conf.xml
+    assert moh.seconds == math.inf and moh.path is None
+    assert open_sounds("local_stream://jazz")[0].seconds == math.inf  # "Unknown source jazz, trying 'default'"
+    with pytest.raises(SoundNotFound):
+        open_sounds("local_stream://jazz", streams=frozenset({"moh/8000"}))
+    assert open_sounds("local_stream://jazz", streams=frozenset({"jazz"}))[0].seconds == math.inf
+
+
 def test_wav_duration_reads_the_header_even_of_streamed_files(tmp_path):
     path = write_wav(tmp_path / "a.wav", 0.5, rate=16000)
     assert wav_duration(path) == pytest.approx(0.5)

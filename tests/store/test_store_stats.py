@@ -15,9 +15,11 @@ from fsrouter.acd.events import (
     LeftEmpty,
     Offer,
     Queued,
+    Recorded,
     Removed,
     TimedOut,
     Transferred,
+    exit_reason,
 )
 from fsrouter.acd.ewt import Estimate
 from fsrouter.acd.model import AgentState, MissReason
@@ -90,6 +92,23 @@ def test_each_acd_event_becomes_its_statistics_row(store):
         (K.TRANSFERRED, "billing", "c4", 7.0, {"wait": 60.0, "to_queue": "general"}),
         (K.REMOVED, "general", "c5", 8.0, {"wait": 200.0, "reason": "callback"}),
         (K.LEFT_EMPTY, "tech", "c6", 9.0, {"wait": 10.0, "destination": "general"}),
+    ]
+
+
+def test_an_exit_key_and_a_recording_have_rows_of_their_own(store):
+    events = [
+        Removed(entry_id="c1", queue="billing", at=8.0, waited=20.0, reason=exit_reason("0")),
+        Removed(entry_id="c2", queue="billing", at=9.0, waited=30.0, reason="left_queue"),
+        Recorded(entry_id="c3", queue="billing", at=10.0, path="/rec/2026-12-07/billing/c3.wav"),
+    ]
+    recorder = StatsRecorder(store)
+    recorder.start()
+    recorder.record(events)
+    assert recorder.stop(timeout=5) is True
+    assert [(e.kind, e.entry_id, e.fields) for e in store.queue_events()] == [
+        (K.EXITED, "c1", {"wait": 20.0, "key": "0"}),
+        (K.REMOVED, "c2", {"wait": 30.0, "reason": "left_queue"}),
+        (K.RECORDED, "c3", {"path": "/rec/2026-12-07/billing/c3.wav"}),
     ]
 
 
