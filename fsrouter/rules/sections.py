@@ -17,6 +17,7 @@ from . import plan
 from .conditions import TestCompiler
 from .flows import FlowCompiler
 from .problems import Position
+from .afterbridge import AfterBridge
 from .queue_settings import HOLD_MUSIC, QueueSettings, countries
 from .shapes import NAME, Shapes
 from .skill_layout import Issue, layout, skill_name_problem
@@ -30,7 +31,7 @@ LINE_KEYS = ("brand", "language", "flow", "set")
 ROUTE_KEYS = ("name", "match", "flow", "set")
 QUEUE_KEYS = (
     "name", "max_wait", "no_agents", "require", "relax", "strategy", "announce", "callback",
-    "whisper", "priority",
+    "whisper", "priority", "transfer", "survey",
 )
 RELAX_KEYS = ("after", "require", "add_queue")
 AGENT_KEYS = ("name", "dial", "skills", "wrap_up")
@@ -290,6 +291,7 @@ class SectionCompiler:
             "announce": ("announce", compiled.announce),
             "whisper": ("whisper", lambda n: self.shapes.template(n, "whisper")),
             "callback": ("callback", compiled.callback),
+            **self._after_bridge(compiled),
         })
         if settings and "callback" in settings and "announce" not in settings:
             self.shapes.report.warning(
@@ -299,6 +301,11 @@ class SectionCompiler:
         if title is None or after is None or options is None or settings is None:
             return None
         return plan.Queue(name, title, after, then, no_agents, key.pos, **options, **settings)
+
+    def _after_bridge(self, compiled: QueueSettings) -> dict:
+        """The readers of `transfer` and `survey` (rules/afterbridge.py)."""
+        after = AfterBridge(self.shapes, self.flows.queue_name, self.flows.prompt, compiled.spoken)
+        return {"transfer": ("transfer", after.transfer), "survey": ("survey", after.survey)}
 
     def strategy(self, node: Node) -> str | None:
         name = self.shapes.text(node, "strategy", "one of: " + ", ".join(plan.STRATEGIES))
