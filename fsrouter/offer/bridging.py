@@ -11,7 +11,10 @@ agent now), sent after all when it fails, or when no word comes within
 `AgentDisconnected` right after `AgentConnected`, even after the runner gave
 up waiting.  The runtime's other messages become flow events: `NoAgents` is
 `QueueUnavailable`; `MaxWait` changes nothing (the flow keeps its own
-max-wait timer and usually fires first).
+max-wait timer and usually fires first).  `Transferring` (the agent sent the
+caller on) is kept until the bridge ends, then becomes the flow's
+`Transferred`: the caller is in line again (a `NoAgents` meanwhile, the new
+queue refusing them, follows it).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from fsrouter.flow import events as ev
-from fsrouter.offer.messages import Bridged, BridgeFailed, Bridging, MaxWait, NoAgents
+from fsrouter.offer.messages import Bridged, BridgeFailed, Bridging, MaxWait, NoAgents, Transferring
 from fsrouter.offer.table import Step, Table, lookup, render
 
 
@@ -31,6 +34,8 @@ class BridgingState(StrEnum):
     """Bridging, and the bridge already ended (`CHANNEL_UNBRIDGE` heard first)."""
     AGENT_LEFT_LATE = "agent_left_late"
     """Gave up waiting for word on the bridge, after the agent left."""
+    TRANSFERRING = "transferring"
+    """Bridged, and sent on to another queue: waiting for the bridge to end."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,7 @@ TRANSITIONS: Table = {
     (S.IDLE, Unbridged): Step(S.IDLE, "_disconnected"),
     (S.IDLE, NoAgents): Step(S.IDLE, "_unavailable"),
     (S.IDLE, MaxWait): Step(S.IDLE),
+    (S.IDLE, Transferring): Step(S.TRANSFERRING, "_note_transfer"),
     (S.BRIDGING, Bridging): Step(S.BRIDGING, "_start"),
     (S.BRIDGING, Bridged): Step(S.IDLE, "_bridged"),
     (S.BRIDGING, BridgeFailed): Step(S.IDLE, "_send_held"),
@@ -95,6 +101,11 @@ TRANSITIONS: Table = {
     (S.AGENT_LEFT_LATE, Unbridged): Step(S.AGENT_LEFT_LATE, "_disconnected"),
     (S.AGENT_LEFT_LATE, NoAgents): Step(S.AGENT_LEFT_LATE, "_unavailable"),
     (S.AGENT_LEFT_LATE, MaxWait): Step(S.AGENT_LEFT_LATE),
+    (S.TRANSFERRING, Unbridged): Step(S.IDLE, "_transferred"),
+    (S.TRANSFERRING, Transferring): Step(S.TRANSFERRING, "_note_transfer"),
+    (S.TRANSFERRING, NoAgents): Step(S.TRANSFERRING, "_note_unavailable"),
+    (S.TRANSFERRING, MaxWait): Step(S.TRANSFERRING),
+    (S.TRANSFERRING, Bridging): Step(S.BRIDGING, "_transferred_and_start"),
 }
 
 _HOLDING = frozenset({S.BRIDGING, S.AGENT_LEFT})
@@ -108,6 +119,8 @@ class BridgingMachine:
         self.state = S.IDLE
         self._since = 0.0
         self._held: list = []
+        self._transfer: list = []
+        """The flow events a transfer becomes once the bridge ends."""
 
     def feed(self, event: object, now: float) -> list:
         step = lookup("bridging", TRANSITIONS, self.state, event, "")
@@ -157,6 +170,24 @@ class BridgingMachine:
 
     def _unavailable(self, event: object, now: float) -> list:
         return [FeedFlow(ev.QueueUnavailable())]
+
+    def _note_transfer(self, event: Transferring, now: float) -> list:
+        self._transfer = [ev.Transferred(event.queue, event.variables)]
+        return []
+
+    def _note_unavailable(self, event: NoAgents, now: float) -> list:
+        self._transfer.append(ev.QueueUnavailable())
+        return []
+
+    def _transferred(self, event: object, now: float) -> list:
+        events, self._transfer = self._transfer, []
+        return [FeedFlow(e) for e in events]
+
+    def _transferred_and_start(self, event: Bridging, now: float) -> list:
+        """The next agent's bridge is being made before the first one was
+        heard to end (its `CHANNEL_UNBRIDGE` comes after the new
+        `uuid_bridge`): the flow hears of the transfer first."""
+        return [*self._transferred(event, now), *self._start(event, now)]
 
 
 def bridging_diagram(fmt: str = "mermaid") -> str:
