@@ -70,6 +70,8 @@ class Queueing(Protocol):
 
     def book_callback(self, call_uuid: str, number: str) -> str | None: ...
 
+    def record_survey(self, call_uuid: str, queue: str, agent_id: str, answers) -> None: ...
+
 
 
 @dataclass(frozen=True)
@@ -321,7 +323,7 @@ class CallRunner:
             # agent is bridged to a caller who is already on their way out.
             self._sync_queue()
         for command in commands:
-            if self._hung_up and not isinstance(command, (cmd.StartTimer, cmd.CancelTimer)):
+            if self._hung_up and not isinstance(command, (cmd.StartTimer, cmd.CancelTimer, cmd.RecordSurvey)):
                 continue  # the channel is gone; media would only get -ERR
             # Join before the hold music starts: a caller the queue refuses
             # goes straight on to `no_agents` without a burst of music.  (A
@@ -373,6 +375,10 @@ class CallRunner:
         committed (or that it could not be, keeping their place)."""
         booked = self._queueing.book_callback(self.call.uuid, command.number) if self._in_queue else None
         self._feed(ev.CallbackBooked(booked) if booked else ev.CallbackNotBooked("not booked"))
+
+    def _record_survey(self, command: cmd.RecordSurvey) -> None:
+        if self._queueing is not None:
+            self._queueing.record_survey(self.call.uuid, command.queue, command.agent_id, command.answers)
 
     def _break_media(self, command: cmd.StopMedia) -> None:
         # uuid_break writes no output, so FreeSWITCH answers a successful break
@@ -427,5 +433,6 @@ _PERFORMERS: dict[type, Callable[[CallRunner, object], None]] = {
     cmd.QueryQueue: CallRunner._query_queue,
     cmd.BookCallback: CallRunner._book,
     cmd.Hangup: CallRunner._hangup,
+    cmd.RecordSurvey: CallRunner._record_survey,
 }
 """How each flow command is carried out (STYLE: a table, not an if/elif chain)."""

@@ -18,7 +18,7 @@ What each ACD event becomes (`fields` in brackets):
 | `TimedOut` | timed_out | its queue | wait, destination |
 | `LeftEmpty` | left_empty | its queue | wait, destination |
 | `Removed` | removed | its queue | wait, reason (e.g. "callback") |
-| `Transferred` | transferred | the queue it left | wait, to_queue |
+| `Transferred` | transferred | the queue it left | wait, to_queue (and for a bridged call: agent, transfers, the call's count so far) |
 | `AgentMissed` | agent_missed | its queue | agent, reason, consecutive |
 
 An entry's final event also carries the EWT `promises` announced to the
@@ -99,7 +99,8 @@ _MAPPERS: dict[type, Callable[[Any], NewQueueEvent]] = {
     TimedOut: _outcome(K.TIMED_OUT, destination="destination"),
     LeftEmpty: _outcome(K.LEFT_EMPTY, destination="destination"),
     Removed: _outcome(K.REMOVED, reason="reason"),
-    Transferred: lambda e: _row(K.TRANSFERRED, e, e.from_queue, wait=e.waited, to_queue=e.to_queue),
+    Transferred: lambda e: _row(K.TRANSFERRED, e, e.from_queue, wait=e.waited, to_queue=e.to_queue,
+                                **({"agent": e.agent, "transfers": e.transfers} if e.agent else {})),
     AgentMissed: lambda e: _row(
         K.AGENT_MISSED, e, agent=e.agent_id, reason=str(e.reason), consecutive=e.consecutive
     ),
