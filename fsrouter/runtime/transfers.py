@@ -20,9 +20,10 @@ on commas.  The inbound connection subscribes to `CHANNEL_APPLICATION`
 `offer.transfer.decide` says: the statistics hear `Transferred`, the
 caller's runner `Transferring` (before anything else, so it knows what the
 end of the bridge means), the first agent's call ends (they wrap up) and
-their leg is hung up -- the caller, parked by `park_after_bridge`
-(switch_ivr_bridge.c: a bridged channel with it set parks when its peer
-leaves, rather than running on through the dialplan), stays with fsrouter --
+their leg is hung up -- the caller stays with fsrouter: as `uuid_bridge`'s
+first leg it goes back to its `socket` application when the bridge ends
+(`uuid_bridge_on_soft_execute`, switch_ivr_bridge.c), and it has
+`park_after_bridge` besides (docs/afterbridge.md) --
 and the caller is put in line in the new queue with the context added,
 waiting from now unless that queue's `transfer.keep_arrival` says to keep
 the first arrival, at the higher of their priority and the new queue's.
