@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from fsrouter.store import SurveyScore
+from fsrouter.store.surveys import SurveyFigure, survey_figures
 
 
 def test_scores_round_trip_with_call_queue_and_agent(backend, store):
@@ -37,3 +38,15 @@ def test_a_bad_answer_writes_nothing(store, answers):
     with pytest.raises(ValueError, match="a survey answer is"):
         store.record_survey("call-1", "sales", "1001", answers, 100.0)
     assert store.survey_scores() == []
+
+
+def test_figures_per_queue_agent_and_question(store):
+    store.record_survey("a", "sales", "1001", [(1, 5), (2, 1)], 10.0)
+    store.record_survey("b", "sales", "1001", [(1, 2)], 20.0)
+    store.record_survey("c", "billing", "1002", [(1, 4)], 30.0)
+    assert survey_figures(store.survey_scores()) == [
+        SurveyFigure("billing", "1002", 1, 1, 4.0),
+        SurveyFigure("sales", "1001", 1, 2, 3.5),
+        SurveyFigure("sales", "1001", 2, 1, 1.0),
+    ]
+    assert survey_figures([]) == []
