@@ -13,6 +13,7 @@ from fsrouter.sim import CallerScript, HangUp, Press
 from fsrouter.sim.agent import AgentScript
 from fsrouter.sim.scenario import prompt_id
 from fsrouter.store import open_store
+from fsrouter.store.surveys import SurveyFigure, survey_figures
 
 RULES = Path(__file__).resolve().parent / "rules" / "afterbridge.yaml"
 CALL_TIMEOUT = 20
@@ -85,6 +86,8 @@ def test_the_agent_hanging_up_first_leaves_the_caller_with_the_survey(start_fsro
     scores = stored(fsrouter, lambda s: s.survey_scores(queue="helpdesk"))
     assert [(s.call_uuid, s.agent_id, s.question, s.score) for s in scores] == [
         (call.uuid, "1004", 1, 4), (call.uuid, "1004", 2, 1)]
+    assert survey_figures(scores) == [SurveyFigure("helpdesk", "1004", 1, 1, 4.0),
+                                      SurveyFigure("helpdesk", "1004", 2, 1, 1.0)]  # what a report shows
     assert fsrouter.error_lines() == []
 
 
