@@ -362,18 +362,12 @@ class SqlStore(Store):
         ]
 
     def queue_events(self, since=None, queue=None, kind=None):
-        where = ["1 = 1"]
-        if since is not None:
-            where.append("at >= :since")
-        if queue is not None:
-            where.append("queue = :queue")
-        if kind is not None:
-            kind = QueueEventKind(kind).value
-            where.append("kind = :kind")
+        kind = QueueEventKind(kind).value if kind is not None else None
+        where = _where({"at >= :since": since, "queue = :queue": queue, "kind = :kind": kind})
         rows = self._run(
             lambda tx: tx.rows(
                 "SELECT id, kind, queue, entry_id, at, fields FROM queue_events"
-                f" WHERE {' AND '.join(where)} ORDER BY at, id",
+                f" WHERE {where} ORDER BY at, id",
                 since=since,
                 queue=queue,
                 kind=kind,
@@ -412,15 +406,9 @@ class SqlStore(Store):
         return [_survey_score(r) for r in self._run(insert, idempotent=True)]
 
     def survey_scores(self, since=None, until=None, queue=None):
-        where = ["1 = 1"]
-        if since is not None:
-            where.append("at >= :since")
-        if until is not None:
-            where.append("at < :until")
-        if queue is not None:
-            where.append("queue = :queue")
+        where = _where({"at >= :since": since, "at < :until": until, "queue = :queue": queue})
         rows = self._run(
-            lambda tx: tx.rows(f"SELECT {_SURVEY_COLUMNS} FROM survey_scores WHERE {' AND '.join(where)}"
+            lambda tx: tx.rows(f"SELECT {_SURVEY_COLUMNS} FROM survey_scores WHERE {where}"
                                " ORDER BY at, id", since=since, until=until, queue=queue),
             write=False,
         )
@@ -517,6 +505,11 @@ class SqlStore(Store):
 
 
 _SURVEY_COLUMNS = "id, call_uuid, queue, agent_id, question, score, at"
+
+
+def _where(conditions: Mapping[str, Any]) -> str:
+    """The WHERE clause of the conditions whose parameter is given (not None)."""
+    return " AND ".join(["1 = 1", *(sql for sql, value in conditions.items() if value is not None)])
 
 
 def _answers(answers) -> list[tuple[int, int]]:
