@@ -7,7 +7,7 @@ carries the answer out.  The call's variables keep the transfer's context
 for the next agent's whisper and the flow:
 
 * `transfers`: how many times the call has been transferred, this one included;
-* `transfer_from`: the name of the agent (or "supervisor") who sent it on;
+* `transfer_from`: who sent it on: the agent, or "supervisor" from the API;
 * `transfer_note`: the note;
 * `previous_agents`: the names of every agent who had the call, in order.
 
@@ -38,9 +38,9 @@ class Decision:
 
 
 def decide(settings: TransferSettings | None, queue: str, note: str, context: Mapping[str, str],
-           by: str) -> Decision:
-    """A transfer of a call whose variables are `context`, asked for by `by`
-    (the agent's name), to rules queue `queue` with `note`."""
+           agent: str, by: str) -> Decision:
+    """A transfer of a call whose variables are `context`, talking to agent
+    `agent` (their name), asked for by `by`, to rules queue `queue` with `note`."""
     done = _count(context.get("transfers", ""))
     cap = settings.max_transfers if settings is not None else DEFAULT_MAX_TRANSFERS
     over_cap = done >= cap
@@ -53,7 +53,7 @@ def decide(settings: TransferSettings | None, queue: str, note: str, context: Ma
         "transfers": str(done + 1),
         "transfer_from": by,
         "transfer_note": note,
-        "previous_agents": ", ".join([*agents, by]),
+        "previous_agents": ", ".join([*agents, agent]),
     }
     return Decision(queue, variables, over_cap)
 

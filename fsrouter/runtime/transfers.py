@@ -112,8 +112,9 @@ class TransferDesk:
         here = runtime.plan.queues.get(caller.queue)
         agent_id = offer.offer.agent_id
         known = runtime.plan.agents.get(agent_id)
-        by = (known.name if known is not None else agent_id) if agent else SUPERVISOR
-        decision = decide(here.transfer if here is not None else None, queue, note, caller.variables, by)
+        name = known.name if known is not None else agent_id
+        by = name if agent else SUPERVISOR
+        decision = decide(here.transfer if here is not None else None, queue, note, caller.variables, name, by)
         if decision.queue is None:
             raise TransferRefused(decision.refusal)
         variables = {**caller.variables, **decision.variables}
