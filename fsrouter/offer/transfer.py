@@ -47,7 +47,7 @@ def decide(settings: TransferSettings | None, queue: str, note: str, context: Ma
     if over_cap:
         queue = settings.over_cap if settings is not None else None
         if queue is None:
-            return Decision(None, {}, True, f"the call was transferred {done} times already (max_transfers {cap})")
+            return Decision(None, {}, True, f"the call was transferred {done} time{'s' * (done != 1)} already (max_transfers {cap})")
     agents = [name for name in context.get("previous_agents", "").split(", ") if name]
     variables = {
         "transfers": str(done + 1),

@@ -27,7 +27,7 @@ def test_past_the_cap_the_call_goes_to_over_cap():
 def test_past_the_cap_without_over_cap_is_refused():
     d = decide(TransferSettings({}, max_transfers=1), "sales", "", {"transfers": "1"}, "Maria", "Maria")
     assert (d.queue, d.variables) == (None, {})
-    assert d.refusal == "the call was transferred 1 times already (max_transfers 1)"
+    assert d.refusal == "the call was transferred 1 time already (max_transfers 1)"
 
 
 def test_a_queue_without_transfer_settings_allows_three_and_a_bad_count_reads_as_none():
