@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from difflib import get_close_matches
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -26,7 +26,8 @@ from .templates import Template
 from .tree import Map, Node, Scalar, Seq
 
 SECTIONS = ("settings", "lines", "routes", "flows", "queues", "agents")
-SETTINGS_KEYS = ("timezone", "language", "holidays")
+SETTINGS_KEYS = ("timezone", "language", "holidays", "transfer")
+"""`transfer` is every queue's default (`SectionCompiler.default_transfer`)."""
 LINE_KEYS = ("brand", "language", "flow", "set")
 ROUTE_KEYS = ("name", "match", "flow", "set")
 QUEUE_KEYS = (
@@ -306,6 +307,15 @@ class SectionCompiler:
         """The readers of `transfer` and `survey` (rules/afterbridge.py)."""
         after = AfterBridge(self.shapes, self.flows.queue_name, self.flows.prompt, compiled.spoken)
         return {"transfer": ("transfer", after.transfer), "survey": ("survey", after.survey)}
+
+    def default_transfer(self, settings: Entries, queues: dict[str, plan.Queue]) -> dict[str, plan.Queue]:
+        """`settings: {transfer: ...}` is the `transfer` of every queue that declares none."""
+        if "transfer" not in settings:
+            return queues
+        compiled = QueueSettings(self.shapes, self.flows.prompt)
+        default = self._after_bridge(compiled)["transfer"][1](settings["transfer"][1])
+        return {name: queue if queue.transfer is not None or default is None else replace(queue, transfer=default)
+                for name, queue in queues.items()}
 
     def strategy(self, node: Node) -> str | None:
         name = self.shapes.text(node, "strategy", "one of: " + ", ".join(plan.STRATEGIES))

@@ -81,3 +81,16 @@ def test_the_defaults():
 ])
 def test_bad_blocks_point_at_the_line(extra, expected):
     assert problems(extra) == expected
+
+
+def test_a_global_transfer_is_the_default_of_queues_without_their_own():
+    rules = BASE.replace("queues:\n", 'settings:\n  transfer: {codes: {"9": {queue: supervisor, reason: help}}}\nqueues:\n')
+    queues = compile_source(rules + '    transfer: {codes: {"1": {queue: billing, reason: x}}}\n').queues
+    assert queues["q"].transfer.codes == {"1": TransferCode("billing", "x")}
+    assert queues["billing"].transfer == TransferSettings({"9": TransferCode("supervisor", "help")})
+
+
+def test_a_bad_global_transfer_points_at_its_line():
+    rules = BASE.replace("queues:\n", 'settings:\n  transfer: {codes: {"9": {queue: boss, reason: help}}}\nqueues:\n')
+    assert [str(p) for p in analyse_source(rules).problems] == [
+        '<rules>:6:35: error: undefined queue "boss" (expected one of: billing, q, supervisor)']
