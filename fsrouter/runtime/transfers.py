@@ -52,6 +52,8 @@ log = logging.getLogger(__name__)
 TRANSFER_EVENTS = ("CHANNEL_APPLICATION",)
 """What the inbound connection subscribes to for the agents' feature codes."""
 HEADER = "Fsrouter-Transfer"
+MAX_NOTE = 200
+"""Characters of an API note (it is spoken in the next agent's whisper)."""
 SUPERVISOR = "supervisor"
 """Who `transfer_from` names when the API transfers a call without saying."""
 
@@ -109,6 +111,8 @@ class TransferDesk:
             raise TransferRefused(f"call {call_uuid} is not talking to an agent")
         if queue not in runtime.plan.queues:
             raise TransferRefused(f"no queue {queue!r}")
+        if len(note) > MAX_NOTE:
+            raise TransferRefused(f"the note has {len(note)} characters; at most {MAX_NOTE}")
         here = runtime.plan.queues.get(caller.queue)
         agent_id = offer.offer.agent_id
         known = runtime.plan.agents.get(agent_id)

@@ -7,7 +7,8 @@ or the first character of ``bind_meta_key``) starts a sequence and is
 swallowed; the next digit, if bound, is swallowed too and its application
 queued on the leg with event-lock (`meta_on_dtmf` -> switch_ivr_broadcast:
 a private ``execute`` event, run where the leg reads its commands, also
-inside a bridge); an unbound digit after the meta key is swallowed and
+inside a bridge: audio_bridge_thread in switch_ivr_bridge.c runs the leg's
+next private event, the bridge staying up); an unbound digit after the meta key is swallowed and
 ignored; a second meta key ends the sequence and passes through; a digit
 more than 5 seconds after the meta key ends the sequence and passes
 through.  The hook runs before the digit is queued

@@ -127,6 +127,8 @@ def test_a_refused_transfer_changes_nothing():
         rt.transfer_call(CALLER, "nowhere")
     with pytest.raises(TransferRefused, match="is not talking to an agent"):
         rt.transfer_call("another-call", "billing")
+    with pytest.raises(TransferRefused, match="the note has 201 characters; at most 200"):
+        rt.transfer_call(CALLER, "billing", "x" * 201)
     assert told == [] and rt.acd.agent_status("1001").state is AgentState.ON_CALL
     assert not any(c.startswith("uuid_kill") for c in inbound.apis())
 
