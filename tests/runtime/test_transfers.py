@@ -159,3 +159,13 @@ def test_an_unknown_code_or_leg_does_nothing():
     for leg, code in ((becky_leg(inbound), "7"), ("someone-else", "1")):
         rt.on_event(Event({"Event-Name": "CHANNEL_APPLICATION", "Unique-ID": leg, "Fsrouter-Transfer": code}))
     assert told == [] and rt.acd.agent_status("1001").state is AgentState.ON_CALL
+
+
+def test_a_hostile_note_cannot_add_an_application_to_the_next_agents_leg():
+    rt, told, inbound, clock = bridged()
+    rt.transfer_call(CALLER, "billing", "refund',hangup:x ${evil} \n,park")
+    rt.step()
+    originate = inbound.commands[-2][1]
+    apps = originate.split("'")[1].split(",")
+    assert [a.split(":")[0] for a in apps] == ["bind_meta_app", "speak", "park"], originate
+    assert "${" not in originate and "\n" not in originate
