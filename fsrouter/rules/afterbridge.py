@@ -14,6 +14,7 @@ queues:
     survey: {prompt: survey/rate, second: survey/resolved, keys: "12345", thanks: survey/thanks}
 ```
 
+A `transfer` under `settings` is the block of every queue without its own.
 A code is one digit: FreeSWITCH's `bind_meta_app` binds `*` followed by a
 single key 0-9 (switch_ivr_bind_dtmf_meta_session).  Each mistake is
 reported at its line, so the runtime never meets a YAML shape.
