@@ -100,3 +100,14 @@ def test_a_caller_hanging_up_first_is_not_surveyed(start_fsrouter):
     assert "survey/rate" not in [prompt_id(s) for s in call.sounds]
     fsrouter.wait_until(lambda: "ended in state finished" in fsrouter.log_text(), 5, "the call did not end")
     assert stored(fsrouter, lambda s: s.survey_scores()) == []
+
+
+def test_a_caller_hanging_up_mid_survey_keeps_the_answer_given(start_fsrouter):
+    fsrouter = start_fsrouter(rules=RULES)
+    fsrouter.switch.add_agent(agent("1004", hang_up_after=10))
+    call = fsrouter.switch.place_call(CallerScript(destination="5101", actions=[
+        Press(after_prompt="survey/rate", keys="2"), HangUp(after_prompt="survey/resolved", delay=0.5)]))
+    assert call.wait(CALL_TIMEOUT), fsrouter.log_text()
+    assert call.hung_up_by == "caller"
+    fsrouter.wait_until(lambda: stored(fsrouter, lambda s: s.survey_scores()), 5, "no survey scores stored")
+    assert [(s.question, s.score) for s in stored(fsrouter, lambda s: s.survey_scores())] == [(1, 2)]
