@@ -14,7 +14,12 @@ up waiting.  The runtime's other messages become flow events: `NoAgents` is
 max-wait timer and usually fires first).  `Transferring` (the agent sent the
 caller on) is kept until the bridge ends, then becomes the flow's
 `Transferred`: the caller is in line again (a `NoAgents` meanwhile, the new
-queue refusing them, follows it).
+queue refusing them, follows it).  `AttendedTransfer` keeps the caller with
+the first agent meanwhile: the next agent's bridge replaces theirs, so the
+end of the first bridge (`Unbridged`) may come before or after the news of
+the second (`Bridged`); either way the flow hears `Transferred`, then
+`AgentConnected`, with no media let out in between.  The first agent hanging
+up before a second one comes leaves the caller waiting in line.
 """
 
 from __future__ import annotations
@@ -23,7 +28,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from fsrouter.flow import events as ev
-from fsrouter.offer.messages import Bridged, BridgeFailed, Bridging, MaxWait, NoAgents, Transferring
+from fsrouter.offer.messages import (
+    AttendedTransfer, Bridged, BridgeFailed, Bridging, MaxWait, NoAgents, Transferring,
+)
 from fsrouter.offer.table import Step, Table, lookup, render
 
 
@@ -36,6 +43,12 @@ class BridgingState(StrEnum):
     """Gave up waiting for word on the bridge, after the agent left."""
     TRANSFERRING = "transferring"
     """Bridged, and sent on to another queue: waiting for the bridge to end."""
+    ATTENDED = "attended"
+    """Still bridged to the first agent after an attended transfer, the caller in line meanwhile."""
+    ATTENDED_BRIDGING = "attended_bridging"
+    """The next agent's bridge is being made; the first agent's is still up."""
+    ATTENDED_OWED = "attended_owed"
+    """The next agent's bridge is made; the end of the first one is still to be heard."""
 
 
 @dataclass(frozen=True)
@@ -106,9 +119,25 @@ TRANSITIONS: Table = {
     (S.TRANSFERRING, NoAgents): Step(S.TRANSFERRING, "_note_unavailable"),
     (S.TRANSFERRING, MaxWait): Step(S.TRANSFERRING),
     (S.TRANSFERRING, Bridging): Step(S.BRIDGING, "_transferred_and_start"),
+    (S.IDLE, AttendedTransfer): Step(S.ATTENDED, "_note_transfer"),
+    (S.ATTENDED, Unbridged): Step(S.IDLE, "_transferred"),
+    (S.ATTENDED, Bridging): Step(S.ATTENDED_BRIDGING, "_start"),
+    (S.ATTENDED, NoAgents): Step(S.ATTENDED, "_note_unavailable"),
+    (S.ATTENDED, MaxWait): Step(S.ATTENDED),
+    (S.ATTENDED_BRIDGING, Unbridged): Step(S.BRIDGING, "_transferred"),
+    (S.ATTENDED_BRIDGING, Bridged): Step(S.ATTENDED_OWED, "_transferred_before_the_end"),
+    (S.ATTENDED_BRIDGING, BridgeFailed): Step(S.ATTENDED, "_send_held"),
+    (S.ATTENDED_BRIDGING, Timeout): Step(S.ATTENDED, "_send_held"),
+    (S.ATTENDED_BRIDGING, Bridging): Step(S.ATTENDED_BRIDGING, "_start"),
+    (S.ATTENDED_BRIDGING, NoAgents): Step(S.ATTENDED_BRIDGING, "_note_unavailable"),
+    (S.ATTENDED_BRIDGING, MaxWait): Step(S.ATTENDED_BRIDGING),
+    (S.ATTENDED_OWED, Unbridged): Step(S.IDLE, "_owed_bridged"),
+    (S.ATTENDED_OWED, Timeout): Step(S.IDLE, "_owed_bridged"),
+    (S.ATTENDED_OWED, NoAgents): Step(S.ATTENDED_OWED),
+    (S.ATTENDED_OWED, MaxWait): Step(S.ATTENDED_OWED),
 }
 
-_HOLDING = frozenset({S.BRIDGING, S.AGENT_LEFT})
+_HOLDING = frozenset({S.BRIDGING, S.AGENT_LEFT, S.ATTENDED_BRIDGING, S.ATTENDED_OWED})
 
 
 class BridgingMachine:
@@ -121,6 +150,8 @@ class BridgingMachine:
         self._held: list = []
         self._transfer: list = []
         """The flow events a transfer becomes once the bridge ends."""
+        self._owed: Bridged | None = None
+        """The next agent's bridge, made before the first one was heard to end."""
 
     def feed(self, event: object, now: float) -> list:
         step = lookup("bridging", TRANSITIONS, self.state, event, "")
@@ -171,7 +202,17 @@ class BridgingMachine:
     def _unavailable(self, event: object, now: float) -> list:
         return [FeedFlow(ev.QueueUnavailable())]
 
-    def _note_transfer(self, event: Transferring, now: float) -> list:
+    def _transferred_before_the_end(self, event: Bridged, now: float) -> list:
+        """The flow hears of the transfer now (its media held back), of the
+        next agent once the first bridge's end is heard (`_owed_bridged`)."""
+        self._owed = event
+        return self._transferred(event, now)
+
+    def _owed_bridged(self, event: object, now: float) -> list:
+        bridged, self._owed = self._owed, None
+        return self._bridged(bridged, now)
+
+    def _note_transfer(self, event: Transferring | AttendedTransfer, now: float) -> list:
         self._transfer = [ev.Transferred(event.queue, event.variables)]
         return []
 

@@ -59,4 +59,14 @@ class Transferring:
     variables: Mapping[str, str]
 
 
-Message = Bridging | Bridged | BridgeFailed | MaxWait | NoAgents | Transferring
+@dataclass(frozen=True)
+class AttendedTransfer:
+    """Like `Transferring`, but the agent stays on: the caller, already in
+    line in `queue`, goes on talking to them until the next agent's bridge
+    is made (which ends this one), or until they hang up."""
+
+    queue: str
+    variables: Mapping[str, str]
+
+
+Message = Bridging | Bridged | BridgeFailed | MaxWait | NoAgents | Transferring | AttendedTransfer
