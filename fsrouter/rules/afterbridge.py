@@ -7,7 +7,7 @@ queues:
     transfer:
       codes:                       # the agent keys * and the code on the phone
         "1": {queue: billing, reason: billing dispute}
-        "2": {queue: tech, reason: broken router}
+        "2": {queue: tech, reason: broken router, attended: true}  # stays on until tech answers
       max_transfers: 3             # transfers per call; default 3
       over_cap: {queue: supervisor}  # where a call over the cap goes instead
       keep_arrival: false          # true: wait from the first arrival, not the transfer
@@ -31,7 +31,8 @@ from .templates import Template
 from .tree import Node
 
 TRANSFER_KEYS = ("codes", "max_transfers", "over_cap", "keep_arrival")
-CODE_KEYS = ("queue", "reason")
+CODE_KEYS = ("queue", "reason", "attended")
+_CODE_REQUIRED = ("queue", "reason")
 SURVEY_KEYS = ("prompt", "second", "keys", "thanks")
 TRANSFER_PROMPT = "queue/transfer"
 """What a transferred caller hears before the music of the queue they go to."""
@@ -91,15 +92,18 @@ class AfterBridge:
         return codes
 
     def code(self, node: Node) -> plan.TransferCode | None:
-        fields = self.shapes.fields(node, "transfer code", CODE_KEYS, required=CODE_KEYS)
-        if fields is None or len(fields) < len(CODE_KEYS):
+        fields = self.shapes.fields(node, "transfer code", CODE_KEYS, required=_CODE_REQUIRED)
+        if fields is None or any(key not in fields for key in _CODE_REQUIRED):
             return None
+        attended = self.flag(fields["attended"], "transfer attended") if "attended" in fields else False
         queue = self.queue_name(fields["queue"])
         reason = self.shapes.text(fields["reason"], "transfer reason", "a short text, said in the whisper")
         if reason is not None and not _REASON.fullmatch(reason):
             self.shapes.bad(fields["reason"], "transfer reason", "1 to 80 characters, no control characters")
             reason = None
-        return None if queue is None or reason is None else plan.TransferCode(queue, reason)
+        if queue is None or reason is None or attended is None:
+            return None
+        return plan.TransferCode(queue, reason, attended)
 
     def over_cap(self, node: Node) -> str | None:
         fields = self.shapes.fields(node, "transfer over_cap", ("queue",), required=("queue",))

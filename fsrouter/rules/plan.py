@@ -284,10 +284,12 @@ class Queue:
 
 @dataclass(frozen=True)
 class TransferCode:
-    """Where an agent's `*<key>` sends the caller, and the reason the next whisper says."""
+    """Where an agent's `*<key>` sends the caller, the reason the next whisper
+    says, and whether the agent stays on until the next one answers."""
 
     queue: str
     reason: str
+    attended: bool = False
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,7 @@ from fsrouter.offer.machine import (
     VerifyBridge,
     WatchLeg,
 )
-from fsrouter.offer.messages import BridgeFailed
+from fsrouter.offer.messages import Bridged, BridgeFailed
 from fsrouter.runtime import orphan_legs
 from fsrouter.runtime.agent_presence import refused_unregistered
 from fsrouter.runtime.callback_dialer import RULES_QUEUE
@@ -330,6 +330,8 @@ class OfferDriver:
         caller = self._host.caller(command.entry_id)
         if caller is not None:
             caller.notify(command.message)
+            if isinstance(command.message, Bridged) and caller.held_over is not None:
+                self._switch.kill(caller.held_over.agent_uuid)  # attended transfer: the first agent drops
 
     def _perform_attach(self, machine: OfferMachine, command: AttachCall) -> None:
         caller = self._host.caller(command.entry_id)

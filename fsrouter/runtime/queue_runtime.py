@@ -296,6 +296,8 @@ class QueueRuntime:
         caller = self._callers.pop(call_uuid, None)
         if caller is None:
             return
+        if caller.held_over is not None:  # an attended transfer under way: the first agent goes too
+            self.switch.kill(caller.held_over.agent_uuid)
         if caller.offer_id is not None:
             self.offers.end_call(caller.offer)
         else:
@@ -353,12 +355,13 @@ class QueueRuntime:
         if not self._enqueue(call_uuid, caller):
             caller.notify(NoAgents(caller.queue))
 
-    def transfer_call(self, call_uuid: str, queue: str, note: str = "") -> str:
+    def transfer_call(self, call_uuid: str, queue: str, note: str = "", attended: bool = False) -> str:
         """Send the bridged call `call_uuid` on to rules queue `queue` with
-        `note` for the next agent's whisper (for the admin API); the queue
-        it goes to (over the transfer cap, the `over_cap` queue).
+        `note` for the next agent's whisper (for the admin API); `attended`:
+        the agent stays on until the next one answers.  The queue it goes to
+        (over the transfer cap, the `over_cap` queue).
         `transfers.TransferRefused` when it cannot be (the call keeps its agent)."""
-        return self.transfers.transfer(call_uuid, queue, note)
+        return self.transfers.transfer(call_uuid, queue, note, attended=attended)
 
     def record_survey(self, call_uuid: str, queue: str, agent_id: str, answers) -> None:
         """Store a post-call survey's answers ((question, score) each);

@@ -40,7 +40,8 @@ from fsrouter.acd.from_plan import PlanMappingError
 from fsrouter.esl.codec import Event
 from fsrouter.logs import fields
 from fsrouter.offer.machine import OfferState
-from fsrouter.offer.messages import Transferring
+from fsrouter.offer.machine import OfferMachine
+from fsrouter.offer.messages import AttendedTransfer, Transferring
 from fsrouter.offer.transfer import decide
 from fsrouter.rules.plan import TransferSettings
 
@@ -95,15 +96,17 @@ class TransferDesk:
             log.info("agent leg %s keyed transfer code %r: no such code for its call", agent_uuid, code)
             return
         try:
-            self.transfer(call_uuid, target.queue, target.reason, agent=True)
+            self.transfer(call_uuid, target.queue, target.reason, agent=True, attended=target.attended)
         except TransferRefused as exc:
             log.info("call %s: transfer refused: %s", call_uuid, exc, extra=fields(call=call_uuid))
 
-    def transfer(self, call_uuid: str, queue: str, note: str = "", *, agent: bool = False) -> str:
+    def transfer(self, call_uuid: str, queue: str, note: str = "", *, agent: bool = False,
+                 attended: bool = False) -> str:
         """Send bridged call `call_uuid` on to rules queue `queue` with
         `note`; the queue it goes to (the cap may say another).  `agent`:
         asked by its agent (their name is `transfer_from`), else by a
-        supervisor.  `TransferRefused` when it cannot be."""
+        supervisor; `attended`: the agent stays on until the next one's
+        bridge replaces theirs.  `TransferRefused` when it cannot be."""
         runtime = self._runtime
         caller = runtime.caller(call_uuid)
         offer = caller.offer if caller is not None else None
@@ -133,12 +136,30 @@ class TransferDesk:
         runtime.handle([Transferred(entry_id=call_uuid, from_queue=caller.acd_queue, to_queue=acd_queue, at=now,
                                     waited=now - caller.arrival, agent=agent_id,
                                     transfers=int(decision.variables["transfers"]))])
-        caller.notify(Transferring(decision.queue, decision.variables))
-        runtime.offers.end_call(offer)  # the first agent wraps up
-        runtime.switch.kill(offer.agent_uuid)  # the bridge ends: the caller parks, still ours
+        if attended:
+            caller.notify(AttendedTransfer(decision.queue, decision.variables))
+            caller.held_over = offer
+            runtime.spawn(self._hold_over, caller, offer, runtime.legs.watch(offer.agent_uuid))
+        else:
+            caller.notify(Transferring(decision.queue, decision.variables))
+            runtime.offers.end_call(offer)  # the first agent wraps up
+            runtime.switch.kill(offer.agent_uuid)  # the bridge ends: the caller parks, still ours
         keep = target.transfer is not None and target.transfer.keep_arrival
         caller.queue, caller.acd_queue, caller.variables = decision.queue, acd_queue, variables
         caller.arrival = caller.arrival if keep else now
         caller.priority = max(caller.priority, runtime.layout.priority_for(decision.queue, variables))
         runtime.back_in_line(call_uuid, caller)
         return decision.queue
+
+    def _hold_over(self, caller, offer: OfferMachine, leg) -> None:
+        """The first agent of an attended transfer: their call ends (they
+        wrap up) when their leg hangs up -- dropped once the next agent's
+        bridge is made (`OfferDriver`), with the caller leaving
+        (`QueueRuntime`), or by themselves."""
+        try:
+            leg.hung_up.wait()
+        finally:
+            self._runtime.legs.forget(offer.agent_uuid)
+            if caller.held_over is offer:
+                caller.held_over = None
+            self._runtime.offers.end_call(offer)

@@ -3,12 +3,13 @@ agents' `*<code>` events) over a fake inbound client, offers run inline."""
 
 from __future__ import annotations
 
+import gevent
 import pytest
 from runtime_fakes import Clock, FakeInbound
 
 from fsrouter.acd import AgentState
 from fsrouter.esl.codec import Event
-from fsrouter.offer.messages import Bridged, Bridging, NoAgents, Transferring
+from fsrouter.offer.messages import AttendedTransfer, Bridged, Bridging, NoAgents, Transferring
 from fsrouter.rules.compiler import compile_source
 from fsrouter.runtime.queue_runtime import QueueRuntime
 from fsrouter.runtime.transfers import TransferRefused
@@ -169,3 +170,42 @@ def test_a_hostile_note_cannot_add_an_application_to_the_next_agents_leg():
     apps = originate.split("'")[1].split(",")
     assert [a.split(":")[0] for a in apps] == ["bind_meta_app", "speak", "park"], originate
     assert "${" not in originate and "\n" not in originate
+
+
+def test_an_attended_transfer_keeps_the_first_agent_until_the_next_bridge_then_drops_them():
+    rt, told, inbound, clock = bridged()
+    rt.spawn = gevent.spawn  # the first agent's call is followed in a greenlet of its own
+    becky = becky_leg(inbound)
+    assert rt.transfer_call(CALLER, "billing", "refund", attended=True) == "billing"
+    gevent.sleep(0)
+    assert told == [AttendedTransfer("billing", told[0].variables)]
+    assert not any(c.startswith("uuid_kill") for c in inbound.apis())  # Becky stays on
+    assert rt.acd.agent_status("1001").state is AgentState.ON_CALL
+    assert becky in rt.owned_legs()
+    rt.step()  # Nikos answers: the caller is bridged to him, and Becky dropped
+    assert told[1:] == [Bridging("1002"), Bridged("1002")]
+    assert inbound.apis()[-1] == f"uuid_kill {becky} ORIGINATOR_CANCEL"
+    rt.on_event(Event({"Event-Name": "CHANNEL_HANGUP_COMPLETE", "Unique-ID": becky}))
+    gevent.sleep(0)
+    assert rt.acd.agent_status("1001").state is AgentState.WRAP_UP
+    assert becky not in rt.owned_legs()
+
+
+def test_the_first_agent_hanging_up_during_an_attended_transfer_ends_their_call_only():
+    rt, told, inbound, clock = bridged(login=("1001",))  # nobody in billing yet
+    rt.spawn = gevent.spawn
+    rt.transfer_call(CALLER, "billing", "refund", attended=True)
+    gevent.sleep(0)
+    rt.on_event(Event({"Event-Name": "CHANNEL_HANGUP_COMPLETE", "Unique-ID": becky_leg(inbound)}))
+    gevent.sleep(0)
+    assert rt.acd.agent_status("1001").state is AgentState.WRAP_UP
+    assert rt.acd.has_entry(CALLER)  # the caller waits in billing
+
+
+def test_the_caller_leaving_during_an_attended_transfer_drops_the_first_agent():
+    rt, told, inbound, clock = bridged(login=("1001",))
+    rt.spawn = gevent.spawn
+    rt.transfer_call(CALLER, "billing", "refund", attended=True)
+    rt.hang_up(CALLER)
+    assert inbound.apis()[-1] == f"uuid_kill {becky_leg(inbound)} ORIGINATOR_CANCEL"
+    assert not rt.acd.has_entry(CALLER)
