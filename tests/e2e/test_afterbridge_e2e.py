@@ -111,3 +111,22 @@ def test_a_caller_hanging_up_mid_survey_keeps_the_answer_given(start_fsrouter):
     assert call.hung_up_by == "caller"
     fsrouter.wait_until(lambda: stored(fsrouter, lambda s: s.survey_scores()), 5, "no survey scores stored")
     assert [(s.question, s.score) for s in stored(fsrouter, lambda s: s.survey_scores())] == [(1, 2)]
+
+
+def test_an_attended_transfer_keeps_the_first_agent_on_until_the_second_is_bridged(start_fsrouter):
+    fsrouter = start_fsrouter(rules=RULES)
+    fsrouter.switch.add_agent(agent("1001", press=[Press(at=20, keys="*3")]))
+    fsrouter.switch.add_agent(agent("1002", hang_up_after=20))
+    call = fsrouter.switch.place_call(CallerScript(destination="5100"))
+    assert call.wait(CALL_TIMEOUT), fsrouter.log_text()
+    becky, nikos = leg_of(fsrouter, "1001"), leg_of(fsrouter, "1002")
+    assert nikos.sounds == ["tts:transfer from Becky: handover. billing; router"]
+    assert call.bridged_with == nikos.uuid
+    # Becky was on with the caller until Nikos's bridge replaced hers, then dropped.
+    assert becky.hung_up_by == "fsrouter" and becky.hangup_cause == "ORIGINATOR_CANCEL"
+    assert becky.unbridged_at - becky.bridged_at > 20 * 0.9
+    heard = [prompt_id(s) for s in call.sounds]
+    assert "queue/transfer" not in heard, heard  # no prompt, no music: the caller was never alone
+    assert fsrouter.error_lines() == []
+    fsrouter.wait_until(lambda: "ended in state finished, outcome ('answered', '1002')" in fsrouter.log_text(), 5,
+                        "the call did not end as answered by Nikos")
