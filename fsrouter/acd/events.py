@@ -84,13 +84,17 @@ class Refused:
 
 @dataclass(frozen=True, kw_only=True)
 class Transferred:
-    """A waiting entry moved to another queue, keeping its arrival (its place in time)."""
+    """A waiting entry moved to another queue, keeping its arrival (its place
+    in time); or a bridged call its agent (`agent`) sent on to another queue
+    (`runtime/transfers.py`), the call's `transfers`-th transfer."""
 
     entry_id: str
     from_queue: str
     to_queue: str
     at: float
     waited: float
+    agent: str = ""
+    transfers: int = 0
 
 
 @dataclass(frozen=True, kw_only=True)

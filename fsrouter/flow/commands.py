@@ -119,7 +119,17 @@ class StopRecording:
     path: str
 
 
+@dataclass(frozen=True)
+class RecordSurvey:
+    """Store the post-call survey's `answers` ((question from 1, score) each)
+    with the call, the rules queue and the agent who took it."""
+
+    queue: str
+    agent_id: str
+    answers: tuple[tuple[int, int], ...]
+
+
 Command = (
     Answer | Play | Collect | StopMedia | SetVariable | StartTimer | CancelTimer | Transfer | Hangup
-    | QueryQueue | BookCallback | StartRecording | StopRecording
+    | QueryQueue | BookCallback | StartRecording | StopRecording | RecordSurvey
 )

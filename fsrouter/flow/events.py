@@ -7,6 +7,7 @@ current time (seconds, injected by the caller), so the machine reads no clock.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -60,6 +61,17 @@ class AgentDisconnected:
 
 
 @dataclass(frozen=True)
+class Transferred:
+    """The agent (or a supervisor) sent the bridged caller on to rules queue
+    `queue`, where the runtime has already put them; `variables` are the
+    call's context as the next agent's whisper will have it (the note, who
+    transferred, how many transfers so far)."""
+
+    queue: str
+    variables: Mapping[str, str]
+
+
+@dataclass(frozen=True)
 class QueueUnavailable:
     """The ACD will not serve this caller: nobody who could is logged in."""
 
@@ -105,6 +117,6 @@ class CallbackNotBooked:
 
 Event = (
     MediaDone | TimerFired | CallerHungUp | CommandFailed
-    | AgentConnected | AgentDisconnected | QueueUnavailable | QueueStatus
+    | AgentConnected | AgentDisconnected | Transferred | QueueUnavailable | QueueStatus
     | DigitPressed | CallbackBooked | CallbackNotBooked
 )

@@ -29,6 +29,7 @@ from types import MappingProxyType
 
 from ..rules import plan as p
 from ..rules.media_settings import MUSIC_AS_IS, record_path
+from ..rules.afterbridge import TRANSFER_PROMPT
 from ..rules.templates import Template
 from .announce import announcement
 from .callback import CallbackDialog, Result, offer_due
@@ -36,9 +37,10 @@ from .commands import (
     Answer, CancelTimer, Collect, Command, Hangup, Play, QueryQueue, SetVariable, StartRecording, StartTimer,
     StopMedia, StopRecording, Transfer,
 )
+from .survey import SurveyDialog
 from .events import (
     AgentConnected, AgentDisconnected, CallerHungUp, CommandFailed, DigitPressed, Event, MediaDone,
-    QueueStatus, QueueUnavailable, TimerFired,
+    QueueStatus, QueueUnavailable, TimerFired, Transferred,
 )
 
 log = logging.getLogger(__name__)
@@ -91,6 +93,7 @@ class CallMachine:
         self._wait_said_at: float | None = None
         self._offered = False  # a callback was offered: its key is live
         self._dialog: CallbackDialog | None = None
+        self._survey: SurveyDialog | None = None
         self._deferred_exit: tuple[list[Command], str] | None = None
         """Leaving the queue (max wait, nobody to serve) waits for the dialog to end."""
         self._node: p.Node | None = None
@@ -118,7 +121,7 @@ class CallMachine:
 
     @property
     def state(self) -> str:
-        """The current node id, or "new", "queued", "connected", "finished"."""
+        """The current node id, or "new", "queued", "connected", "survey", "finished"."""
         if self._phase == "running" and self._node is not None:
             return self._node.id
         return self._phase
@@ -145,11 +148,13 @@ class CallMachine:
             if self._phase == "running":
                 self.outcome = ("caller_hangup", event.cause)
             self._phase = "finished"
-            return []
+            return self._survey.finish() if self._survey is not None else []  # what they answered counts
         if self._phase == "queued":
             return self._while_queued(event, now)
         if self._phase == "connected":
-            return self._while_connected(event)
+            return self._while_connected(event, now)
+        if self._phase == "survey":
+            return self._in_survey(event)
         if self._phase != "running" or not isinstance(event, (MediaDone, CommandFailed)):
             return []
         if event.command_id != self._waiting:
@@ -411,13 +416,56 @@ class CallMachine:
         self.outcome = None
         return commands + self._go(destination, now)
 
-    def _while_connected(self, event: Event) -> list[Command]:
+    def _while_connected(self, event: Event, now: float) -> list[Command]:
         """After the agent's side of the bridge ends, the caller is parked
-        (park_after_bridge) and back with us: end the call cleanly."""
-        if isinstance(event, AgentDisconnected):
-            stop: list[Command] = [StopRecording(self.recording)] if self.recording else []
+        (park_after_bridge) and back with us: the recording stops, then the
+        queue's survey if it has one, else the call ends cleanly.  A transfer
+        puts them in line again."""
+        if isinstance(event, Transferred):
+            return self._transferred(event, now)
+        if not isinstance(event, AgentDisconnected):
+            return []
+        stop = self._stop_recording()
+        if self._queue.survey is None:
             return self._end(stop + [Hangup("NORMAL_CLEARING")], self.outcome)
-        return []
+        self._phase = "survey"  # out of the queue: the agent is free to wrap up
+        self._survey = SurveyDialog(self._queue.survey, self._queue.name, self.outcome[1], self._sound,
+                                    self._ids.__next__)
+        return stop + self._in_survey_commands(self._survey.start())
+
+    def _stop_recording(self) -> list[Command]:
+        """The bridge is over: so is its recording (not kept through a survey
+        or into the next agent's bridge after a transfer)."""
+        if self.recording is None:
+            return []
+        path, self.recording = self.recording, None
+        return [StopRecording(path)]
+
+    def _in_survey(self, event: Event) -> list[Command]:
+        return self._in_survey_commands(self._survey.feed(event))
+
+    def _in_survey_commands(self, commands: list[Command]) -> list[Command]:
+        """The survey's commands; its hangup ends the flow."""
+        if any(isinstance(c, Hangup) for c in commands):
+            return self._end(commands, self.outcome)
+        return commands
+
+    def _transferred(self, event: Transferred, now: float) -> list[Command]:
+        """Sent on by the agent: the context grows (the note, who sent
+        them), a short transfer prompt, then the new queue's music, timers
+        and announcements, as on entering it."""
+        if event.queue not in self._plan.queues:  # the runtime's plan is newer than this call's
+            log.warning("call %s: transferred to queue %s, unknown to its rules", self._uuid, event.queue)
+            return self._end(self._stop_recording() + [Hangup("NORMAL_CLEARING")], self.outcome)
+        self._vars.update(event.variables)
+        commands = self._stop_recording()
+        commands += [SetVariable(EXPORT_PREFIX + k, v) for k, v in event.variables.items()]
+        self._offered, self._wait_said_at, self._dialog, self._deferred_exit = False, None, None, None
+        prompt = self._sound(Template.parse(TRANSFER_PROMPT))
+        if prompt is not None:
+            commands.append(Play(next(self._ids), (prompt,)))
+        self._enter_queue(p.Enqueue(event.queue), now, commands)
+        return commands
 
     # -- what a finished command means -------------------------------------
 

@@ -5,6 +5,7 @@
 * `bridging.BridgingMachine`: a call runner's side of the bridge (media held
   back, timers paused, the outcome turned into flow events);
 * `messages`: what the queue runtime tells a call's runner;
+* `transfer`: where a warm transfer goes and the context it adds;
 * `table`: the shared table lookup, its error and the diagrams.
 
 Like `flow/` and `acd/`, nothing here imports gevent, sockets or databases;

@@ -11,7 +11,15 @@ agent now), sent after all when it fails, or when no word comes within
 `AgentDisconnected` right after `AgentConnected`, even after the runner gave
 up waiting.  The runtime's other messages become flow events: `NoAgents` is
 `QueueUnavailable`; `MaxWait` changes nothing (the flow keeps its own
-max-wait timer and usually fires first).
+max-wait timer and usually fires first).  `Transferring` (the agent sent the
+caller on) is kept until the bridge ends, then becomes the flow's
+`Transferred`: the caller is in line again (a `NoAgents` meanwhile, the new
+queue refusing them, follows it).  `AttendedTransfer` keeps the caller with
+the first agent meanwhile: the next agent's bridge replaces theirs, so the
+end of the first bridge (`Unbridged`) may come before or after the news of
+the second (`Bridged`); either way the flow hears `Transferred`, then
+`AgentConnected`, with no media let out in between.  The first agent hanging
+up before a second one comes leaves the caller waiting in line.
 """
 
 from __future__ import annotations
@@ -20,7 +28,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from fsrouter.flow import events as ev
-from fsrouter.offer.messages import Bridged, BridgeFailed, Bridging, MaxWait, NoAgents
+from fsrouter.offer.messages import (
+    AttendedTransfer, Bridged, BridgeFailed, Bridging, MaxWait, NoAgents, Transferring,
+)
 from fsrouter.offer.table import Step, Table, lookup, render
 
 
@@ -31,6 +41,14 @@ class BridgingState(StrEnum):
     """Bridging, and the bridge already ended (`CHANNEL_UNBRIDGE` heard first)."""
     AGENT_LEFT_LATE = "agent_left_late"
     """Gave up waiting for word on the bridge, after the agent left."""
+    TRANSFERRING = "transferring"
+    """Bridged, and sent on to another queue: waiting for the bridge to end."""
+    ATTENDED = "attended"
+    """Still bridged to the first agent after an attended transfer, the caller in line meanwhile."""
+    ATTENDED_BRIDGING = "attended_bridging"
+    """The next agent's bridge is being made; the first agent's is still up."""
+    ATTENDED_OWED = "attended_owed"
+    """The next agent's bridge is made; the end of the first one is still to be heard."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +93,7 @@ TRANSITIONS: Table = {
     (S.IDLE, Unbridged): Step(S.IDLE, "_disconnected"),
     (S.IDLE, NoAgents): Step(S.IDLE, "_unavailable"),
     (S.IDLE, MaxWait): Step(S.IDLE),
+    (S.IDLE, Transferring): Step(S.TRANSFERRING, "_note_transfer"),
     (S.BRIDGING, Bridging): Step(S.BRIDGING, "_start"),
     (S.BRIDGING, Bridged): Step(S.IDLE, "_bridged"),
     (S.BRIDGING, BridgeFailed): Step(S.IDLE, "_send_held"),
@@ -95,9 +114,30 @@ TRANSITIONS: Table = {
     (S.AGENT_LEFT_LATE, Unbridged): Step(S.AGENT_LEFT_LATE, "_disconnected"),
     (S.AGENT_LEFT_LATE, NoAgents): Step(S.AGENT_LEFT_LATE, "_unavailable"),
     (S.AGENT_LEFT_LATE, MaxWait): Step(S.AGENT_LEFT_LATE),
+    (S.TRANSFERRING, Unbridged): Step(S.IDLE, "_transferred"),
+    (S.TRANSFERRING, Transferring): Step(S.TRANSFERRING, "_note_transfer"),
+    (S.TRANSFERRING, NoAgents): Step(S.TRANSFERRING, "_note_unavailable"),
+    (S.TRANSFERRING, MaxWait): Step(S.TRANSFERRING),
+    (S.TRANSFERRING, Bridging): Step(S.BRIDGING, "_transferred_and_start"),
+    (S.IDLE, AttendedTransfer): Step(S.ATTENDED, "_note_transfer"),
+    (S.ATTENDED, Unbridged): Step(S.IDLE, "_transferred"),
+    (S.ATTENDED, Bridging): Step(S.ATTENDED_BRIDGING, "_start"),
+    (S.ATTENDED, NoAgents): Step(S.ATTENDED, "_note_unavailable"),
+    (S.ATTENDED, MaxWait): Step(S.ATTENDED),
+    (S.ATTENDED_BRIDGING, Unbridged): Step(S.BRIDGING, "_transferred"),
+    (S.ATTENDED_BRIDGING, Bridged): Step(S.ATTENDED_OWED, "_transferred_before_the_end"),
+    (S.ATTENDED_BRIDGING, BridgeFailed): Step(S.ATTENDED, "_send_held"),
+    (S.ATTENDED_BRIDGING, Timeout): Step(S.ATTENDED, "_send_held"),
+    (S.ATTENDED_BRIDGING, Bridging): Step(S.ATTENDED_BRIDGING, "_start"),
+    (S.ATTENDED_BRIDGING, NoAgents): Step(S.ATTENDED_BRIDGING, "_note_unavailable"),
+    (S.ATTENDED_BRIDGING, MaxWait): Step(S.ATTENDED_BRIDGING),
+    (S.ATTENDED_OWED, Unbridged): Step(S.IDLE, "_owed_bridged"),
+    (S.ATTENDED_OWED, Timeout): Step(S.IDLE, "_owed_bridged"),
+    (S.ATTENDED_OWED, NoAgents): Step(S.ATTENDED_OWED),
+    (S.ATTENDED_OWED, MaxWait): Step(S.ATTENDED_OWED),
 }
 
-_HOLDING = frozenset({S.BRIDGING, S.AGENT_LEFT})
+_HOLDING = frozenset({S.BRIDGING, S.AGENT_LEFT, S.ATTENDED_BRIDGING, S.ATTENDED_OWED})
 
 
 class BridgingMachine:
@@ -108,6 +148,10 @@ class BridgingMachine:
         self.state = S.IDLE
         self._since = 0.0
         self._held: list = []
+        self._transfer: list = []
+        """The flow events a transfer becomes once the bridge ends."""
+        self._owed: Bridged | None = None
+        """The next agent's bridge, made before the first one was heard to end."""
 
     def feed(self, event: object, now: float) -> list:
         step = lookup("bridging", TRANSITIONS, self.state, event, "")
@@ -157,6 +201,34 @@ class BridgingMachine:
 
     def _unavailable(self, event: object, now: float) -> list:
         return [FeedFlow(ev.QueueUnavailable())]
+
+    def _transferred_before_the_end(self, event: Bridged, now: float) -> list:
+        """The flow hears of the transfer now (its media held back), of the
+        next agent once the first bridge's end is heard (`_owed_bridged`)."""
+        self._owed = event
+        return self._transferred(event, now)
+
+    def _owed_bridged(self, event: object, now: float) -> list:
+        bridged, self._owed = self._owed, None
+        return self._bridged(bridged, now)
+
+    def _note_transfer(self, event: Transferring | AttendedTransfer, now: float) -> list:
+        self._transfer = [ev.Transferred(event.queue, event.variables)]
+        return []
+
+    def _note_unavailable(self, event: NoAgents, now: float) -> list:
+        self._transfer.append(ev.QueueUnavailable())
+        return []
+
+    def _transferred(self, event: object, now: float) -> list:
+        events, self._transfer = self._transfer, []
+        return [FeedFlow(e) for e in events]
+
+    def _transferred_and_start(self, event: Bridging, now: float) -> list:
+        """The next agent's bridge is being made before the first one was
+        heard to end (its `CHANNEL_UNBRIDGE` comes after the new
+        `uuid_bridge`): the flow hears of the transfer first."""
+        return [*self._transferred(event, now), *self._start(event, now)]
 
 
 def bridging_diagram(fmt: str = "mermaid") -> str:

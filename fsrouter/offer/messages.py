@@ -7,6 +7,7 @@ effect at once, see `call_runner.CallRunner._tell`).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -47,4 +48,25 @@ class NoAgents:
     queue: str
 
 
-Message = Bridging | Bridged | BridgeFailed | MaxWait | NoAgents
+@dataclass(frozen=True)
+class Transferring:
+    """The bridged caller is sent on to rules queue `queue` (already put in
+    line there); the agent's leg is being hung up, and the caller, parked
+    (park_after_bridge), is back with the runner once the bridge ends.
+    `variables` is the context added for the next agent's whisper."""
+
+    queue: str
+    variables: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class AttendedTransfer:
+    """Like `Transferring`, but the agent stays on: the caller, already in
+    line in `queue`, goes on talking to them until the next agent's bridge
+    is made (which ends this one), or until they hang up."""
+
+    queue: str
+    variables: Mapping[str, str]
+
+
+Message = Bridging | Bridged | BridgeFailed | MaxWait | NoAgents | Transferring | AttendedTransfer

@@ -93,7 +93,7 @@ def compile_trees(trees: list[Node], report: Report) -> Compilation:
     routes, default = sections.routes(merged.routes)
     lines = sections.lines(merged.lines, default)
     agents = sections.agents(merged.agents)
-    queues = sections.queues(merged.queues, agents, lines)
+    queues = sections.default_transfer(merged.settings, sections.queues(merged.queues, agents, lines))
     flows.resolve_gotos()
 
     if not merged.lines and not merged.routes:

@@ -305,6 +305,42 @@ class Queue:
     exits: Mapping[str, str] = field(default_factory=lambda: frozen_map({}))
     """DTMF key -> entry node id of where a waiting caller who keys it goes."""
     record: RecordSettings | None = None
+    transfer: TransferSettings | None = None
+    survey: SurveySettings | None = None
+
+
+@dataclass(frozen=True)
+class TransferCode:
+    """Where an agent's `*<key>` sends the caller, the reason the next whisper
+    says, and whether the agent stays on until the next one answers."""
+
+    queue: str
+    reason: str
+    attended: bool = False
+
+
+@dataclass(frozen=True)
+class TransferSettings:
+    """A queue's warm transfers (rules/afterbridge.py): the agent's feature
+    codes, the cap on transfers per call and the queue a call over it goes
+    to instead, and whether a transferred caller keeps their first arrival
+    (by default they wait from the transfer)."""
+
+    codes: Mapping[str, TransferCode]
+    max_transfers: int = 3
+    over_cap: str | None = None
+    keep_arrival: bool = False
+
+
+@dataclass(frozen=True)
+class SurveySettings:
+    """A queue's post-call survey: played when the agent hangs up first; each
+    question takes one of `keys`, asked again once after a wrong key or none."""
+
+    prompt: Template
+    second: Template | None = None
+    keys: str = "12345"
+    thanks: Template | None = None
 
 
 @dataclass(frozen=True)

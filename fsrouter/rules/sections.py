@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from difflib import get_close_matches
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -17,6 +17,7 @@ from . import plan
 from .conditions import TestCompiler
 from .flows import FlowCompiler
 from .problems import Position
+from .afterbridge import AfterBridge
 from .media_settings import MediaSettings
 from .queue_settings import QueueSettings, countries
 from .shapes import NAME, Shapes
@@ -26,12 +27,13 @@ from .templates import Template
 from .tree import Map, Node, Scalar, Seq
 
 SECTIONS = ("settings", "lines", "routes", "flows", "queues", "agents")
-SETTINGS_KEYS = ("timezone", "language", "holidays")
+SETTINGS_KEYS = ("timezone", "language", "holidays", "transfer")
+"""`transfer` is every queue's default (`SectionCompiler.default_transfer`)."""
 LINE_KEYS = ("brand", "language", "flow", "set", "record")
 ROUTE_KEYS = ("name", "match", "flow", "set", "record")
 QUEUE_KEYS = (
     "name", "max_wait", "no_agents", "require", "relax", "strategy", "announce", "callback",
-    "whisper", "priority", "music", "exit", "record",
+    "whisper", "priority", "music", "exit", "record", "transfer", "survey",
 )
 RELAX_KEYS = ("after", "require", "add_queue")
 AGENT_KEYS = ("name", "dial", "skills", "wrap_up")
@@ -297,6 +299,7 @@ class SectionCompiler:
             "announce": ("announce", compiled.announce),
             "whisper": ("whisper", lambda n: self.shapes.template(n, "whisper")),
             "callback": ("callback", compiled.callback),
+            **self._after_bridge(compiled),
         })
         media = self.queue_media(fields, flow, settings)
         if settings and "callback" in settings and "announce" not in settings:
@@ -326,6 +329,20 @@ class SectionCompiler:
                                      'exit: {"0": {goto: operator}}')
             return None
         return {**values, "exits": plan.frozen_map(exits[0])} if exits[0] else values
+
+    def _after_bridge(self, compiled: QueueSettings) -> dict:
+        """The readers of `transfer` and `survey` (rules/afterbridge.py)."""
+        after = AfterBridge(self.shapes, self.flows.queue_name, self.flows.prompt, compiled.spoken)
+        return {"transfer": ("transfer", after.transfer), "survey": ("survey", after.survey)}
+
+    def default_transfer(self, settings: Entries, queues: dict[str, plan.Queue]) -> dict[str, plan.Queue]:
+        """`settings: {transfer: ...}` is the `transfer` of every queue that declares none."""
+        if "transfer" not in settings:
+            return queues
+        compiled = QueueSettings(self.shapes, self.flows.prompt)
+        default = self._after_bridge(compiled)["transfer"][1](settings["transfer"][1])
+        return {name: queue if queue.transfer is not None or default is None else replace(queue, transfer=default)
+                for name, queue in queues.items()}
 
     def strategy(self, node: Node) -> str | None:
         name = self.shapes.text(node, "strategy", "one of: " + ", ".join(plan.STRATEGIES))

@@ -72,6 +72,7 @@ class Queueing(Protocol):
     def book_callback(self, call_uuid: str, number: str) -> str | None: ...
 
     def recorded(self, call_uuid: str, path: str) -> None: ...
+    def record_survey(self, call_uuid: str, queue: str, agent_id: str, answers) -> None: ...
 
 
 
@@ -325,7 +326,7 @@ class CallRunner:
             # agent is bridged to a caller who is already on their way out.
             self._sync_queue()
         for command in commands:
-            if self._hung_up and not isinstance(command, (cmd.StartTimer, cmd.CancelTimer)):
+            if self._hung_up and not isinstance(command, (cmd.StartTimer, cmd.CancelTimer, cmd.RecordSurvey)):
                 continue  # the channel is gone; media would only get -ERR
             # Join before the hold music starts: a caller the queue refuses
             # goes straight on to `no_agents` without a burst of music.  (A
@@ -390,6 +391,10 @@ class CallRunner:
     def _stop_recording(self, command: cmd.StopRecording) -> None:
         self._execute("stop_record_session", fsvalues.sound_path(command.path))
 
+    def _record_survey(self, command: cmd.RecordSurvey) -> None:
+        if self._queueing is not None:
+            self._queueing.record_survey(self.call.uuid, command.queue, command.agent_id, command.answers)
+
     def _break_media(self, command: cmd.StopMedia) -> None:
         # uuid_break writes no output, so FreeSWITCH answers a successful break
         # with "-ERR no reply"; only other -ERR replies are failures.
@@ -445,5 +450,6 @@ _PERFORMERS: dict[type, Callable[[CallRunner, object], None]] = {
     cmd.Hangup: CallRunner._hangup,
     cmd.StartRecording: CallRunner._start_recording,
     cmd.StopRecording: CallRunner._stop_recording,
+    cmd.RecordSurvey: CallRunner._record_survey,
 }
 """How each flow command is carried out (STYLE: a table, not an if/elif chain)."""

@@ -30,6 +30,9 @@ class Caller:
     priority: int
     offer: OfferMachine | None = None
     """Set once an agent answered: from then on the ACD counts a call in progress."""
+    held_over: OfferMachine | None = None
+    """The first agent's call during an attended transfer: up until the next
+    agent's bridge replaces it (runtime/transfers.py)."""
     bookings: int = 0
     """Callback bookings tried from this call: each has its own idempotency key."""
 

@@ -70,7 +70,7 @@ from fsrouter.offer.machine import (
     VerifyBridge,
     WatchLeg,
 )
-from fsrouter.offer.messages import BridgeFailed
+from fsrouter.offer.messages import Bridged, BridgeFailed
 from fsrouter.runtime import orphan_legs
 from fsrouter.runtime.agent_presence import refused_unregistered
 from fsrouter.runtime.callback_dialer import RULES_QUEUE
@@ -78,6 +78,7 @@ from fsrouter.runtime.callers import Caller
 from fsrouter.runtime.legs import Legs, miss_reason, originate_command, speak, spoken_wait
 from fsrouter.runtime.switch_commands import SwitchCommands
 from fsrouter.runtime.switch_sync import SwitchSync
+from fsrouter.runtime.transfers import meta_bindings
 
 log = logging.getLogger(__name__)
 
@@ -329,6 +330,8 @@ class OfferDriver:
         caller = self._host.caller(command.entry_id)
         if caller is not None:
             caller.notify(command.message)
+            if isinstance(command.message, Bridged) and caller.held_over is not None:
+                self._switch.kill(caller.held_over.agent_uuid)  # attended transfer: the first agent drops
 
     def _perform_attach(self, machine: OfferMachine, command: AttachCall) -> None:
         caller = self._host.caller(command.entry_id)
@@ -361,11 +364,18 @@ class OfferDriver:
         }
         whisper = self.whisper(offer, context)
         try:
-            command = originate_command(settings, offer.dial, [speak(self._tts, whisper)] if whisper else [])
+            greeting = [*self._transfer_keys(offer), *([speak(self._tts, whisper)] if whisper else [])]
+            command = originate_command(settings, offer.dial, greeting)
         except fsvalues.UnsafeValue as exc:
             log.error("agent %s not dialled: %s", offer.agent_id, exc, extra=_log_fields(offer))
             return "-ERR INVALID_DIAL_STRING"
         return self._switch.bgapi_result(command, offer.ring_timeout + self._originate_margin, machine.agent_uuid)
+
+    def _transfer_keys(self, offer: Offer) -> list[str]:
+        """`bind_meta_app` of each transfer code of the caller's queue (runtime/transfers.py)."""
+        caller = None if offer.is_callback else self._host.caller(offer.entry_id)
+        queue = self._host.plan.queues.get(caller.queue) if caller is not None else None
+        return meta_bindings(queue.transfer if queue is not None else None)
 
     def _offer_context(self, offer: Offer) -> Mapping[str, str]:
         """The call's variables, for the agent leg and the whisper."""
@@ -384,9 +394,11 @@ class OfferDriver:
             caller = self._host.caller(offer.entry_id)
             queue = self._host.plan.queues.get(caller.queue) if caller is not None else None
             template = queue.whisper if queue is not None else None
-        if template is None:
-            return ""
-        return template.render({**context, "queue": queue.title, "waited": spoken_wait(offer.waited)})
+        said = "" if template is None else template.render(
+            {**context, "queue": queue.title, "waited": spoken_wait(offer.waited)})
+        if context.get("transfer_from") and not offer.is_callback:  # runtime/transfers.py
+            said = f"transfer from {context['transfer_from']}: {context.get('transfer_note', '')}. {said}".strip()
+        return said
 
 
 _ANSWERED_UNBRIDGED = frozenset({OfferState.ANSWERING, OfferState.BRIDGING, OfferState.VERIFYING,

@@ -68,6 +68,7 @@ from fsrouter.runtime.legs import Legs
 from fsrouter.runtime.offer_driver import OfferDriver
 from fsrouter.runtime.switch_commands import SwitchCommands
 from fsrouter.runtime.switch_sync import SwitchSync
+from fsrouter.runtime.transfers import TransferDesk
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +130,10 @@ class QueueRuntime:
         self.offers = OfferDriver(self, self.switch, self.sync, self.legs, instance=self.instance, tts=tts,
                                   originate_margin=originate_margin, max_sleep=max_sleep,
                                   spawn=spawn or self._group.spawn)
+        self.transfers = TransferDesk(self)
+        """Warm transfers of bridged calls (`transfer_call`, the agents' feature codes)."""
+        self.surveys = None
+        """Where post-call survey answers are stored (the service's store), if anywhere."""
         self._login_all = login_all
         self._log_in_new(self.layout.agents, known=())
 
@@ -223,7 +228,7 @@ class QueueRuntime:
     def on_event(self, event: Event) -> None:
         """Every event of the inbound socket (called in its dispatcher greenlet,
         one event at a time: must not block)."""
-        if self.legs.on_event(event):
+        if self.legs.on_event(event) or self.transfers.on_event(event):
             return
         self.sync.apply(self.presence.on_event(event), "sofia event")
 
@@ -298,6 +303,8 @@ class QueueRuntime:
         caller = self._callers.pop(call_uuid, None)
         if caller is None:
             return
+        if caller.held_over is not None:  # an attended transfer under way: the first agent goes too
+            self.switch.kill(caller.held_over.agent_uuid)
         if caller.offer_id is not None:
             self.offers.end_call(caller.offer)
         else:
@@ -354,6 +361,35 @@ class QueueRuntime:
         caller.offer = None
         if not self._enqueue(call_uuid, caller):
             caller.notify(NoAgents(caller.queue))
+
+    def transfer_call(self, call_uuid: str, queue: str, note: str = "", attended: bool = False) -> str:
+        """Send the bridged call `call_uuid` on to rules queue `queue` with
+        `note` for the next agent's whisper (for the admin API); `attended`:
+        the agent stays on until the next one answers.  The queue it goes to
+        (over the transfer cap, the `over_cap` queue).
+        `transfers.TransferRefused` when it cannot be (the call keeps its agent)."""
+        return self.transfers.transfer(call_uuid, queue, note, attended=attended)
+
+    def record_survey(self, call_uuid: str, queue: str, agent_id: str, answers) -> None:
+        """Store a post-call survey's answers ((question, score) each);
+        logged and dropped when there is no store or it fails (the caller is
+        not kept waiting for it)."""
+        if self.surveys is None:
+            log.info("call %s: survey answers %s not stored (no store)", call_uuid, answers)
+            return
+        try:
+            self.surveys.record_survey(call_uuid, queue, agent_id, answers, self.now())
+        except Exception:  # a store fault costs the answers, never the call
+            log.exception("call %s: storing the survey answers failed", call_uuid, extra=fields(call=call_uuid))
+
+    def call_of_agent_leg(self, agent_uuid: str) -> str | None:
+        """The call whose answered agent leg is `agent_uuid`, if this runtime holds it."""
+        return next((uuid for uuid, c in self._callers.items()
+                     if c.offer is not None and c.offer.agent_uuid == agent_uuid), None)
+
+    def spawn(self, function, *args) -> None:
+        """Run `function` in one of the runtime's greenlets."""
+        self._group.spawn(function, *args)
 
     def caller(self, entry_id: str) -> Caller | None:
         """The call `entry_id` while this runtime holds it (for the offer driver)."""

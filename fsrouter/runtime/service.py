@@ -27,6 +27,7 @@ from fsrouter.runtime.call_runner import CallRunner, RunnerSettings
 from fsrouter.runtime.callback_dialer import CallbackDialer
 from fsrouter.esl.inbound import DEFAULT_EVENTS, InboundClient
 from fsrouter.runtime.legs import LEG_EVENTS
+from fsrouter.runtime.transfers import TRANSFER_EVENTS
 from fsrouter.runtime.notify import Notifier
 from fsrouter.esl.outbound import OutboundCall, OutboundServer
 from fsrouter.runtime.queue_runtime import QueueRuntime
@@ -81,7 +82,7 @@ class Service:
                                        max_sessions=config.max_sessions)
         self.inbound = InboundClient(config.inbound_host, config.inbound_port,
                                      config.inbound_password,
-                                     events=(*DEFAULT_EVENTS, *LEG_EVENTS, *PRESENCE_EVENTS))
+                                     events=(*DEFAULT_EVENTS, *LEG_EVENTS, *PRESENCE_EVENTS, *TRANSFER_EVENTS))
         # Callbacks and queue statistics are kept in the database.
         self.store = GeventStore(open_store(config.database_url))
         self.stats = StatsRecorder(self.store)
@@ -89,6 +90,7 @@ class Service:
         self.queues = QueueRuntime(prepared.plan, self.inbound, login_all=True,
                                    tts=config.tts, on_events=self.stats.record, instance=config.instance,
                                    layout=prepared.layout, compiled=prepared.compiled)
+        self.queues.surveys = self.store
         self.inbound.on_event = self.queues.on_event
         self.inbound.on_connected = self.queues.on_connected
         self.plans.apply = lambda prepared: self.queues.reconfigure(prepared.plan, prepared.layout,

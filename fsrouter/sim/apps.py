@@ -19,6 +19,7 @@ import gevent.socket
 from fsrouter.sim.channel import Channel, Outcome
 from fsrouter.sim.fsutil import atoi, hangup_cause, switch_true
 from fsrouter.sim.media import speech_seconds
+from fsrouter.sim import meta
 from fsrouter.sim.session import EslSession
 
 log = logging.getLogger(__name__)
@@ -139,6 +140,10 @@ def park(channel: Channel, data: str) -> None:
         log.debug("call %s: Cannot park channels that are under control already.", channel.uuid)
         return
     channel.park()
+
+
+application("bind_meta_app")(meta.bind_meta_app)
+application("event")(meta.event)
 
 
 @application("break")

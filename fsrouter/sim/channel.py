@@ -41,6 +41,7 @@ from fsrouter.sim.caller import CallerDriver, CallerScript
 from fsrouter.sim.fsutil import Q850, atoi, hangup_cause, switch_true
 from fsrouter.sim.events import SimEvent
 from fsrouter.sim.media import Sound, SoundNotFound, open_sounds
+from fsrouter.sim.meta import MetaBindings
 
 if TYPE_CHECKING:
     from fsrouter.sim.session import EslSession
@@ -109,6 +110,8 @@ class Channel:
         #: control); an originated leg's park application ends first, as recorded.
         self.bridge_in_park = True
         self._dtmf: deque[tuple[str, int]] = deque()
+        #: ``bind_meta_app`` keys (sim/meta.py): its hook sees each digit first.
+        self.meta: MetaBindings | None = None
         self._dialed: list[str] = []
         self._commands: deque[Frame] = deque()
         self._wake = gevent.event.Event()
@@ -336,7 +339,10 @@ class Channel:
     # ------------------------------------------------------------ DTMF and commands
 
     def receive_dtmf(self, digit: str, duration_ms: int) -> None:
-        """A digit arrived over RTP: queued, no event until an application reads it."""
+        """A digit arrived over RTP: queued, no event until an application reads it
+        (unless a ``bind_meta_app`` hook swallows it first)."""
+        if self.meta is not None and not self.meta.received(self, digit):
+            return
         self._dtmf.append((digit, duration_ms * RATE // 1000))
         self.poke()
 
@@ -388,6 +394,11 @@ class Channel:
             if recording.stopped is None and path in (None, recording.path):
                 recording.stopped = self.elapsed()
                 self.fire("RECORD_STOP", post=[("Record-File-Path", recording.path)])
+
+    def queue_app(self, app: str, arg: str) -> None:
+        """switch_ivr_broadcast ``app::arg`` on this leg: queued like a sendmsg execute."""
+        self._commands.append(lambda: self.execute(app, arg or None, source="broadcast"))
+        self.poke()
 
     def request_bridge(self, other: Channel, originator: bool) -> None:
         """uuid_bridge: whatever runs (park, a playback) is left for the bridge."""

@@ -24,6 +24,7 @@ from fsrouter.store.records import (
     NewQueueEvent,
     QueueEvent,
     QueueEventKind,
+    SurveyScore,
 )
 from fsrouter.store.url import open_store, resolve_url
 
@@ -43,6 +44,7 @@ __all__ = [
     "Store",
     "StoreError",
     "StoreUnavailable",
+    "SurveyScore",
     "UnsupportedURL",
     "open_store",
     "resolve_url",

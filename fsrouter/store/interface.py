@@ -26,6 +26,7 @@ from fsrouter.store.records import (
     NewQueueEvent,
     QueueEvent,
     QueueEventKind,
+    SurveyScore,
 )
 
 
@@ -183,6 +184,21 @@ class Store(ABC):
     def record_queue_events(self, events: Sequence[NewQueueEvent]) -> list[QueueEvent]:
         """Append several statistics events in one transaction (one commit,
         so one fsync on SQLite, for the lot); all or none are stored."""
+
+    # -- post-call surveys -----------------------------------------------------
+
+    @abstractmethod
+    def record_survey(self, call_uuid: str, queue: str, agent_id: str,
+                      answers: Sequence[tuple[int, int]], now: float) -> list[SurveyScore]:
+        """Store a call's survey answers ((question from 1, score 0-9) each)
+        in one transaction.  Recording the same call's answers again changes
+        nothing (a retried write after an unknown commit is harmless)."""
+
+    @abstractmethod
+    def survey_scores(self, since: float | None = None, until: float | None = None,
+                      queue: str | None = None) -> list[SurveyScore]:
+        """Answers given at or after `since` and before `until`, oldest
+        first, for reports (`fsrouter report`, the API)."""
 
     @abstractmethod
     def queue_events(

@@ -117,6 +117,25 @@ MIGRATIONS: tuple[Migration, ...] = (
     # Agent state persistence was never wired to the ACD; its design comes
     # with the operations work, in a migration of its own.
     Migration(2, "drop the unused agent states", ("DROP TABLE agent_states",)),
+    Migration(
+        3,
+        "post-call survey scores",
+        (
+            """
+            CREATE TABLE survey_scores (
+                id {id_pk},
+                call_uuid TEXT NOT NULL,
+                queue TEXT NOT NULL,
+                agent_id TEXT NOT NULL,
+                question INTEGER NOT NULL CHECK (question >= 1),
+                score INTEGER NOT NULL CHECK (score BETWEEN 0 AND 9),
+                at DOUBLE PRECISION NOT NULL,
+                UNIQUE (call_uuid, question)
+            )
+            """,
+            "CREATE INDEX survey_scores_at ON survey_scores (at, id)",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

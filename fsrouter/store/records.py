@@ -146,3 +146,17 @@ class NewQueueEvent:
     at: float
     fields: dict[str, Any] = field(default_factory=dict)
 
+
+@dataclass(frozen=True)
+class SurveyScore:
+    """One answer of a post-call survey: question `question` (1, or 2 for
+    the queue's second question) scored `score` by the caller of call
+    `call_uuid`, served in rules queue `queue` by agent `agent_id`."""
+
+    id: int
+    call_uuid: str
+    queue: str
+    agent_id: str
+    question: int
+    score: int
+    at: float

@@ -33,6 +33,7 @@ from fsrouter.store.records import (
     CallbackStatus,
     QueueEvent,
     QueueEventKind,
+    SurveyScore,
 )
 
 Row = Mapping[str, Any]
@@ -361,18 +362,12 @@ class SqlStore(Store):
         ]
 
     def queue_events(self, since=None, queue=None, kind=None):
-        where = ["1 = 1"]
-        if since is not None:
-            where.append("at >= :since")
-        if queue is not None:
-            where.append("queue = :queue")
-        if kind is not None:
-            kind = QueueEventKind(kind).value
-            where.append("kind = :kind")
+        kind = QueueEventKind(kind).value if kind is not None else None
+        where = _where({"at >= :since": since, "queue = :queue": queue, "kind = :kind": kind})
         rows = self._run(
             lambda tx: tx.rows(
                 "SELECT id, kind, queue, entry_id, at, fields FROM queue_events"
-                f" WHERE {' AND '.join(where)} ORDER BY at, id",
+                f" WHERE {where} ORDER BY at, id",
                 since=since,
                 queue=queue,
                 kind=kind,
@@ -390,6 +385,34 @@ class SqlStore(Store):
             )
             for r in rows
         ]
+
+    # -- post-call surveys -----------------------------------------------------
+
+    def record_survey(self, call_uuid, queue, agent_id, answers, now):
+        params = [dict(call_uuid=call_uuid, queue=queue, agent_id=agent_id, question=question, score=score,
+                       at=now) for question, score in _answers(answers)]
+
+        def insert(tx: Tx) -> list[Row]:
+            for p in params:
+                tx.run(
+                    "INSERT INTO survey_scores (call_uuid, queue, agent_id, question, score, at)"
+                    " VALUES (:call_uuid, :queue, :agent_id, :question, :score, :at)"
+                    " ON CONFLICT (call_uuid, question) DO NOTHING",
+                    **p,
+                )
+            return tx.rows(f"SELECT {_SURVEY_COLUMNS} FROM survey_scores WHERE call_uuid = :call_uuid"
+                           " ORDER BY question", call_uuid=call_uuid)
+
+        return [_survey_score(r) for r in self._run(insert, idempotent=True)]
+
+    def survey_scores(self, since=None, until=None, queue=None):
+        where = _where({"at >= :since": since, "at < :until": until, "queue = :queue": queue})
+        rows = self._run(
+            lambda tx: tx.rows(f"SELECT {_SURVEY_COLUMNS} FROM survey_scores WHERE {where}"
+                               " ORDER BY at, id", since=since, until=until, queue=queue),
+            write=False,
+        )
+        return [_survey_score(r) for r in rows]
 
     # -- helpers ------------------------------------------------------------
 
@@ -479,3 +502,25 @@ class SqlStore(Store):
             lease_expires_at=_time(r["lease_expires_at"]),
             finished_at=_time(r["finished_at"]),
         )
+
+
+_SURVEY_COLUMNS = "id, call_uuid, queue, agent_id, question, score, at"
+
+
+def _where(conditions: Mapping[str, Any]) -> str:
+    """The WHERE clause of the conditions whose parameter is given (not None)."""
+    return " AND ".join(["1 = 1", *(sql for sql, value in conditions.items() if value is not None)])
+
+
+def _answers(answers) -> list[tuple[int, int]]:
+    """The answers checked before anything is written: (question >= 1, score 0-9)."""
+    checked = []
+    for question, score in answers:
+        if not (isinstance(question, int) and question >= 1 and isinstance(score, int) and 0 <= score <= 9):
+            raise ValueError(f"a survey answer is (question >= 1, score 0-9), not {(question, score)!r}")
+        checked.append((question, score))
+    return checked
+
+
+def _survey_score(r: Row) -> SurveyScore:
+    return SurveyScore(r["id"], r["call_uuid"], r["queue"], r["agent_id"], r["question"], r["score"], float(r["at"]))

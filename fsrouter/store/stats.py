@@ -20,7 +20,7 @@ What each ACD event becomes (`fields` in brackets):
 | `Removed` | removed | its queue | wait, reason (e.g. "callback") |
 | `Removed` by an exit key | exited | its queue | wait, key |
 | `Recorded` | recorded | its queue | path (the bridged call's recording) |
-| `Transferred` | transferred | the queue it left | wait, to_queue |
+| `Transferred` | transferred | the queue it left | wait, to_queue (and for a bridged call: agent, transfers, the call's count so far) |
 | `AgentMissed` | agent_missed | its queue | agent, reason, consecutive |
 
 An entry's final event also carries the EWT `promises` announced to the
@@ -113,7 +113,8 @@ _MAPPERS: dict[type, Callable[[Any], NewQueueEvent]] = {
     LeftEmpty: _outcome(K.LEFT_EMPTY, destination="destination"),
     Removed: lambda e: _exited(e) if e.reason.startswith(EXIT_KEY_REASON) else _removed(e),
     Recorded: lambda e: _row(K.RECORDED, e, path=e.path),
-    Transferred: lambda e: _row(K.TRANSFERRED, e, e.from_queue, wait=e.waited, to_queue=e.to_queue),
+    Transferred: lambda e: _row(K.TRANSFERRED, e, e.from_queue, wait=e.waited, to_queue=e.to_queue,
+                                **({"agent": e.agent, "transfers": e.transfers} if e.agent else {})),
     AgentMissed: lambda e: _row(
         K.AGENT_MISSED, e, agent=e.agent_id, reason=str(e.reason), consecutive=e.consecutive
     ),

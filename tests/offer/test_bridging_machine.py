@@ -14,7 +14,7 @@ from fsrouter.offer.bridging import (
     Timeout,
     Unbridged,
 )
-from fsrouter.offer.messages import Bridged, BridgeFailed, Bridging, MaxWait, NoAgents
+from fsrouter.offer.messages import AttendedTransfer, Bridged, BridgeFailed, Bridging, MaxWait, NoAgents, Transferring
 
 S = BridgingState
 MUSIC = cmd.Play(3, ("music/hold",))
@@ -77,7 +77,7 @@ def test_an_unbridge_outside_a_bridging_is_the_agent_leaving():
     assert BridgingMachine(10.0).feed(Unbridged(), 1.0) == [DISCONNECTED]
 
 
-@pytest.mark.parametrize("state", list(S))
+@pytest.mark.parametrize("state", [S.IDLE, S.BRIDGING, S.AGENT_LEFT, S.AGENT_LEFT_LATE])
 def test_no_agents_is_queue_unavailable_and_max_wait_changes_nothing_in_every_state(state):
     for message, expected in ((NoAgents("support"), [FeedFlow(ev.QueueUnavailable())]), (MaxWait("support"), [])):
         m = reach(state)
@@ -88,7 +88,11 @@ def test_no_agents_is_queue_unavailable_and_max_wait_changes_nothing_in_every_st
 def reach(state):
     m = BridgingMachine(10.0)
     path = {S.IDLE: [], S.BRIDGING: [Bridging("1001")], S.AGENT_LEFT: [Bridging("1001"), Unbridged()],
-            S.AGENT_LEFT_LATE: [Bridging("1001"), Unbridged(), Timeout()]}[state]
+            S.AGENT_LEFT_LATE: [Bridging("1001"), Unbridged(), Timeout()],
+            S.TRANSFERRING: [Transferring("billing", {})],
+            S.ATTENDED: [ATTENDED],
+            S.ATTENDED_BRIDGING: [ATTENDED, Bridging("1002")],
+            S.ATTENDED_OWED: [ATTENDED, Bridging("1002"), Bridged("1002")]}[state]
     for event in path:
         m.feed(event, 100.0)
     assert m.state is state
@@ -98,10 +102,75 @@ def reach(state):
 @pytest.mark.parametrize("state, event", list(TRANSITIONS))
 def test_every_move_in_the_table_leads_where_it_says(state, event):
     sample = {Bridging: Bridging("1001"), Bridged: Bridged("1001"), BridgeFailed: BridgeFailed("1001"),
-              Unbridged: Unbridged(), Timeout: Timeout(), NoAgents: NoAgents("q"), MaxWait: MaxWait("q")}[event]
+              Unbridged: Unbridged(), Timeout: Timeout(), NoAgents: NoAgents("q"), MaxWait: MaxWait("q"),
+              Transferring: Transferring("billing", {}), AttendedTransfer: ATTENDED}[event]
     m = reach(state)
     m.feed(sample, 105.0)
     assert m.state == TRANSITIONS[(state, event)].target
+
+
+TRANSFERRED = FeedFlow(ev.Transferred("billing", {"transfer_note": "billing dispute"}))
+ATTENDED = AttendedTransfer("billing", {"transfer_note": "billing dispute"})
+
+
+def test_an_attended_transfer_keeps_the_first_agent_until_the_next_bridge_replaces_theirs():
+    m = BridgingMachine(10.0)
+    assert m.feed(ATTENDED, 100.0) == [] and not m.holding  # still talking to the first agent
+    assert m.feed(Bridging("1002"), 130.0) == [] and m.holding
+    assert m.feed(Unbridged(), 130.5) == [TRANSFERRED]  # the first bridge ends: the flow is in line again
+    assert m.state is S.BRIDGING and m.holding  # its music held back
+    m.hold(MUSIC)
+    assert m.feed(Bridged("1002"), 131.0) == [SettleHeld((MUSIC,)), FeedFlow(ev.AgentConnected("1002"))]
+
+
+def test_the_next_bridges_news_before_the_first_ones_end_holds_the_media_until_it():
+    m = BridgingMachine(10.0)
+    m.feed(ATTENDED, 100.0)
+    m.feed(Bridging("1002"), 130.0)
+    assert m.feed(Bridged("1002"), 131.0) == [TRANSFERRED]
+    assert m.state is S.ATTENDED_OWED and m.holding
+    m.hold(MUSIC)
+    assert m.feed(Unbridged(), 131.2) == [SettleHeld((MUSIC,)), FeedFlow(ev.AgentConnected("1002"))]
+    assert m.state is S.IDLE
+
+
+def test_the_first_agent_leaving_before_a_next_one_comes_leaves_the_caller_in_line():
+    m = BridgingMachine(10.0)
+    m.feed(ATTENDED, 100.0)
+    assert m.feed(NoAgents("billing"), 101.0) == []
+    assert m.feed(Unbridged(), 120.0) == [TRANSFERRED, FeedFlow(ev.QueueUnavailable())]
+
+
+def test_a_failed_next_bridge_keeps_the_caller_with_the_first_agent():
+    m = BridgingMachine(10.0)
+    m.feed(ATTENDED, 100.0)
+    m.feed(Bridging("1002"), 130.0)
+    assert m.feed(BridgeFailed("1002"), 131.0) == [SendHeld(())]
+    assert m.state is S.ATTENDED
+    assert m.feed(Unbridged(), 150.0) == [TRANSFERRED]
+
+
+def test_a_transfer_reaches_the_flow_when_the_bridge_ends():
+    m = BridgingMachine(10.0)
+    assert m.feed(Transferring("billing", {"transfer_note": "billing dispute"}), 100.0) == []
+    assert m.state is S.TRANSFERRING and not m.holding
+    assert m.feed(Unbridged(), 101.0) == [TRANSFERRED]
+    assert m.state is S.IDLE
+    assert m.feed(Unbridged(), 102.0) == [DISCONNECTED]  # nothing left over from the transfer
+
+
+def test_the_new_queue_refusing_the_caller_follows_the_transfer():
+    m = BridgingMachine(10.0)
+    m.feed(Transferring("billing", {"transfer_note": "billing dispute"}), 100.0)
+    assert m.feed(NoAgents("billing"), 100.5) == []
+    assert m.feed(Unbridged(), 101.0) == [TRANSFERRED, FeedFlow(ev.QueueUnavailable())]
+
+
+def test_the_next_bridge_before_the_first_ends_tells_the_flow_of_the_transfer_first():
+    m = BridgingMachine(10.0)
+    m.feed(Transferring("billing", {"transfer_note": "billing dispute"}), 100.0)
+    assert m.feed(Bridging("1002"), 110.0) == [TRANSFERRED]
+    assert m.holding and m.deadline == 120.0
 
 
 def test_a_timeout_when_not_bridging_is_an_error_naming_state_and_event():
