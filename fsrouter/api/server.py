@@ -7,11 +7,19 @@ each read or write waits at most `idle_timeout`, a connection lives at most
 at most `max_connections` are served at once (beyond that, new ones wait in
 the listen backlog until a slot frees).  Every request but the public ones
 (a page holding no data) needs the bearer token when one is configured.
+
+Without a token (allowed on loopback only), the machine's own browser is the
+way in for anybody: a web page may post to 127.0.0.1 (cross-site request
+forgery), or rebind its own name to 127.0.0.1 and read the answers (DNS
+rebinding).  So a request must then name a loopback host, and one coming
+from a page (`Origin`) must come from a loopback origin.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+from urllib.parse import urlsplit
 
 import gevent
 import gevent.pool
@@ -74,7 +82,7 @@ class AdminAPI:
         path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")
         headers = [("Cache-Control", "no-store")]
         try:
-            route, params = self._route(method, path, environ.get("HTTP_AUTHORIZATION"))
+            route, params = self._route(method, path, environ.get("HTTP_AUTHORIZATION"), environ)
             request = Request(method, path, params, parse_query(environ.get("QUERY_STRING", "")), _body(environ))
             result = route.handler(request)
         except ApiError as exc:
@@ -91,11 +99,12 @@ class AdminAPI:
                        [("Content-Type", result.content_type), ("Content-Length", str(len(body))), *headers])
         return [body]
 
-    def _route(self, method: str, path: str, authorization: str | None) -> tuple[Route, dict[str, str]]:
+    def _route(self, method: str, path: str, authorization: str | None,
+               environ) -> tuple[Route, dict[str, str]]:
         """The route, once the token is checked: without it, only a public
         route is answered, and a 404 or 405 is a 401 (no probing for what
         the API has)."""
-        allowed = authorized(authorization, self._token)
+        allowed = authorized(authorization, self._token) and self._local_browser_or_none(environ)
         try:
             route, params = self._router.match(method, path)
         except ApiError:
@@ -105,6 +114,31 @@ class AdminAPI:
         if not route.public and not allowed:
             raise ApiError(401, "a valid bearer token is required")
         return route, params
+
+    def _local_browser_or_none(self, environ) -> bool:
+        """With a token, always (the token is the proof); without one, the
+        request names a loopback host and comes from no page, or a
+        loopback page."""
+        if self._token is not None:
+            return True
+        origin = environ.get("HTTP_ORIGIN")
+        return _loopback_name(environ.get("HTTP_HOST", "")) and (
+            origin is None or _loopback_name(urlsplit(origin).netloc))
+
+
+def _loopback_name(host: str) -> bool:
+    """Whether a Host header or an origin's host[:port] names this machine
+    literally (no name is resolved: that is what DNS rebinding abuses)."""
+    try:
+        name = urlsplit("//" + host).hostname or ""
+    except ValueError:  # "[::1" and the like
+        return False
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def _body(environ) -> bytes:
