@@ -7,46 +7,12 @@ import json
 
 import pytest
 from bad_rules import E2E_RULES
-from runtime_fakes import RULES, Clock, FakeInbound
+from fake_service import Service
 
 from fsrouter.acd import AgentState
-from fsrouter.api import calls, metrics, queues, rules
-from fsrouter.api.routing import ApiError, Response, Router
+from fsrouter.api.routing import ApiError, Response
 from fsrouter.flow import CallMachine
 from fsrouter.flow.machine import ANNOUNCE_TIMER
-from fsrouter.rules.compiler import compile_source
-from fsrouter.runtime.live_calls import LiveCalls
-from fsrouter.runtime.queue_runtime import QueueRuntime
-from fsrouter.runtime.reload import PlanHolder
-
-SOUNDS = E2E_RULES.parents[3] / "sounds"
-
-
-class Service:
-    """What the resources read of a service, over a fake inbound connection."""
-
-    def __init__(self, rules_file):
-        self.clock = Clock()
-        self.metrics = metrics.ServiceMetrics()
-        inbound = FakeInbound("+OK agent-leg\n")
-        self.queues = QueueRuntime(compile_source(RULES), inbound, clock=self.clock, instance="fsr-1",
-                                   spawn=lambda f, *a: f(*a), on_events=self.metrics.record)
-        inbound.on_event = self.queues.on_event
-        self.plans = PlanHolder(str(rules_file), str(SOUNDS), prepare_in=lambda function, *args: function(*args))
-        self.calls = LiveCalls()
-        self.metrics.read_live(self.queues, self.plans)
-        self.router = Router()
-        queues.add_routes(self.router, self.queues)
-        calls.add_routes(self.router, self.calls, self.queues)
-        rules.add_routes(self.router, self.plans, self.plans.request_reload, wait=5)
-        metrics.add_routes(self.router, self.metrics)
-
-    def get(self, path):
-        return self.router.dispatch("GET", path)
-
-    def join(self, uuid, number, queue="support"):
-        assert self.queues.join(uuid, queue, {"caller_id_number": number}, lambda message: None)
-
 
 @pytest.fixture
 def rules_file(tmp_path):
