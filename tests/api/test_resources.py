@@ -10,6 +10,7 @@ from bad_rules import E2E_RULES
 from fake_service import Service
 
 from fsrouter.acd import AgentState
+from fsrouter.acd.events import CallbackBooked, CallbackFinished
 from fsrouter.api.routing import ApiError, Response
 from fsrouter.flow import CallMachine
 from fsrouter.flow.machine import ANNOUNCE_TIMER
@@ -115,6 +116,19 @@ def test_metrics_read_live_figures_and_count_calls(service):
     assert samples['fsrouter_calls_abandoned_total{queue="billing"}'] == 1
     assert samples['fsrouter_rule_reloads_total{outcome="ok"}'] == 0
     assert samples['fsrouter_esl_reconnects_total'] == 0
+
+
+def test_callbacks_counted_by_queue_and_outcome(service):
+    service.queues.handle([CallbackBooked(entry_id="callback:1", queue="support", at=1000.0),
+                           CallbackBooked(entry_id="callback:2", queue="support", at=1000.0),
+                           CallbackFinished(entry_id="callback:1", queue="support", at=1001.0, completed=True,
+                                            attempts=1),
+                           CallbackFinished(entry_id="callback:2", queue="support", at=1001.0, completed=False,
+                                            attempts=3)])
+    samples = scrape(service)
+    assert samples['fsrouter_callbacks_total{outcome="booked",queue="support"}'] == 2
+    assert samples['fsrouter_callbacks_total{outcome="completed",queue="support"}'] == 1
+    assert samples['fsrouter_callbacks_total{outcome="failed",queue="support"}'] == 1
 
 
 def test_announcement_lateness_counts_only_announcements(service):
