@@ -7,7 +7,7 @@ requiring one skill; `--agents` agents with three skills each, all logged
 in) and starts only its admin API; FreeSWITCH is not contacted, so nobody is
 offered a call and `--callers` callers wait, spread evenly over the queues.
 Each figure is the wall time of one request over loopback, connect to last
-byte, in this process: what a wallboard poll or a Prometheus scrape costs
+byte, in this process (and, beside it, of its handler alone): what a wallboard poll or a Prometheus scrape costs
 the event loop that carries the calls.
 """
 
@@ -24,6 +24,7 @@ from pathlib import Path
 
 from gevent import socket
 
+from fsrouter.api.resources import build_router
 from fsrouter.config import load_config
 from fsrouter.runtime.service import Service
 
@@ -69,6 +70,13 @@ def get(address, path: str) -> float:
     return time.perf_counter() - started
 
 
+def handled(router, path: str) -> float:
+    """The handler's own cost: no socket, no encoding."""
+    started = time.perf_counter()
+    router.dispatch("GET", path)
+    return time.perf_counter() - started
+
+
 def report(name: str, seconds: list[float]) -> None:
     ms = sorted(s * 1000 for s in seconds)
     print(f"| {name} | {len(ms)} | {statistics.median(ms):.2f} | {ms[int(len(ms) * 0.99) - 1]:.2f} | {ms[-1]:.2f} |")
@@ -93,8 +101,10 @@ def main() -> None:
                   f"({size} in q0)")
             print("| request | n | p50 ms | p99 ms | max ms |\n| --- | ---: | ---: | ---: | ---: |")
             address = service.api.address
+            router = build_router(service)
             for path in ("/status", "/queues", "/queues/q0", "/metrics"):
                 report(f"GET {path}", [get(address, path) for _ in range(args.requests)])
+                report(f"{path} handler alone, in-process", [handled(router, path) for _ in range(args.requests)])
         finally:
             service.api.stop()
             service.store.close()
