@@ -85,6 +85,8 @@ class AdminAPI:
             route, params = self._route(method, path, environ.get("HTTP_AUTHORIZATION"), environ)
             request = Request(method, path, params, parse_query(environ.get("QUERY_STRING", "")), _body(environ))
             result = route.handler(request)
+            if not isinstance(result, Response):
+                result = Response.json(result)  # inside: a value JSON cannot hold is a 500 like any fault
         except ApiError as exc:
             result = Response.json({"error": exc.message}, exc.status)
             if exc.status == 401:
@@ -92,8 +94,6 @@ class AdminAPI:
         except Exception:  # noqa: BLE001 - one request fails, never the server
             log.exception("admin API: %s %s failed", method, path)
             result = Response.json({"error": "internal error (see the service log)"}, 500)
-        if not isinstance(result, Response):
-            result = Response.json(result)
         body = result.body.encode() if isinstance(result.body, str) else result.body
         start_response(f"{result.status} {_REASONS.get(result.status, 'Status')}",
                        [("Content-Type", result.content_type), ("Content-Length", str(len(body))), *headers])
