@@ -102,7 +102,8 @@ def all_queues(runtime: QueueRuntime, *, callers: bool = True) -> list[QueueFigu
     list of callers or agents is made (the counts alone: the board, /metrics)."""
     now = runtime.now()
     agents: dict[str, AgentStatus] = {}
-    return [_figures(runtime, detail, now, agents, callers) for detail in runtime.acd.queue_details(now, entries=callers)]
+    return [_figures(runtime, detail, now, agents, callers)
+            for detail in runtime.acd.queue_details(now, entries=callers)]
 
 
 def one_queue(runtime: QueueRuntime, name: str) -> QueueFigures:
