@@ -3,6 +3,8 @@ a fake switch (tests/runtime/runtime_fakes.py) and a real plan holder."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bad_rules import E2E_RULES
 from runtime_fakes import RULES, Clock, FakeInbound
 
@@ -14,6 +16,13 @@ from fsrouter.runtime.queue_runtime import QueueRuntime
 from fsrouter.runtime.reload import PlanHolder
 
 SOUNDS = E2E_RULES.parents[3] / "sounds"
+
+
+def rules_copy(folder: Path) -> Path:
+    """The end-to-end rules, copied where a test may edit them."""
+    path = folder / "rules.yaml"
+    path.write_text(E2E_RULES.read_text())
+    return path
 
 
 class Service:

@@ -7,8 +7,7 @@ import json
 
 import gevent
 import pytest
-from bad_rules import E2E_RULES
-from fake_service import SOUNDS, Service
+from fake_service import SOUNDS, Service, rules_copy
 
 from fsrouter.acd import AgentState
 from fsrouter.acd.events import CallbackBooked, CallbackFinished
@@ -18,11 +17,10 @@ from fsrouter.flow import CallMachine
 from fsrouter.flow.machine import ANNOUNCE_TIMER
 from fsrouter.runtime.reload import PlanHolder
 
+
 @pytest.fixture
 def rules_file(tmp_path):
-    path = tmp_path / "rules.yaml"
-    path.write_text(E2E_RULES.read_text())
-    return path
+    return rules_copy(tmp_path)
 
 
 @pytest.fixture
