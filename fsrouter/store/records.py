@@ -74,6 +74,8 @@ class QueueEventKind(StrEnum):
     EXITED = "exited"
     #: The bridged call is recorded into `fields["path"]`.
     RECORDED = "recorded"
+    #: An answered call is over: its handle time.
+    CALL_ENDED = "call_ended"
 
 
 @dataclass(frozen=True)
