@@ -117,6 +117,22 @@ MIGRATIONS: tuple[Migration, ...] = (
     # Agent state persistence was never wired to the ACD; its design comes
     # with the operations work, in a migration of its own.
     Migration(2, "drop the unused agent states", ("DROP TABLE agent_states",)),
+    Migration(
+        3,
+        "agent states chosen by agents and supervisors",
+        (
+            # One row per agent: the state they chose (logged out, available,
+            # paused with its reason), restored when the service starts.
+            """
+            CREATE TABLE agent_desk (
+                agent_id TEXT PRIMARY KEY,
+                state TEXT NOT NULL CHECK (state IN ('logged_out', 'available', 'paused')),
+                reason TEXT NOT NULL,
+                changed_at DOUBLE PRECISION NOT NULL
+            )
+            """,
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version
