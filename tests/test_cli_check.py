@@ -63,7 +63,7 @@ CASES = {
     ]),
     "unknown_step.yaml": (1, [
         '5:7: error: unknown step "plya" (expected one of: play, menu, set, goto, condition, if, '
-        "transfer, hangup, notice, queue)",
+        "transfer, hangup, notice, queue, agent)",
     ]),
     "wrong_type.yaml": (1, [
         '9:11: error: bad menu key "on" (expected DTMF keys: digits 0-9, "*" and "#", quoted)',

@@ -103,7 +103,18 @@ class BookCallback:
     number: str
 
 
+@dataclass(frozen=True)
+class ChangeAgentState:
+    """An agent's feature code: `action` (login, logout, pause, unpause,
+    toggle_pause; `reason` for a pause) for `agent_id`; answered with
+    `AgentChanged` once the runtime applied and stored it, or refused it."""
+
+    agent_id: str
+    action: str
+    reason: str = ""
+
+
 Command = (
     Answer | Play | Collect | StopMedia | SetVariable | StartTimer | CancelTimer | Transfer | Hangup
-    | QueryQueue | BookCallback
+    | QueryQueue | BookCallback | ChangeAgentState
 )

@@ -27,6 +27,7 @@ from types import MappingProxyType
 from ..rules import plan as p
 from ..rules import queue_settings
 from ..rules.templates import Template
+from .agent_dialog import AgentDialog
 from .announce import announcement
 from .callback import CallbackDialog, Result, offer_due
 from .commands import (
@@ -88,6 +89,8 @@ class CallMachine:
         self._wait_said_at: float | None = None
         self._offered = False  # a callback was offered: its key is live
         self._dialog: CallbackDialog | None = None
+        self._desk: AgentDialog | None = None
+        """The `agent:` step under way (`agent_dialog.py`)."""
         self._deferred_exit: tuple[list[Command], str] | None = None
         """Leaving the queue (max wait, nobody to serve) waits for the dialog to end."""
         self._node: p.Node | None = None
@@ -139,6 +142,8 @@ class CallMachine:
             return self._while_queued(event, now)
         if self._phase == "connected":
             return self._while_connected(event)
+        if self._phase == "running" and self._desk is not None:
+            return self._in_desk(event, now)
         if self._phase != "running" or not isinstance(event, (MediaDone, CommandFailed)):
             return []
         if event.command_id != self._waiting:
@@ -238,6 +243,26 @@ class CallMachine:
             commands.append(StartTimer(ANNOUNCE_TIMER, self._queue.announce.first))
         self._hold(commands)
         self._end(commands, ("queue", step.queue), phase="queued")
+
+    def _enter_agent_desk(self, step: p.AgentDesk, now: float, commands: list[Command]) -> str | None:
+        self._desk = AgentDialog(step, self._plan.agents, self._vars, self._prompts, self._sound,
+                                 self._ids.__next__)
+        commands += self._desk.start()
+        return self._desk_over()
+
+    def _in_desk(self, event: Event, now: float) -> list[Command]:
+        commands = self._desk.feed(event)
+        outcome = self._desk_over()
+        return commands if outcome is None else commands + self._go(self._node.edges[outcome], now)
+
+    def _desk_over(self) -> str | None:
+        """DONE once the `agent:` step said its outcome; None while it runs."""
+        if not self._desk.finished:
+            return None
+        log.info("call %s: agent %s %s: %s", self._uuid, self._desk.agent_id or "?", self._node.step.action,
+                 self._desk.outcome)
+        self._desk = None
+        return p.DONE
 
     def _hold(self, commands: list[Command]) -> None:
         sound = self._sound(HOLD_MUSIC)
@@ -397,4 +422,5 @@ _ENTER = {
     p.Transfer: CallMachine._enter_transfer,
     p.Hangup: CallMachine._enter_hangup,
     p.Enqueue: CallMachine._enter_queue,
+    p.AgentDesk: CallMachine._enter_agent_desk,
 }
