@@ -49,7 +49,7 @@ SPOKEN = (*(f"agent/{outcome}" for outcome in OUTCOMES), BAD_PIN)
 
 _PIN = re.compile(r"[0-9]{4,12}")
 _CALLER_ID = re.compile(r"\+?[0-9A-Za-z_.-]{1,40}")
-_REASON = re.compile(r"[\w ,.'-]{1,60}")
+REASON = re.compile(r"[\w ,.'-]{1,60}")
 _DIAL_USER = re.compile(r"user/([^@/]+)(?:@.*)?")
 REASON_HINT = "a short reason like break or lunch (letters, digits, spaces, up to 60)"
 
@@ -114,7 +114,7 @@ def compile_step(flows: FlowCompiler, node: Node, draft: Draft, cont: str | None
     reason = ""
     if "reason" in fields:
         reason = shapes.text(fields["reason"], "pause reason", REASON_HINT)
-        if reason is not None and not _REASON.fullmatch(reason):
+        if reason is not None and not REASON.fullmatch(reason):
             shapes.bad(fields["reason"], "pause reason", REASON_HINT)
             reason = None
         if action is not None and action not in ("pause", "toggle_pause"):

@@ -71,6 +71,11 @@ class Queueing(Protocol):
     def book_callback(self, call_uuid: str, number: str) -> str | None: ...
 
 
+class AgentActions(Protocol):
+    """What the runner needs for an `agent:` step (`runtime.agent_desk`)."""
+
+    def feature_code(self, agent_id: str, action: str, reason: str = "") -> str: ...
+
 
 @dataclass(frozen=True)
 class RunnerSettings:
@@ -119,8 +124,10 @@ class CallRunner:
     """Runs one `CallMachine` over one `OutboundCall` until the call is gone."""
 
     def __init__(self, call: OutboundCall, machine, settings: RunnerSettings,
-                 clock: Callable[[], float] = time.time, queueing: Queueing | None = None):
+                 clock: Callable[[], float] = time.time, queueing: Queueing | None = None,
+                 agents: AgentActions | None = None):
         self.call = call
+        self._agents = agents
         self.machine = machine
         self.settings = settings
         self.clock = clock
@@ -374,6 +381,14 @@ class CallRunner:
         booked = self._queueing.book_callback(self.call.uuid, command.number) if self._in_queue else None
         self._feed(ev.CallbackBooked(booked) if booked else ev.CallbackNotBooked("not booked"))
 
+    def _change_agent(self, command: cmd.ChangeAgentState) -> None:
+        """An agent's feature code: the desk stores and applies the change
+        (or refuses it), and the machine says which."""
+        outcome = "refused"
+        if self._agents is not None:
+            outcome = self._agents.feature_code(command.agent_id, command.action, command.reason)
+        self._feed(ev.AgentChanged(outcome))
+
     def _break_media(self, command: cmd.StopMedia) -> None:
         # uuid_break writes no output, so FreeSWITCH answers a successful break
         # with "-ERR no reply"; only other -ERR replies are failures.
@@ -426,6 +441,7 @@ _PERFORMERS: dict[type, Callable[[CallRunner, object], None]] = {
     cmd.Transfer: CallRunner._transfer,
     cmd.QueryQueue: CallRunner._query_queue,
     cmd.BookCallback: CallRunner._book,
+    cmd.ChangeAgentState: CallRunner._change_agent,
     cmd.Hangup: CallRunner._hangup,
 }
 """How each flow command is carried out (STYLE: a table, not an if/elif chain)."""
