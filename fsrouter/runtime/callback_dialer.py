@@ -89,6 +89,9 @@ class CallbackDialer:
         self._unqueued: set[int] = set()
         """Callbacks due whose queue, or its callback settings, a rules
         reload removed: left pending, out of line (said once in the log)."""
+        self.counts = {"booked": 0, "completed": 0, "failed": 0}
+        """Callbacks booked, and ended answered or given up, by this
+        process since it started (for /metrics)."""
         runtime.callbacks = self
 
     # -- booking -----------------------------------------------------------
@@ -131,6 +134,7 @@ class CallbackDialer:
         except StoreError:
             log.exception("call %s: callback to %s could not be booked", call_uuid, number)
             return None
+        self.counts["booked"] += 1
         log.info("call %s: callback %d booked to %s, keeping its place in %s",
                  call_uuid, record.id, number, acd_queue)
         if record.next_attempt_at <= now and self._in_window(record, now):
@@ -400,7 +404,10 @@ class CallbackDialer:
         except StoreError:
             log.exception("callback %d: attempt (%s) not recorded; the lease will expire", record.id, outcome)
             return
+        if outcome is AttemptOutcome.ANSWERED:
+            self.counts["completed"] += 1
         if give_up:
+            self.counts["failed"] += 1
             log.warning("callback %d to %s: given up after %d attempts", record.id, record.number, attempts)
         elif retry_at is not None:
             log.info("callback %d: %s; next attempt in %.0f s", record.id, outcome, retry_at - now)

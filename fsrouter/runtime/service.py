@@ -18,6 +18,7 @@ import time
 import gevent
 import gevent.event
 
+from fsrouter.api.metrics import ServiceMetrics
 from fsrouter.api.resources import build_router
 from fsrouter.api.server import AdminAPI
 from fsrouter.api.token import TokenError, is_loopback, read_token
@@ -28,6 +29,7 @@ from fsrouter.runtime.call_runner import CallRunner, RunnerSettings
 from fsrouter.runtime.callback_dialer import CallbackDialer
 from fsrouter.esl.inbound import DEFAULT_EVENTS, InboundClient
 from fsrouter.runtime.legs import LEG_EVENTS
+from fsrouter.runtime.live_calls import LiveCalls
 from fsrouter.runtime.notify import Notifier
 from fsrouter.esl.outbound import OutboundCall, OutboundServer
 from fsrouter.runtime.queue_runtime import QueueRuntime
@@ -77,7 +79,11 @@ class Service:
         self.plans = PlanHolder(config.rules_path, config.sounds_dir, prepared=prepared)
         self.notices: dict[str, str] = {}
         self.calls_started = 0
-        self._runner_settings = RunnerSettings(sounds_root=config.freeswitch_sounds_dir)
+        self.calls = LiveCalls()
+        #: Prometheus' figures (GET /metrics), in a registry of this service's own.
+        self.metrics = ServiceMetrics()
+        self._runner_settings = RunnerSettings(sounds_root=config.freeswitch_sounds_dir,
+                                               timer_fired_late=self.metrics.timer_fired_late)
         self.outbound = OutboundServer(config.listen_host, config.listen_port, self._handle_call,
                                        max_sessions=config.max_sessions)
         self.inbound = InboundClient(config.inbound_host, config.inbound_port,
@@ -87,7 +93,7 @@ class Service:
         self.store = GeventStore(open_store(config.database_url))
         self.stats = StatsRecorder(self.store)
         self.queues = QueueRuntime(prepared.plan, self.inbound,
-                                   tts=config.tts, on_events=self._on_acd_events, instance=config.instance,
+                                   tts=config.tts, on_events=self._acd_events, instance=config.instance,
                                    layout=prepared.layout, compiled=prepared.compiled)
         # Agents start as they last chose (stored), else as the rules say.
         self.agents = AgentDesk(self.queues, self.store)
@@ -96,6 +102,7 @@ class Service:
         self.inbound.on_connected = self.queues.on_connected
         self.plans.apply = self._apply_plan
         self.callbacks = CallbackDialer(self.queues, self.store, sounds_root=config.freeswitch_sounds_dir)
+        self.metrics.read_live(self.queues, self.plans)
         self.api = self._admin_api(config) if config.api_port is not None else None
         self._stopped = gevent.event.Event()
 
@@ -106,8 +113,11 @@ class Service:
         self.queues.reconfigure(prepared.plan, prepared.layout, prepared.compiled)
         self.agents.after_reload(previous, prepared.plan)
 
-    def _on_acd_events(self, events: list) -> None:
+    def _acd_events(self, events: list) -> None:
+        """Every list of ACD events: statistics rows, metrics counters, and
+        the pauses the ACD makes itself, to be stored."""
         self.stats.record(events)
+        self.metrics.record(events)
         self.agents.on_events(events)
 
     def _admin_api(self, config: ServiceConfig) -> AdminAPI:
@@ -186,6 +196,7 @@ class Service:
         context = fields(call=call.uuid)
         log.info("call %s from %s to %s", call.uuid, variables["caller_id_number"],
                  variables["destination_number"], extra=context)
-        CallRunner(call, machine, self._runner_settings, queueing=self.queues, agents=self.agents).run()
+        with self.calls.handling(call.uuid, variables, machine, time.time()):
+            CallRunner(call, machine, self._runner_settings, queueing=self.queues, agents=self.agents).run()
         log.info("call %s ended in state %s, outcome %s", call.uuid, machine.state, machine.outcome,
                  extra=context)
