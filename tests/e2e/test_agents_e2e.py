@@ -8,6 +8,7 @@ at start and Bob (1102) `login: auto`; one queue, `desk`, whose
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
@@ -115,3 +116,17 @@ def test_the_api_refuses_what_the_state_forbids_and_unknown_agents(centre):
         centre.api("POST", "/agents/9999/login")
     assert unknown.value.status == 404
     assert agent(centre, "1101")["state"] == "logged_out"
+
+
+def test_a_reload_keeps_agent_states_and_new_agents_start_as_the_rules_say(centre):
+    centre.api("POST", "/agents/1101/login")
+    centre.api("POST", "/agents/1102/pause", {"reason": "training"})
+    text = centre.rules.read_text().replace(
+        "agents:\n", 'agents:\n  "1104": {name: Di, dial: user/1104, skills: {desk: 5}, login: auto}\n')
+    centre.rules.write_text(text)
+    centre.proc.send_signal(signal.SIGHUP)
+    centre.wait_until(lambda: "1104" in {a["id"] for a in centre.api("GET", "/agents")["agents"]}, 10,
+                      "the reload did not add agent 1104")
+    states = {a["id"]: (a["state"], a["reason"]) for a in centre.api("GET", "/agents")["agents"]}
+    assert states == {"1101": ("available", ""), "1102": ("paused", "training"), "1103": ("logged_out", ""),
+                      "1104": ("available", "")}
