@@ -77,10 +77,13 @@ class Choice:
 _OUTCOME = {LOGGED_OUT: "logged_out", AVAILABLE: "logged_in", PAUSED: "paused"}
 
 
-def chosen(status: AgentStatus) -> Choice:
-    """What the agent has chosen: a pending pause or logout counts as made."""
+def chosen(status: AgentStatus, stored: Choice | None = None) -> Choice:
+    """What the agent has chosen: a pending pause or logout counts as made
+    (the ACD keeps a pending pause's reason to itself: `stored` has it)."""
     if status.pending == "logout" or status.state is LOGGED_OUT:
         return Choice(LOGGED_OUT)
+    if status.pending == "pause" and stored is not None and stored.state is PAUSED:
+        return stored
     if status.pending == "pause" or status.state is PAUSED:
         return Choice(PAUSED, status.reason or DEFAULT_PAUSE_REASON)
     return Choice(AVAILABLE)
@@ -158,7 +161,7 @@ class AgentDesk:
         if reason and not REASON.fullmatch(reason):
             raise BadValue(f"bad pause reason {reason!r}: {REASON_HINT}")
         with self._lock:
-            now = chosen(self.status(agent_id))
+            now = self.chosen(agent_id)
             wanted = target(agent_id, now, action, reason)
             if wanted != now:
                 self._save(agent_id, wanted)
@@ -171,8 +174,9 @@ class AgentDesk:
         """`change` for an `agent:` flow step: the outcome to say
         (`rules.agent_step.OUTCOMES`), never an exception."""
         try:
-            before = chosen(self.status(agent_id))
-            after = chosen(self.change(agent_id, action, reason))
+            before = self.chosen(agent_id)
+            self.change(agent_id, action, reason)
+            after = self.chosen(agent_id)
         except NoSuchAgent:
             return "unknown"
         except DeskError as exc:
@@ -246,6 +250,10 @@ class AgentDesk:
             return self._queues.acd.agent_status(agent_id)
         except UnknownAgent:
             raise NoSuchAgent(f"no agent {agent_id!r}") from None
+
+    def chosen(self, agent_id: str) -> Choice:
+        """The state the agent chose (logged out, available, paused and why)."""
+        return chosen(self.status(agent_id), self._stored.get(agent_id))
 
     def agent_ids(self) -> list[str]:
         return list(self._queues.plan.agents)

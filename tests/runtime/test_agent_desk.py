@@ -177,3 +177,18 @@ def test_an_agent_a_reload_adds_starts_as_the_rules_say(desk):
     desk.desk.after_reload(previous, added)
     assert desk.state("1003") == ("available", "")
     assert desk.state("1002") == ("available", "")
+
+
+def test_a_pause_asked_for_during_a_call_waits_for_its_end_and_keeps_its_reason(desk):
+    runtime = desk.runtime
+    acd = runtime.acd
+    acd.enqueue("c1", "support", runtime.now())
+    offer, = acd.dispatch(runtime.now())
+    acd.answered(offer.offer_id, runtime.now())
+    on_call = offer.agent_id
+    desk.desk.change(on_call, "pause", "lunch")
+    status = desk.desk.status(on_call)
+    assert (str(status.state), status.pending) == ("on_call", "pause")
+    assert desk.desk.chosen(on_call).reason == "lunch"
+    assert desk.store.agent_states()[on_call].reason == "lunch"
+    assert desk.desk.feature_code(on_call, "pause", "lunch") == "paused"  # nothing new to store or apply
