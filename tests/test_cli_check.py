@@ -29,6 +29,9 @@ PROMPTS = [
         "refused", "booked", "intro",
     )),
     "recording/notice",
+    *(f"agent/{n}" for n in (
+        "logged_in", "logged_out", "paused", "unpaused", "unknown", "refused", "enter_id", "enter_pin", "bad_pin",
+    )),
 ]
 
 
