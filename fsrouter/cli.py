@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from . import __version__
+from .cli_agents import agents
 from .cli_callbacks import callbacks
 from .cli_live import calls, queues, rules
 from .config import load_config
@@ -24,6 +25,7 @@ def main() -> None:
     """fsrouter: call routing and queueing for FreeSWITCH."""
 
 
+main.add_command(agents)
 main.add_command(callbacks)
 main.add_command(queues)
 main.add_command(calls)

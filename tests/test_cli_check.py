@@ -29,6 +29,9 @@ PROMPTS = [
         "refused", "booked", "intro",
     )),
     "recording/notice",
+    *(f"agent/{n}" for n in (
+        "logged_in", "logged_out", "paused", "unpaused", "unknown", "refused", "enter_id", "enter_pin", "bad_pin",
+    )),
 ]
 
 
@@ -63,7 +66,7 @@ CASES = {
     ]),
     "unknown_step.yaml": (1, [
         '5:7: error: unknown step "plya" (expected one of: play, menu, set, goto, condition, if, '
-        "transfer, hangup, notice, queue)",
+        "transfer, hangup, notice, queue, agent)",
     ]),
     "wrong_type.yaml": (1, [
         '9:11: error: bad menu key "on" (expected DTMF keys: digits 0-9, "*" and "#", quoted)',

@@ -14,8 +14,9 @@ Two rules sit beside the table:
 
 "Available" with a `ready_at` in the future means waiting out a miss delay:
 the agent is not offered anything until then.  An agent is *serving* while
-logged in, not paused and reachable; serving agents are the ones counted for
-EWT and for "is anybody there" (join_empty / leave_when_empty).
+logged in, not paused, reachable and with no pause or logout pending; serving
+agents are the ones counted for EWT and for "is anybody there" (join_empty /
+leave_when_empty).
 """
 
 from __future__ import annotations
@@ -121,7 +122,10 @@ class Agent:
 
     @property
     def serving(self) -> bool:
-        return self.reachable and self.state not in (S.LOGGED_OUT, S.PAUSED)
+        """Logged in, not paused, reachable, and not on their way out: an
+        agent finishing a call after asking to pause or log out takes no
+        new one, so they no longer count for "is anybody there"."""
+        return self.reachable and self.state not in (S.LOGGED_OUT, S.PAUSED) and self.pending is None
 
     @property
     def offerable(self) -> bool:

@@ -323,7 +323,7 @@ class InMemoryAcd:
             raise InvalidTransition(agent_id, agent.state, f"be set to {state}")
         if agent.state in BUSY:
             agent.pending = (event, reason) if event in DEFERRABLE else None
-            return []
+            return self._refresh(agent, now)  # a pending pause or logout stops serving now
         if state is agent.state and state is not AgentState.PAUSED:
             return []
         return [self._change(agent, event, now, reason), *self._refresh(agent, now)]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from fsrouter.api import calls, metrics, queues, rules, status
+from fsrouter.api import agents, calls, metrics, queues, rules, status
 from fsrouter.api.routing import Router
 
 if TYPE_CHECKING:
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 def build_router(service: Service) -> Router:
     router = Router()
     status.add_routes(router, service.snapshot)
+    agents.add_routes(router, service.agents)
     queues.add_routes(router, service.queues)
     calls.add_routes(router, service.calls, service.queues)
     rules.add_routes(router, service.plans, service.reload)

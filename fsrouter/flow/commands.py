@@ -129,7 +129,18 @@ class RecordSurvey:
     answers: tuple[tuple[int, int], ...]
 
 
+@dataclass(frozen=True)
+class ChangeAgentState:
+    """An agent's feature code: `action` (login, logout, pause, unpause,
+    toggle_pause; `reason` for a pause) for `agent_id`; answered with
+    `AgentChanged` once the runtime applied and stored it, or refused it."""
+
+    agent_id: str
+    action: str
+    reason: str = ""
+
+
 Command = (
     Answer | Play | Collect | StopMedia | SetVariable | StartTimer | CancelTimer | Transfer | Hangup
-    | QueryQueue | BookCallback | StartRecording | StopRecording | RecordSurvey
+    | QueryQueue | BookCallback | StartRecording | StopRecording | RecordSurvey | ChangeAgentState
 )

@@ -115,8 +115,17 @@ class CallbackNotBooked:
     reason: str
 
 
+@dataclass(frozen=True)
+class AgentChanged:
+    """The runtime's answer to `ChangeAgentState`: one of
+    `rules.agent_step.OUTCOMES` (logged_in, logged_out, paused, unpaused,
+    unknown, refused)."""
+
+    outcome: str
+
+
 Event = (
     MediaDone | TimerFired | CallerHungUp | CommandFailed
     | AgentConnected | AgentDisconnected | Transferred | QueueUnavailable | QueueStatus
-    | DigitPressed | CallbackBooked | CallbackNotBooked
+    | DigitPressed | CallbackBooked | CallbackNotBooked | AgentChanged
 )

@@ -31,6 +31,7 @@ from ..rules import plan as p
 from ..rules.media_settings import MUSIC_AS_IS, record_path
 from ..rules.afterbridge import TRANSFER_PROMPT
 from ..rules.templates import Template
+from .agent_dialog import AgentDialog
 from .announce import announcement
 from .callback import CallbackDialog, Result, offer_due
 from .commands import (
@@ -94,6 +95,8 @@ class CallMachine:
         self._offered = False  # a callback was offered: its key is live
         self._dialog: CallbackDialog | None = None
         self._survey: SurveyDialog | None = None
+        self._desk: AgentDialog | None = None
+        """The `agent:` step under way (`agent_dialog.py`)."""
         self._deferred_exit: tuple[list[Command], str] | None = None
         """Leaving the queue (max wait, nobody to serve) waits for the dialog to end."""
         self._node: p.Node | None = None
@@ -155,6 +158,8 @@ class CallMachine:
             return self._while_connected(event, now)
         if self._phase == "survey":
             return self._in_survey(event)
+        if self._phase == "running" and self._desk is not None:
+            return self._in_desk(event, now)
         if self._phase != "running" or not isinstance(event, (MediaDone, CommandFailed)):
             return []
         if event.command_id != self._waiting:
@@ -277,6 +282,26 @@ class CallMachine:
             log.info("call %s: opted out of recording in queue %s", self._uuid, self._queue.name)
             self._record = None
         return self._go(self._node.id, now)
+
+    def _enter_agent_desk(self, step: p.AgentDesk, now: float, commands: list[Command]) -> str | None:
+        self._desk = AgentDialog(step, self._plan.agents, self._vars, self._prompts, self._sound,
+                                 self._ids.__next__)
+        commands += self._desk.start()
+        return self._desk_over()
+
+    def _in_desk(self, event: Event, now: float) -> list[Command]:
+        commands = self._desk.feed(event)
+        outcome = self._desk_over()
+        return commands if outcome is None else commands + self._go(self._node.edges[outcome], now)
+
+    def _desk_over(self) -> str | None:
+        """DONE once the `agent:` step said its outcome; None while it runs."""
+        if not self._desk.finished:
+            return None
+        log.info("call %s: agent %s %s: %s", self._uuid, self._desk.agent_id or "?", self._node.step.action,
+                 self._desk.outcome)
+        self._desk = None
+        return p.DONE
 
     def _hold(self, commands: list[Command]) -> None:
         """Start the music: a stream plays until broken into, a prompt is
@@ -516,4 +541,5 @@ _ENTER = {
     p.Transfer: CallMachine._enter_transfer,
     p.Hangup: CallMachine._enter_hangup,
     p.Enqueue: CallMachine._enter_queue,
+    p.AgentDesk: CallMachine._enter_agent_desk,
 }

@@ -92,7 +92,7 @@ def compile_trees(trees: list[Node], report: Report) -> Compilation:
     sections = SectionCompiler(shapes, flows, tests, merged.flows)
     routes, default = sections.routes(merged.routes)
     lines = sections.lines(merged.lines, default)
-    agents = sections.agents(merged.agents)
+    agents = sections.agents(merged.agents, rules_settings.agent_login)
     queues = sections.default_transfer(merged.settings, sections.queues(merged.queues, agents, lines))
     flows.resolve_gotos()
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from difflib import get_close_matches
 from itertools import islice
 
-from . import plan
+from . import agent_step, plan
 from .causes import Q850_CAUSES
 from .conditions import TEST_KEYS, TestCompiler
 from .problems import Position
@@ -30,7 +30,7 @@ from .templates import VARIABLE, Template
 from .tree import Map, Node, Scalar, Seq
 
 STEP_KINDS = (
-    "play", "menu", "set", "goto", "condition", "if", "transfer", "hangup", "notice", "queue",
+    "play", "menu", "set", "goto", "condition", "if", "transfer", "hangup", "notice", "queue", "agent",
 )
 MENU_KEYS = ("prompt", "options", "on_invalid", "on_timeout", "timeout", "digits", "default")
 RETRY_KEYS = ("retries", "prompt", "then")
@@ -440,6 +440,9 @@ class FlowCompiler:
             node = fields["name"]
         name = self.queue_name(node)
         return None if name is None else (plan.Enqueue(name), {})
+
+    def _agent(self, node: Node, draft: Draft, cont: str | None):
+        return agent_step.compile_step(self, node, draft, cont)
 
     def queue_name(self, node: Node) -> str | None:
         name = self.shapes.text(node, "queue", "a queue name")

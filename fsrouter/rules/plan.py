@@ -142,7 +142,27 @@ class Enqueue:
         return f"queue {self.queue}"
 
 
-Step = Play | Menu | SetVars | Goto | Condition | Notice | Transfer | Hangup | Enqueue
+@dataclass(frozen=True)
+class AgentDesk:
+    """An agent's feature code: log the calling agent in or out, or pause or
+    unpause them (`rules.agent_step`), then say what happened.
+
+    `ask` is the prompt asking for the agent id (None: identified by caller
+    id), `pin` the one asking for the PIN (None: none asked); `reason` is
+    the pause reason."""
+
+    action: str
+    reason: str = ""
+    ask: Template | None = None
+    pin: Template | None = None
+    terminal: ClassVar[bool] = False
+    instant: ClassVar[bool] = False
+
+    def describe(self) -> str:
+        return f"agent {self.action}"
+
+
+Step = Play | Menu | SetVars | Goto | Condition | Notice | Transfer | Hangup | Enqueue | AgentDesk
 
 
 @dataclass(frozen=True)
@@ -167,6 +187,8 @@ class Settings:
     tz: tzinfo
     language: str
     holidays: Mapping[str, frozenset[date]]
+    #: Agents' `login:` when they do not say: "manual" (start logged out) or "auto".
+    agent_login: str = "manual"
 
 
 @dataclass(frozen=True)
@@ -351,6 +373,13 @@ class Agent:
     skills: Mapping[str, int]
     #: Seconds after a call before the next offer; None: the ACD's default.
     wrap_up: float | None = None
+    #: The number the agent's desk phone calls from, for feature codes
+    #: (`agent:` steps identifying by caller id); None: the dial string's user.
+    caller_id: str | None = None
+    #: Digits the agent keys after their id at an `agent:` step that asks.
+    pin: str | None = None
+    #: Logged in when the service starts and nothing is stored for the agent.
+    auto_login: bool = False
 
 
 @dataclass(frozen=True)

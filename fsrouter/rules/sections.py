@@ -18,6 +18,7 @@ from .conditions import TestCompiler
 from .flows import FlowCompiler
 from .problems import Position
 from .afterbridge import AfterBridge
+from .agent_step import LOGIN_MODES, agent_desk_fields, login_mode, unique_caller_ids
 from .media_settings import MediaSettings
 from .queue_settings import QueueSettings, countries
 from .shapes import NAME, Shapes
@@ -27,7 +28,7 @@ from .templates import Template
 from .tree import Map, Node, Scalar, Seq
 
 SECTIONS = ("settings", "lines", "routes", "flows", "queues", "agents")
-SETTINGS_KEYS = ("timezone", "language", "holidays", "transfer")
+SETTINGS_KEYS = ("timezone", "language", "holidays", "transfer", "agent_login")
 """`transfer` is every queue's default (`SectionCompiler.default_transfer`)."""
 LINE_KEYS = ("brand", "language", "flow", "set", "record")
 ROUTE_KEYS = ("name", "match", "flow", "set", "record")
@@ -36,7 +37,7 @@ QUEUE_KEYS = (
     "whisper", "priority", "music", "exit", "record", "transfer", "survey",
 )
 RELAX_KEYS = ("after", "require", "add_queue")
-AGENT_KEYS = ("name", "dial", "skills", "wrap_up")
+AGENT_KEYS = ("name", "dial", "skills", "wrap_up", "caller_id", "pin", "login")
 DEFAULT_TIMEZONE = "UTC"
 DEFAULT_LANGUAGE = "en"
 DEFAULT_CALENDAR = "holidays"
@@ -101,7 +102,8 @@ def settings(entries: Entries, shapes: Shapes) -> plan.Settings:
     if "language" in fields:
         language = shapes.name(fields["language"], "language") or DEFAULT_LANGUAGE
     holidays = _calendars(fields["holidays"], shapes) if "holidays" in fields else {}
-    return plan.Settings(timezone, tz, language, plan.frozen_map(holidays))
+    agent_login = login_mode(fields["agent_login"], shapes, "agent_login") if "agent_login" in fields else None
+    return plan.Settings(timezone, tz, language, plan.frozen_map(holidays), agent_login or LOGIN_MODES[0])
 
 
 def _calendars(node: Node, shapes: Shapes) -> dict[str, frozenset[date]]:
@@ -208,7 +210,8 @@ class SectionCompiler:
                 default = route
         return routes, default
 
-    def agents(self, entries: Entries) -> dict[str, plan.Agent]:
+    def agents(self, entries: Entries, default_login: str = "manual") -> dict[str, plan.Agent]:
+        """`default_login` is the settings' `agent_login`, for agents without `login:`."""
         agents = {}
         for agent_id, (key, node) in entries.items():
             if not agent_id.strip():
@@ -224,8 +227,10 @@ class SectionCompiler:
                 dial = None
             skills = self.skills(fields["skills"], "skills", placeholders=False) if "skills" in fields else {}
             wrap_up = self.shapes.duration(fields["wrap_up"], "wrap_up") if "wrap_up" in fields else None
-            if name is not None and dial is not None and skills is not None and agent_id.strip():
-                agents[agent_id] = plan.Agent(agent_id, name, dial, plan.frozen_map(skills), wrap_up)
+            desk = agent_desk_fields(fields, self.shapes, default_login)
+            if name is not None and dial is not None and skills is not None and agent_id.strip() and desk is not None:
+                agents[agent_id] = plan.Agent(agent_id, name, dial, plan.frozen_map(skills), wrap_up, **desk)
+        unique_caller_ids(entries, agents, self.shapes)
         return agents
 
     def skills(self, node: Node, what: str, *, placeholders: bool) -> dict[str, int] | None:

@@ -75,6 +75,11 @@ class Queueing(Protocol):
     def record_survey(self, call_uuid: str, queue: str, agent_id: str, answers) -> None: ...
 
 
+class AgentActions(Protocol):
+    """What the runner needs for an `agent:` step (`runtime.agent_desk`)."""
+
+    def feature_code(self, agent_id: str, action: str, reason: str = "") -> str: ...
+
 
 @dataclass(frozen=True)
 class RunnerSettings:
@@ -127,8 +132,10 @@ class CallRunner:
     """Runs one `CallMachine` over one `OutboundCall` until the call is gone."""
 
     def __init__(self, call: OutboundCall, machine, settings: RunnerSettings,
-                 clock: Callable[[], float] = time.time, queueing: Queueing | None = None):
+                 clock: Callable[[], float] = time.time, queueing: Queueing | None = None,
+                 agents: AgentActions | None = None):
         self.call = call
+        self._agents = agents
         self.machine = machine
         self.settings = settings
         self.clock = clock
@@ -401,6 +408,14 @@ class CallRunner:
         if self._queueing is not None:
             self._queueing.record_survey(self.call.uuid, command.queue, command.agent_id, command.answers)
 
+    def _change_agent(self, command: cmd.ChangeAgentState) -> None:
+        """An agent's feature code: the desk stores and applies the change
+        (or refuses it), and the machine says which."""
+        outcome = "refused"
+        if self._agents is not None:
+            outcome = self._agents.feature_code(command.agent_id, command.action, command.reason)
+        self._feed(ev.AgentChanged(outcome))
+
     def _break_media(self, command: cmd.StopMedia) -> None:
         # uuid_break writes no output, so FreeSWITCH answers a successful break
         # with "-ERR no reply"; only other -ERR replies are failures.
@@ -453,6 +468,7 @@ _PERFORMERS: dict[type, Callable[[CallRunner, object], None]] = {
     cmd.Transfer: CallRunner._transfer,
     cmd.QueryQueue: CallRunner._query_queue,
     cmd.BookCallback: CallRunner._book,
+    cmd.ChangeAgentState: CallRunner._change_agent,
     cmd.Hangup: CallRunner._hangup,
     cmd.StartRecording: CallRunner._start_recording,
     cmd.StopRecording: CallRunner._stop_recording,

@@ -23,6 +23,7 @@ from fsrouter.api.resources import build_router
 from fsrouter.api.server import AdminAPI
 from fsrouter.api.token import TokenError, is_loopback, read_token
 from fsrouter.config import ServiceConfig
+from fsrouter.runtime.agent_desk import AgentDesk
 from fsrouter.runtime.agent_presence import PRESENCE_EVENTS
 from fsrouter.runtime.call_runner import CallRunner, RunnerSettings
 from fsrouter.runtime.callback_dialer import CallbackDialer
@@ -92,24 +93,34 @@ class Service:
         # Callbacks and queue statistics are kept in the database.
         self.store = GeventStore(open_store(config.database_url))
         self.stats = StatsRecorder(self.store)
-        # Agents have no login API yet, so every declared agent starts logged in.
-        self.queues = QueueRuntime(prepared.plan, self.inbound, login_all=True,
+        self.queues = QueueRuntime(prepared.plan, self.inbound,
                                    tts=config.tts, on_events=self._acd_events, instance=config.instance,
                                    layout=prepared.layout, compiled=prepared.compiled)
         self.queues.surveys = self.store
+        # Agents start as they last chose (stored), else as the rules say.
+        self.agents = AgentDesk(self.queues, self.store)
+        self.agents.restore()
         self.inbound.on_event = self.queues.on_event
         self.inbound.on_connected = self.queues.on_connected
-        self.plans.apply = lambda prepared: self.queues.reconfigure(prepared.plan, prepared.layout,
-                                                                    prepared.compiled)
+        self.plans.apply = self._apply_plan
         self.callbacks = CallbackDialer(self.queues, self.store, sounds_root=config.freeswitch_sounds_dir)
         self.metrics.read_live(self.queues, self.plans)
         self.api = self._admin_api(config) if config.api_port is not None else None
         self._stopped = gevent.event.Event()
 
+    def _apply_plan(self, prepared) -> None:
+        """A reload: the ACD takes the new queues and agents, then agents the
+        reload added start as at start-up (`AgentDesk.after_reload`)."""
+        previous = self.queues.plan.agents
+        self.queues.reconfigure(prepared.plan, prepared.layout, prepared.compiled)
+        self.agents.after_reload(previous, prepared.plan)
+
     def _acd_events(self, events: list) -> None:
-        """Every list of ACD events: statistics rows and metrics counters."""
+        """Every list of ACD events: statistics rows, metrics counters, and
+        the pauses the ACD makes itself, to be stored."""
         self.stats.record(events)
         self.metrics.record(events)
+        self.agents.on_events(events)
 
     def _admin_api(self, config: ServiceConfig) -> AdminAPI:
         """The admin API, behind the configured token; without one, only on
@@ -188,6 +199,6 @@ class Service:
         log.info("call %s from %s to %s", call.uuid, variables["caller_id_number"],
                  variables["destination_number"], extra=context)
         with self.calls.handling(call.uuid, variables, machine, time.time()):
-            CallRunner(call, machine, self._runner_settings, queueing=self.queues).run()
+            CallRunner(call, machine, self._runner_settings, queueing=self.queues, agents=self.agents).run()
         log.info("call %s ended in state %s, outcome %s", call.uuid, machine.state, machine.outcome,
                  extra=context)

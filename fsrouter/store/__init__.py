@@ -17,6 +17,7 @@ from fsrouter.store.errors import (
 )
 from fsrouter.store.interface import Store
 from fsrouter.store.records import (
+    AgentDeskState,
     AttemptOutcome,
     CallbackAttempt,
     CallbackRecord,
@@ -29,6 +30,7 @@ from fsrouter.store.records import (
 from fsrouter.store.url import open_store, resolve_url
 
 __all__ = [
+    "AgentDeskState",
     "AttemptOutcome",
     "CallbackAttempt",
     "CallbackNotFound",

@@ -19,6 +19,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
 from fsrouter.store.records import (
+    AgentDeskState,
     AttemptOutcome,
     CallbackAttempt,
     CallbackRecord,
@@ -208,3 +209,14 @@ class Store(ABC):
         kind: QueueEventKind | str | None = None,
     ) -> list[QueueEvent]:
         """Events at or after `since`, oldest first, for reporting."""
+
+    # -- agent states --------------------------------------------------------
+
+    @abstractmethod
+    def save_agent_state(self, agent_id: str, state: str, reason: str, at: float) -> AgentDeskState:
+        """Record the state an agent chose (`logged_out`, `available` or
+        `paused`), replacing the one before; committed before returning."""
+
+    @abstractmethod
+    def agent_states(self) -> dict[str, AgentDeskState]:
+        """Every recorded agent state, by agent id."""

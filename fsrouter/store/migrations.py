@@ -136,6 +136,22 @@ MIGRATIONS: tuple[Migration, ...] = (
             "CREATE INDEX survey_scores_at ON survey_scores (at, id)",
         ),
     ),
+    Migration(
+        4,
+        "agent states chosen by agents and supervisors",
+        (
+            # One row per agent: the state they chose (logged out, available,
+            # paused with its reason), restored when the service starts.
+            """
+            CREATE TABLE agent_desk (
+                agent_id TEXT PRIMARY KEY,
+                state TEXT NOT NULL CHECK (state IN ('logged_out', 'available', 'paused')),
+                reason TEXT NOT NULL,
+                changed_at DOUBLE PRECISION NOT NULL
+            )
+            """,
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

@@ -162,3 +162,14 @@ class SurveyScore:
     question: int
     score: int
     at: float
+
+@dataclass(frozen=True)
+class AgentDeskState:
+    """The state an agent (or a supervisor for them) last chose: `logged_out`,
+    `available` or `paused` with its `reason`; restored at start, so a
+    restart keeps who is logged in and who is on a break."""
+
+    agent_id: str
+    state: str
+    reason: str
+    changed_at: float

@@ -27,6 +27,7 @@ from fsrouter.store import lifecycle, migrations
 from fsrouter.store.errors import CallbackNotFound
 from fsrouter.store.interface import Store
 from fsrouter.store.records import (
+    AgentDeskState,
     AttemptOutcome,
     CallbackAttempt,
     CallbackRecord,
@@ -85,6 +86,8 @@ _CALLBACK_COLUMNS = (
 )
 # (`window_start`/`window_end`, made by migration 1 for a per-callback window
 # nothing used, stay NULL: dropping a column needs SQLite 3.35.)
+AGENT_DESK_STATES = ("logged_out", "available", "paused")
+"""The states an agent chooses, and so the ones stored (`agent_desk`)."""
 _ACTIVE = "status IN ('pending', 'dialing')"
 # Due (`:now`): pending and its time come; or dialing under a lease that ran
 # out (its dialer died).  Claims take only these.
@@ -413,6 +416,34 @@ class SqlStore(Store):
             write=False,
         )
         return [_survey_score(r) for r in rows]
+
+    # -- agent states --------------------------------------------------------
+
+    def save_agent_state(self, agent_id, state, reason, at):
+        if state not in AGENT_DESK_STATES:
+            raise ValueError(f"agent state must be one of {', '.join(AGENT_DESK_STATES)}, got {state!r}")
+
+        def upsert(tx: Tx) -> None:
+            tx.run(
+                "INSERT INTO agent_desk (agent_id, state, reason, changed_at)"
+                " VALUES (:agent_id, :state, :reason, :at)"
+                " ON CONFLICT (agent_id) DO UPDATE SET state = excluded.state,"
+                " reason = excluded.reason, changed_at = excluded.changed_at",
+                agent_id=agent_id, state=state, reason=reason, at=at,
+            )
+
+        # Writing the same row twice leaves it as writing it once.
+        self._run(upsert, idempotent=True)
+        return AgentDeskState(agent_id, state, reason, float(at))
+
+    def agent_states(self):
+        rows = self._run(
+            lambda tx: tx.rows("SELECT agent_id, state, reason, changed_at FROM agent_desk"), write=False
+        )
+        return {
+            r["agent_id"]: AgentDeskState(r["agent_id"], r["state"], r["reason"], float(r["changed_at"]))
+            for r in rows
+        }
 
     # -- helpers ------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 from fsrouter.acd import (
     Abandoned,
+    AgentState,
     Answered,
     InMemoryAcd,
     LeftEmpty,
@@ -78,11 +79,30 @@ def test_leave_when_empty_sends_callers_on_when_the_last_agent_goes():
     acd.answered(call.offer_id, 2)
     acd.enqueue("c1", "billing", 3)
     acd.enqueue("cb", "billing", 3, arrival=0, is_callback=True)
-    assert acd.set_agent_state("a", "logged_out", 4) == []  # pending: a is on a call, still serving
+    # a is on a call: the logout waits for its end, but a takes no new call,
+    # so nobody is left to serve c1 from now on.
+    left = [e for e in acd.set_agent_state("a", "logged_out", 4) if isinstance(e, LeftEmpty)]
+    assert [(e.entry_id, e.destination, e.at) for e in left] == [("c1", "voicemail", 4)]
+    assert acd.agent_status("a").state is AgentState.ON_CALL
     acd.call_ended(call.offer_id, 10)
-    left = [e for e in acd.tick(15) if isinstance(e, LeftEmpty)]
-    assert [(e.entry_id, e.destination, e.at) for e in left] == [("c1", "voicemail", 15)]
+    assert acd.tick(15) and acd.agent_status("a").state is AgentState.LOGGED_OUT
     assert acd.position("cb", 16) == 1  # callbacks stay: they are owed
+
+
+def test_a_pending_pause_stops_serving_and_taking_it_back_serves_again():
+    spec = queue("billing", {"billing": 5}, join_empty=False)
+    acd = InMemoryAcd([spec], [agent("a", billing=5)])
+    login(acd, "a")
+    acd.enqueue("c0", "billing", 1)
+    call = only_offer(acd.dispatch(1))
+    acd.answered(call.offer_id, 2)
+    assert acd.is_staffed("billing", 3)
+    acd.set_agent_state("a", "paused", 3, "lunch")  # on a call: pending
+    assert not acd.is_staffed("billing", 4)
+    assert isinstance(acd.enqueue("c1", "billing", 4)[0], Refused)
+    acd.set_agent_state("a", "available", 5)  # changed their mind: nothing pending
+    assert acd.is_staffed("billing", 6)
+    assert isinstance(acd.enqueue("c2", "billing", 6)[0], Queued)
 
 
 def test_leaving_cancels_a_ringing_offer():

@@ -11,9 +11,11 @@ from runtime_fakes import RULES, Clock, FakeInbound
 from fsrouter.api.metrics import ServiceMetrics
 from fsrouter.api.resources import build_router
 from fsrouter.rules.compiler import compile_source
+from fsrouter.runtime.agent_desk import AgentDesk
 from fsrouter.runtime.live_calls import LiveCalls
 from fsrouter.runtime.queue_runtime import QueueRuntime
 from fsrouter.runtime.reload import PlanHolder
+from fsrouter.store import open_store
 
 SOUNDS = E2E_RULES.parents[3] / "sounds"
 
@@ -37,6 +39,8 @@ class Service:
         inbound.on_event = self.queues.on_event
         self.plans = PlanHolder(str(rules_file), str(SOUNDS), prepare_in=lambda function, *args: function(*args))
         self.calls = LiveCalls()
+        self.store = open_store(f"sqlite:///{Path(rules_file).parent}/fake-service.db")
+        self.agents = AgentDesk(self.queues, self.store, spawn=lambda f, *a: f(*a))
         self.metrics.read_live(self.queues, self.plans)
         self.reload = self.plans.request_reload
         self.router = build_router(self)  # type: ignore[arg-type]

@@ -28,7 +28,8 @@ def example():
 
 def test_example_rules_compile_without_warnings(example):
     assert example.warnings == ()
-    assert set(example.flows) == {"main", "tech", "to_operator", "closed", "holiday"}
+    assert set(example.flows) == {"main", "tech", "to_operator", "closed", "holiday", "agent_login", "agent_logout",
+                                  "agent_pause", "agent_login_pin"}
     assert example.settings.timezone == "Europe/Athens"
     assert len(example.settings.holidays["holidays"]) == 12
     assert example.lines["+441234567890"].brand == "globex"
