@@ -56,6 +56,13 @@ _LANGUAGE = re.compile(r"[A-Za-z0-9_-]+")
 _DTMF = re.compile(r"[0-9*#]+")
 
 HOLD_MUSIC = Template.parse(queue_settings.HOLD_MUSIC)
+
+NoticeLookup = Callable[[str, float], "str | None"]
+"""(notice key, now) -> the prompt id switched on for it, or None."""
+
+
+def _no_notices(key: str, now: float) -> None:
+    return None
 """Played in a loop while a caller waits in a queue."""
 MAX_WAIT_TIMER = "queue_max_wait"
 ANNOUNCE_TIMER = "queue_announce"
@@ -72,16 +79,18 @@ class CallMachine:
         call_vars: Mapping[str, str],
         *,
         now: float,
-        notices: Mapping[str, str] | None = None,
+        notices: NoticeLookup | None = None,
     ) -> None:
         """`call_vars` come from the channel (destination_number,
-        caller_id_number, caller_id_name, uuid); `notices` maps a notice key
-        ("line:+302101234567", "brand:acme", "queue:billing", "global") to
-        the sound the supervisor switched on."""
+        caller_id_number, caller_id_name, uuid); `notices(key, now)` is the
+        prompt id of the supervisor's notice on for a key ("line:+302101234567",
+        "brand:acme", "queue:billing", "global") at `now`, or None; it is
+        asked when the call reaches a `notice:` step, so a notice switched
+        on while the call is in the menu is heard, one switched on later is not."""
         self._plan = plan
         self.decision = plan.route(call_vars, now)
         self._vars = dict(self.decision.variables)
-        self._notices = MappingProxyType(dict(notices or {}))
+        self._notices = notices or _no_notices
         self._ids = count(1)
         self._phase = "new"  # new, running, queued, finished
         self._queue: p.Queue | None = None
@@ -214,8 +223,9 @@ class CallMachine:
         return p.THEN if step.test.test(self._plan.context(self._vars, now)) else p.ELSE
 
     def _enter_notice(self, step: p.Notice, now: float, commands: list[Command]) -> str | None:
-        sound = self._notices.get(step.key.render(self._vars))
-        if not sound:
+        prompt = self._notices(step.key.render(self._vars), now)
+        sound = self._sound_path(prompt, step.key.source) if prompt else None
+        if sound is None:
             return p.NEXT
         self._wait(lambda i: Play(i, (sound,)), commands)
         return None
@@ -375,11 +385,13 @@ class CallMachine:
     def _sound(self, template: Template) -> str | None:
         """`menu/main` -> `en/menu/main.wav` in the call's language; None
         (and a log line) if variables made it unsafe or empty."""
-        sound_id = template.render(self._vars)
+        return self._sound_path(template.render(self._vars), template.source)
+
+    def _sound_path(self, sound_id: str, source: str) -> str | None:
         language = self._vars.get("language") or self._plan.settings.language
         if _SOUND_ID.fullmatch(sound_id) and _LANGUAGE.fullmatch(language):
             return f"{language}/{sound_id}.wav"
-        log.warning("call %s: prompt %r rendered to %r/%r; skipped", self._uuid, template.source, language, sound_id)
+        log.warning("call %s: prompt %r rendered to %r/%r; skipped", self._uuid, source, language, sound_id)
         return None
 
     @property
