@@ -150,10 +150,14 @@ class NoticeBoard:
         self._by_scope: dict[str, Notice] = {}
 
     def put(self, notice: Notice) -> Notice | None:
-        """Switch `notice` on; returns the one of its scope it replaces, if any."""
-        replaced = self._by_scope.get(notice.scope)
+        """Switch `notice` on; returns the one of its scope it replaces, if
+        any.  A notice never replaces a newer one (a higher id: the store
+        switched that one on later), whatever order they arrive in."""
+        current = self._by_scope.get(notice.scope)
+        if current is not None and current.id > notice.id:
+            return None
         self._by_scope[notice.scope] = notice
-        return replaced
+        return current
 
     def remove(self, notice: Notice) -> None:
         if self._by_scope.get(notice.scope, notice).id == notice.id:

@@ -183,6 +183,8 @@ def test_the_board_keeps_one_notice_per_scope_the_newest():
     assert board.put(first) is None
     assert board.put(second) == first
     assert board.prompt_for("queue:billing", T0) == "notices/invoice_error"
+    assert board.put(first) is None  # late news of the older one changes nothing
+    assert board.prompt_for("queue:billing", T0) == "notices/invoice_error"
     board.remove(first)  # clearing the replaced one leaves the newer on
     assert board.prompt_for("queue:billing", T0) == "notices/invoice_error"
     board.remove(second)

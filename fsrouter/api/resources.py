@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from fsrouter.api import status
+from fsrouter.api import callbacks, notices, status
 from fsrouter.api.routing import Router
 
 if TYPE_CHECKING:
@@ -18,4 +18,6 @@ if TYPE_CHECKING:
 def build_router(service: Service) -> Router:
     router = Router()
     status.add_routes(router, service.snapshot)
+    notices.add_routes(router, service.notices)
+    callbacks.add_routes(router, service.store)
     return router
