@@ -5,6 +5,7 @@ hears (a fake clock), and the chain from an operator's scope to the
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,36 +16,17 @@ from fsrouter.flow.events import MediaDone
 from fsrouter.notices import (
     Notice, NoticeBoard, NoticeError, Scope, check_prompt_id, check_scope_in_plan, expiry, heard, parse_scope,
 )
-from fsrouter.rules import compile_source
+from fsrouter.rules import compile_rules, compile_source
 
 ATHENS = ZoneInfo("Europe/Athens")
 T0 = datetime(2026, 12, 7, 10, 0, tzinfo=ATHENS).timestamp()
 
-RULES = """
-settings: {timezone: Europe/Athens, language: en}
-lines:
-  "+302101234567": {brand: acme, language: el, flow: main}
-  "5000": {brand: globex, flow: main}
-flows:
-  main:
-    - notice: global
-    - notice: line
-    - notice: brand
-    - notice: {scope: queue, queue: billing}
-    - menu:
-        prompt: menu/main
-        options: {"1": {queue: billing}, "0": {transfer: operator}}
-        default: {transfer: operator}
-queues:
-  billing: {max_wait: {after: 60s, then: {transfer: operator}}}
-agents:
-  "1001": {dial: user/1001, skills: {billing: 5}}
-"""
+RULES = Path(__file__).parent / "rules" / "good" / "notices.yaml"
 
 
 @pytest.fixture(scope="module")
 def plan():
-    return compile_source(RULES)
+    return compile_rules(RULES)
 
 
 def notice(scope: str, prompt="notices/outage_athens", *, id=1, expires_at=None, cleared_at=None) -> Notice:
@@ -87,7 +69,7 @@ def test_a_scope_naming_an_unknown_queue_is_refused_with_the_queues(plan):
 
 
 def test_a_notice_nobody_would_hear_is_warned_about():
-    plan = compile_source(RULES.replace("    - notice: brand\n", "").replace("    - notice: global\n", ""))
+    plan = compile_source(RULES.read_text().replace("    - notice: brand\n", "").replace("    - notice: global\n", ""))
     assert check_scope_in_plan(parse_scope("line:5000"), plan) == []
     assert check_scope_in_plan(parse_scope("global"), plan) == [
         "no notice: step of the rules plays global notices: nobody will hear it"]

@@ -16,7 +16,7 @@ from fsrouter.api import callbacks, notices
 from fsrouter.api.client import ApiClient
 from fsrouter.api.routing import Router
 from fsrouter.api.server import AdminAPI
-from fsrouter.rules import compile_source
+from fsrouter.rules import compile_rules
 from fsrouter.rules.sounds import RATES
 from fsrouter.runtime.notices import NoticeDesk
 from fsrouter.store import open_store
@@ -25,24 +25,7 @@ from fsrouter.store.gevent_wrapper import GeventStore
 TOKEN = "t0ken"
 T0 = datetime(2026, 12, 7, 10, 0, tzinfo=ZoneInfo("Europe/Athens")).timestamp()
 
-RULES = """
-settings: {timezone: Europe/Athens, language: en}
-lines:
-  "+302101234567": {brand: acme, language: el, flow: main}
-  "5000": {brand: globex, flow: main}
-flows:
-  main:
-    - notice: line
-    - notice: {scope: queue, queue: billing}
-    - menu:
-        prompt: menu/main
-        options: {"1": {queue: billing}, "0": {transfer: operator}}
-        default: {transfer: operator}
-queues:
-  billing: {max_wait: {after: 60s, then: {transfer: operator}}}
-agents:
-  "1001": {dial: user/1001, skills: {billing: 5}}
-"""
+RULES = Path(__file__).parents[1] / "rules" / "good" / "notices.yaml"
 
 #: Prompt id -> the languages it has files in.
 PROMPTS = {"notices/outage_athens": ("en", "el"), "notices/invoice_error": ("en", "el"),
@@ -87,7 +70,7 @@ def make_sounds(root: Path) -> Path:
 
 @pytest.fixture
 def admin(tmp_path):
-    plan = compile_source(RULES)
+    plan = compile_rules(RULES)
     store = GeventStore(open_store(f"sqlite://{tmp_path}/fsrouter.db"))
     clock = [T0]
     desk = NoticeDesk(store, lambda: plan, str(make_sounds(tmp_path / "sounds")), clock=lambda: clock[0])

@@ -27,13 +27,14 @@ def test_notice_set_list_clear(admin):
     assert admin.cli("notice", "list").stdout == "no notices on\n"
 
 
-def test_notice_set_again_says_what_it_replaces_and_warns_of_a_notice_nobody_hears(admin):
-    first = json.loads(admin.cli("notice", "set", "--scope", "brand:acme", "--prompt", "notices/outage_athens",
+def test_notice_set_again_says_what_it_replaces_and_warns_of_a_brand_the_rules_do_not_give(admin):
+    first = json.loads(admin.cli("notice", "set", "--scope", "brand:initech", "--prompt", "notices/outage_athens",
                                  "--json").stdout)
-    again = admin.cli("notice", "set", "--scope", "brand:acme", "--prompt", "notices/invoice_error", "--for", "2h")
+    again = admin.cli("notice", "set", "--scope", "brand:initech", "--prompt", "notices/invoice_error",
+                      "--for", "2h")
     assert again.exit_code == 0
     assert again.stdout.endswith(f"until 2026-12-07 12:00:00 EET (replaces notice {first['notice']['id']})\n")
-    assert again.stderr == "warning: no notice: step of the rules plays brand notices: nobody will hear it\n"
+    assert again.stderr == 'warning: the rules give no call brand "initech"\n'
     cleared = admin.cli("notice", "clear", str(first["notice"]["id"] + 1))
     assert cleared.exit_code == 0 and admin.store.notices_on() == []
 

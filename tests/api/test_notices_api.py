@@ -89,5 +89,6 @@ def test_bad_input_is_a_400_saying_why_and_nothing_is_stored(admin, body, messag
 
 
 def test_a_notice_nobody_would_hear_is_stored_with_a_warning(admin):
-    answer = admin.client().post("/notices", {"scope": "brand:acme", "prompt": "notices/outage_athens"})
-    assert answer["warnings"] == ["no notice: step of the rules plays brand notices: nobody will hear it"]
+    answer = admin.client().post("/notices", {"scope": "brand:initech", "prompt": "notices/outage_athens"})
+    assert answer["warnings"] == ['the rules give no call brand "initech"']
+    assert [n["scope"] for n in admin.client().get("/notices")["notices"]] == ["brand:initech"]
