@@ -148,18 +148,22 @@ class NoticeBoard:
 
     def __init__(self) -> None:
         self._by_scope: dict[str, Notice] = {}
+        self._cleared: dict[str, int] = {}
+        """Per scope, the highest id cleared: news of it switched on is late."""
 
     def put(self, notice: Notice) -> Notice | None:
         """Switch `notice` on; returns the one of its scope it replaces, if
-        any.  A notice never replaces a newer one (a higher id: the store
-        switched that one on later), whatever order they arrive in."""
+        any.  The store's ids say the order, whatever order the news of two
+        changes arrives in: a notice never replaces a newer one (a higher
+        id), nor comes back after its clearing."""
         current = self._by_scope.get(notice.scope)
-        if current is not None and current.id > notice.id:
+        if (current is not None and current.id > notice.id) or self._cleared.get(notice.scope, 0) >= notice.id:
             return None
         self._by_scope[notice.scope] = notice
         return current
 
     def remove(self, notice: Notice) -> None:
+        self._cleared[notice.scope] = max(self._cleared.get(notice.scope, 0), notice.id)
         if self._by_scope.get(notice.scope, notice).id == notice.id:
             self._by_scope.pop(notice.scope, None)
 

@@ -173,6 +173,16 @@ def test_the_board_keeps_one_notice_per_scope_the_newest():
     assert board.prompt_for("queue:billing", T0) is None
 
 
+def test_a_clearing_heard_before_the_switching_on_wins():
+    board = NoticeBoard()
+    late = notice("global", id=4)
+    board.remove(late)  # the store cleared it just after switching it on; the news crossed
+    assert board.put(late) is None
+    assert board.prompt_for("global", T0) is None
+    board.put(notice("global", id=5))  # a later one is on
+    assert board.prompt_for("global", T0) == "notices/outage_athens"
+
+
 def test_the_board_lists_live_notices_and_forgets_expired_ones():
     board = NoticeBoard()
     board.put(notice("global", id=3, expires_at=T0 + 5))
