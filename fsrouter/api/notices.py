@@ -12,12 +12,14 @@ answer says it is on.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fsrouter.api.routing import ApiError, Request, Router, id_param
 from fsrouter.notices import Notice, NoticeError
-from fsrouter.runtime.notices import NoticeDesk
 from fsrouter.store.errors import StoreError
+
+if TYPE_CHECKING:
+    from fsrouter.runtime.notices import NoticeDesk
 
 _FIELDS = ("scope", "prompt", "until", "for")
 

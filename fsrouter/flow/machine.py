@@ -56,6 +56,9 @@ _LANGUAGE = re.compile(r"[A-Za-z0-9_-]+")
 _DTMF = re.compile(r"[0-9*#]+")
 
 HOLD_MUSIC = Template.parse(queue_settings.HOLD_MUSIC)
+"""Played in a loop while a caller waits in a queue."""
+MAX_WAIT_TIMER = "queue_max_wait"
+ANNOUNCE_TIMER = "queue_announce"
 
 NoticeLookup = Callable[[str, float], "str | None"]
 """(notice key, now) -> the prompt id switched on for it, or None."""
@@ -63,9 +66,6 @@ NoticeLookup = Callable[[str, float], "str | None"]
 
 def _no_notices(key: str, now: float) -> None:
     return None
-"""Played in a loop while a caller waits in a queue."""
-MAX_WAIT_TIMER = "queue_max_wait"
-ANNOUNCE_TIMER = "queue_announce"
 
 
 class FlowError(Exception):
