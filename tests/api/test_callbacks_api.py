@@ -4,7 +4,7 @@ cancel and retry as the store allows them, refusals as 404/409/400."""
 from __future__ import annotations
 
 import pytest
-from conftest import T0
+from supervisor_api import T0, admin  # noqa: F401 - admin is a fixture
 
 from fsrouter.api.client import ClientError
 

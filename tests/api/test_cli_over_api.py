@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import T0
+from supervisor_api import T0, admin  # noqa: F401 - admin is a fixture
 
 
 def test_notice_set_list_clear(admin):

@@ -4,7 +4,7 @@ expired; bad input refused with a 400 that says why, and nothing stored."""
 from __future__ import annotations
 
 import pytest
-from conftest import T0
+from supervisor_api import T0, admin  # noqa: F401 - admin is a fixture
 
 from fsrouter.api.client import ClientError
 

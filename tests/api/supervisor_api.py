@@ -1,5 +1,6 @@
 """A service's admin API without the service: the notices and callbacks
-resources over a real socket, on a SQLite store, with a clock the test sets."""
+resources over a real socket, on a SQLite store, with a clock the test sets.
+Test modules import the `admin` fixture from here."""
 
 from __future__ import annotations
 
