@@ -224,7 +224,8 @@ class CallMachine:
 
     def _enter_notice(self, step: p.Notice, now: float, commands: list[Command]) -> str | None:
         prompt = self._notices(step.key.render(self._vars), now)
-        sound = self._sound_path(prompt, step.key.source) if prompt else None
+        # The prompt id as a literal (nothing in it is a placeholder), in the call's language.
+        sound = self._sound(Template(prompt, (prompt,))) if prompt else None
         if sound is None:
             return p.NEXT
         self._wait(lambda i: Play(i, (sound,)), commands)
@@ -385,13 +386,11 @@ class CallMachine:
     def _sound(self, template: Template) -> str | None:
         """`menu/main` -> `en/menu/main.wav` in the call's language; None
         (and a log line) if variables made it unsafe or empty."""
-        return self._sound_path(template.render(self._vars), template.source)
-
-    def _sound_path(self, sound_id: str, source: str) -> str | None:
+        sound_id = template.render(self._vars)
         language = self._vars.get("language") or self._plan.settings.language
         if _SOUND_ID.fullmatch(sound_id) and _LANGUAGE.fullmatch(language):
             return f"{language}/{sound_id}.wav"
-        log.warning("call %s: prompt %r rendered to %r/%r; skipped", self._uuid, source, language, sound_id)
+        log.warning("call %s: prompt %r rendered to %r/%r; skipped", self._uuid, template.source, language, sound_id)
         return None
 
     @property
