@@ -10,6 +10,7 @@ import click
 
 from . import __version__
 from .cli_callbacks import callbacks
+from .cli_live import calls, queues, rules
 from .cli_notices import notice
 from .config import load_config
 from .rules import RulesError, analyse_path
@@ -25,6 +26,9 @@ def main() -> None:
 
 
 main.add_command(callbacks)
+main.add_command(queues)
+main.add_command(calls)
+main.add_command(rules)
 main.add_command(notice)
 
 

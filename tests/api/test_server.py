@@ -39,6 +39,7 @@ def api():
     router.add("GET", "/page", lambda request: Response("<html></html>", content_type="text/html"),
                public=True)
     router.add("GET", "/crash", crash)
+    router.add("GET", "/not-json", lambda request: {"when": object()})
     router.add("GET", "/refuse", refuse)
     server = AdminAPI("127.0.0.1", 0, router, token=TOKEN)
     server.start()
@@ -54,6 +55,20 @@ def test_without_the_token_401_and_with_it_200(api):
         ApiClient(api, "not-it").get("/things/a")
     assert wrong.value.status == 401
     assert ApiClient(api, TOKEN).get("/things/a?x=1") == {"name": "a", "query": {"x": "1"}}
+
+
+def test_without_the_token_no_probing_for_what_exists(api):
+    for path in ("/nothing", "/things/a/b"):
+        with pytest.raises(ClientError) as refused:
+            ApiClient(api).get(path)
+        assert refused.value.status == 401
+    with pytest.raises(ClientError) as refused:
+        ApiClient(api).delete("/things/a")
+    assert refused.value.status == 401
+
+
+def test_a_path_parameter_is_utf8_percent_decoded(api):
+    assert ApiClient(api, TOKEN).get("/things/%CE%B1%20b")["name"] == "α b"
 
 
 def test_a_public_route_needs_no_token(api):
@@ -86,6 +101,8 @@ def test_a_crashing_handler_is_a_500_and_the_server_goes_on(api):
         client.get("/crash")
     assert failed.value.status == 500
     assert client.get("/things/b")["name"] == "b"
+    with pytest.raises(ClientError, match="500 internal error"):
+        client.get("/not-json")
 
 
 def test_an_unreachable_service_is_one_line():
