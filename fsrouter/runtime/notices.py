@@ -13,6 +13,7 @@ start (scale-out is not built yet).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,6 +26,8 @@ from fsrouter.notices import (
 from fsrouter.rules import Plan
 from fsrouter.rules.sounds import missing_files, prompts_in
 from fsrouter.store import Store
+
+log = logging.getLogger(__name__)
 
 #: Where the prompts an operator picks from live, under each language.
 NOTICE_FOLDER = "notices"
@@ -53,6 +56,9 @@ class NoticeDesk:
     def load(self) -> None:
         for notice in self._store.notices_on():
             self._board.put(notice)
+        live = self.live()
+        if live:
+            log.info("notices on: %s", ", ".join(f"{n.id} ({n.scope}: {n.prompt})" for n in live))
 
     def switch_on(self, scope: str, prompt: str, *, until: str | None = None,
                   lasting: str | None = None) -> SwitchedOn:
@@ -70,6 +76,9 @@ class NoticeDesk:
         now = self._clock()
         ends = expiry(now, plan.settings.tz, until=until, lasting=lasting)
         notice = self._store.add_notice(parsed.key, prompt, now, ends)
+        # Scope and prompt were checked above: nothing in them can forge a log line.
+        log.info("notice %d on for %s: %s, until %s", notice.id, notice.scope, notice.prompt,
+                 self.ends(notice) or "cleared")
         return SwitchedOn(notice, self._board.put(notice), warnings)
 
     def clear(self, *, notice_id: int | None = None, scope: str | None = None) -> list[Notice]:
@@ -78,6 +87,7 @@ class NoticeDesk:
         cleared = self._store.clear_notices(self._clock(), notice_id=notice_id, scope=key)
         for notice in cleared:
             self._board.remove(notice)
+            log.info("notice %d cleared (%s: %s)", notice.id, notice.scope, notice.prompt)
         return cleared
 
     def live(self) -> list[Notice]:

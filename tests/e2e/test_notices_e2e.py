@@ -74,4 +74,5 @@ def test_a_notice_survives_a_restart_of_the_service(start_fsrouter):
     notice(fsrouter, "set", "--scope", f"line:{LINE}", "--prompt", "notices/outage_athens", "--until", "23:59")
     fsrouter.kill()  # SIGKILL: nothing but the store survives
     fsrouter.start()
+    assert f"notices on: 1 (line:{LINE}: notices/outage_athens)" in fsrouter.log_text()
     assert next_caller_hears(fsrouter) == WITH_OUTAGE
