@@ -1,5 +1,6 @@
 """End to end: a notice switched on with `fsrouter notice set` is heard by
-the next caller, and not after `notice clear` or its end; it survives a
+the next caller (not by one already past the step), and not after `notice
+clear` or its end; it survives a
 restart of the service.
 
 The CLI runs in-process (click's CliRunner) with `--config` pointing at the
@@ -57,6 +58,18 @@ def test_a_notice_set_is_heard_by_the_next_caller_and_not_after_clear(start_fsro
     notice(fsrouter, "clear", "--scope", "queue:billing")
     assert next_caller_hears(fsrouter) == WITHOUT
     assert notice(fsrouter, "list").stdout == "no notices on\n"
+
+
+def test_a_caller_already_past_the_notice_step_does_not_hear_it_the_next_one_does(start_fsrouter):
+    fsrouter = start_fsrouter(rules=RULES)
+    in_menu = fsrouter.switch.place_call(CallerScript(destination=LINE, actions=[
+        Press("0", after_prompt="menu/main", delay=20)]))  # 1 s at test speed
+    fsrouter.wait_until(lambda: "menu/main" in [prompt_id(s) for s in in_menu.sounds], 10, "no menu")
+    notice(fsrouter, "set", "--scope", f"line:{LINE}", "--prompt", "notices/outage_athens")
+    assert not in_menu.done  # still in the menu when the notice came on
+    assert in_menu.wait(CALL_TIMEOUT)
+    assert [prompt_id(s) for s in in_menu.sounds] == WITHOUT
+    assert next_caller_hears(fsrouter) == WITH_OUTAGE
 
 
 def test_a_notice_is_silent_after_its_end(start_fsrouter):
