@@ -1,7 +1,6 @@
 """End to end: a notice switched on with `fsrouter notice set` is heard by
 the next caller (not by one already past the step), and not after `notice
-clear` or its end; it survives a
-restart of the service.
+clear` or its end; it survives a restart of the service.
 
 The CLI runs in-process (click's CliRunner) with `--config` pointing at the
 running fsrouter's configuration, so it finds the API and its token as an
