@@ -167,9 +167,6 @@ class NoticeBoard:
         if self._by_scope.get(notice.scope, notice).id == notice.id:
             self._by_scope.pop(notice.scope, None)
 
-    def get(self, scope: str) -> Notice | None:
-        return self._by_scope.get(scope)
-
     def prompt_for(self, key: str, now: float) -> str | None:
         """What `CallMachine` asks at a `notice:` step (see `heard`)."""
         return heard(self._by_scope, key, now)
@@ -187,10 +184,12 @@ def check_scope_in_plan(scope: Scope, plan: p.Plan) -> list[str]:
     its scope) or a line or brand the rules do not name."""
     if scope.kind == "queue" and scope.value not in plan.queues:
         raise NoticeError(f'no queue "{scope.value}" in the rules (queues: {", ".join(sorted(plan.queues))})')
+    # What the steps listen for: "line" and "brand" (their keys take the call's
+    # number or brand), "queue:NAME" and "global" (fixed keys).
     steps = {node.step.key.source for node in plan.nodes.values() if isinstance(node.step, p.Notice)}
     heard_by = {source.partition(":")[0] if "{" in source else source for source in steps}
     warnings = []
-    if (scope.key if scope.kind in ("queue", "global") else scope.kind) not in heard_by:
+    if (scope.kind if scope.kind in ("line", "brand") else scope.key) not in heard_by:
         warnings.append(f"no notice: step of the rules plays {scope.kind} notices"
                         f"{' for queue ' + scope.value if scope.kind == 'queue' else ''}: nobody will hear it")
     if scope.kind == "line" and scope.value not in plan.lines:

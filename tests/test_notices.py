@@ -189,7 +189,7 @@ def test_the_board_lists_live_notices_and_forgets_expired_ones():
     board.put(notice("line:5000", id=1))
     assert [n.id for n in board.live(T0)] == [1, 3]
     assert [n.id for n in board.live(T0 + 5)] == [1]
-    assert board.get("global") is None
+    assert board.prompt_for("global", T0) is None  # dropped: even asked with an earlier time
 
 
 # -- the chain: an operator's scope to the rules' notice: step -------------------------------
