@@ -1,7 +1,7 @@
 """`/notices`: switch a supervisor's notice on, clear it, list what is on.
 
     GET    /notices                      the notices callers hear now
-    POST   /notices                      {"scope", "prompt", "until" | "for"}
+    POST   /notices                      {"scope", "prompt", "until" | "for"}: 201
     DELETE /notices/{id}                 clear one
     DELETE /notices?scope=line:+30...    clear the one on for a scope
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fsrouter.api.routing import ApiError, Request, Router, id_param
+from fsrouter.api.routing import ApiError, Request, Response, Router, id_param
 from fsrouter.notices import Notice, NoticeError
 from fsrouter.store.errors import StoreError
 
@@ -34,7 +34,7 @@ def add_routes(router: Router, desk: NoticeDesk) -> None:
     def listed(request: Request) -> dict:
         return {"notices": [view(n) for n in desk.live()]}
 
-    def switch_on(request: Request) -> dict:
+    def switch_on(request: Request) -> Response:
         body = request.json()
         unknown = sorted(set(body) - set(_FIELDS))
         if unknown:
@@ -50,7 +50,8 @@ def add_routes(router: Router, desk: NoticeDesk) -> None:
                                                   lasting=body.get("for")))
         except NoticeError as exc:
             raise ApiError(400, str(exc)) from None
-        return {"notice": view(done.notice), "replaced": view(done.replaced), "warnings": done.warnings}
+        return Response.json({"notice": view(done.notice), "replaced": view(done.replaced),
+                              "warnings": done.warnings}, 201)
 
     def clear_one(request: Request) -> dict:
         notice_id = id_param(request, "notice")

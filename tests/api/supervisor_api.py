@@ -39,6 +39,7 @@ class Admin:
     config: str
     store: GeventStore
     clock: list[float]
+    router: Router
 
     def client(self) -> ApiClient:
         return ThreadedClient(self.url, TOKEN)
@@ -85,6 +86,6 @@ def admin(tmp_path):
     config = tmp_path / "fsrouter.yaml"
     config.write_text(f"rules: rules.yaml\napi: {{port: {server.address[1]}, token_file: token}}\n"
                       f"database: {{url: 'sqlite:fsrouter.db'}}\n")
-    yield Admin("http://%s:%d" % server.address, str(config), store, clock)
+    yield Admin("http://%s:%d" % server.address, str(config), store, clock, router)
     server.stop()
     store.close()

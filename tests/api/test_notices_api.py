@@ -27,6 +27,11 @@ def test_a_notice_is_switched_on_listed_and_stored(admin):
     assert [n.id for n in admin.store.notices_on()] == [notice["id"]]
 
 
+def test_switching_on_answers_201_created(admin):
+    answer = admin.router.dispatch("POST", "/notices", b'{"scope": "global", "prompt": "notices/outage_athens"}')
+    assert answer.status == 201 and b'"scope": "global"' in answer.body
+
+
 def test_a_new_notice_for_the_same_scope_replaces_the_old(admin):
     first = admin.client().post("/notices", {"scope": "queue:billing", "prompt": "notices/outage_athens"})
     second = admin.client().post("/notices", {"scope": "queue:billing", "prompt": "notices/invoice_error",
