@@ -1,29 +1,35 @@
 """`fsrouter callbacks`: a supervisor's view of booked callbacks.
 
-List them, cancel one, or make one due again.  The database is the service
-configuration's `database.url` (or `--database`), so the commands work on
-the same store as the running service, beside it.  Exit codes: 0 done, 1
-the store refused (unknown id, a transition the callback's status does not
-allow, database unreachable), 2 usage.
+List them, cancel one, or make one due again.  By default through the
+running service's admin API (`--config` gives its address and token,
+`--api URL` another address), like every command that talks to the service.
+`--database URL` works on the store directly, for when the service is
+down: that is as safe as the API, because every change is one store
+transaction checked against the callback's status under a row lock, and the
+service's callback dialler learns of it from the store at its next poll
+(every second), exactly as of a change made through the API.  Exit codes:
+0 done, 1 refused (unknown id, a transition the callback's status does not
+allow, service or database unreachable), 2 usage.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from functools import wraps
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import click
 
-from .config import load_config
-from .rules import RulesError
-from .store import CallbackRecord, CallbackStatus, Store, StoreError, UnsupportedURL, open_store
+from .api.callbacks import view as _as_dict
+from .api.client import ApiClient, ClientError
+from .cli_api import connect, duration, echo_table
+from .store import AttemptOutcome, CallbackRecord, CallbackStatus, Store, StoreError, UnsupportedURL, open_store
 from .store.url import sqlite_path
 
 _ACTIVE = (CallbackStatus.PENDING, CallbackStatus.DIALING)
@@ -34,17 +40,63 @@ def callbacks() -> None:
     """List, cancel and retry booked callbacks."""
 
 
-def _store_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """--config/--database/--json, turned into an open `store` argument."""
+class _Api:
+    """The callbacks as the running service's API gives them."""
+
+    def __init__(self, client: ApiClient) -> None:
+        self._client = client
+
+    def list_callbacks(self, status: str | None, queue: str | None) -> list[CallbackRecord]:
+        query = urlencode({name: value for name, value in (("status", status), ("queue", queue)) if value})
+        return [_record(c) for c in self._client.get("/callbacks" + (f"?{query}" if query else ""))["callbacks"]]
+
+    def cancel(self, callback_id: int) -> CallbackRecord:
+        return _record(self._client.post(f"/callbacks/{callback_id}/cancel"))
+
+    def retry(self, callback_id: int) -> CallbackRecord:
+        return _record(self._client.post(f"/callbacks/{callback_id}/retry"))
+
+
+class _Database:
+    """The callbacks straight from the store (`--database`)."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self.list_callbacks = store.list_callbacks
+        self.cancel = store.cancel
+
+    def retry(self, callback_id: int) -> CallbackRecord:
+        return self._store.retry(callback_id, time.time())
+
+
+def _record(answer: dict[str, Any]) -> CallbackRecord:
+    outcome = answer.get("last_outcome")
+    return CallbackRecord(**{**answer, "status": CallbackStatus(answer["status"]),
+                             "last_outcome": AttemptOutcome(outcome) if outcome else None})
+
+
+def _source_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--config/--api/--database/--json, turned into a `callbacks` argument
+    (the API, or the store with --database)."""
 
     @click.option("--config", "config_path", default="config/fsrouter.yaml", show_default=True,
-                  type=click.Path(dir_okay=False), help="Service configuration (its database.url).")
-    @click.option("--database", metavar="URL", help="Store URL, instead of the configuration's.")
+                  type=click.Path(dir_okay=False), help="Service configuration: the API's address and token.")
+    @click.option("--api", "api_url", metavar="URL", help="The service's admin API, instead of the configuration's.")
+    @click.option("--database", metavar="URL", help="Work on this store directly (the service may be down).")
     @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
     @wraps(command)
-    def run(config_path: str, database: str | None, **kwargs: Any) -> None:
-        with _opened(database or _configured_url(config_path)) as store:
-            command(store=store, **kwargs)
+    def run(config_path: str, api_url: str | None, database: str | None, **kwargs: Any) -> None:
+        if database is not None:
+            if api_url is not None:
+                raise click.UsageError("give --api or --database, not both")
+            with _opened(database) as store:
+                command(callbacks=_Database(store), **kwargs)
+            return
+        try:
+            command(callbacks=_Api(connect(config_path, api_url)), **kwargs)
+        except ClientError as exc:
+            down = " (is fsrouter running? --database URL works on the store directly)" if exc.status is None else ""
+            raise click.ClickException(f"{exc}{down}") from None
 
     return run
 
@@ -53,46 +105,36 @@ def _store_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @click.option("--status", type=click.Choice([s.value for s in CallbackStatus]),
               help="Only callbacks in this status.")
 @click.option("--queue", help="Only callbacks of this queue.")
-@_store_options
-def list_callbacks(store: Store, status: str | None, queue: str | None, as_json: bool) -> None:
+@_source_options
+def list_callbacks(callbacks, status: str | None, queue: str | None, as_json: bool) -> None:
     """List callbacks in line order (the order they are dialled in)."""
-    records = store.list_callbacks(status, queue)
+    records = callbacks.list_callbacks(status, queue)
     if as_json:
         click.echo(json.dumps([_as_dict(r) for r in records], indent=2, ensure_ascii=False))
     elif records:
-        click.echo(_table(records, time.time()))
+        now = time.time()
+        echo_table(_COLUMNS, (_row(r, now) for r in records))
     else:
         click.echo("no callbacks")
 
 
 @callbacks.command()
 @click.argument("callback_id", metavar="ID", type=int)
-@_store_options
-def cancel(store: Store, callback_id: int, as_json: bool) -> None:
+@_source_options
+def cancel(callbacks, callback_id: int, as_json: bool) -> None:
     """Cancel callback ID (pending or being dialled)."""
-    _report(store.cancel(callback_id), as_json, "cancelled")
+    _report(callbacks.cancel(callback_id), as_json, "cancelled")
 
 
 @callbacks.command()
 @click.argument("callback_id", metavar="ID", type=int)
-@_store_options
-def retry(store: Store, callback_id: int, as_json: bool) -> None:
+@_source_options
+def retry(callbacks, callback_id: int, as_json: bool) -> None:
     """Make callback ID (pending, failed or cancelled) due again now."""
-    _report(store.retry(callback_id, time.time()), as_json, "pending again, due now")
+    _report(callbacks.retry(callback_id), as_json, "pending again, due now")
 
 
 # -- opening the store --------------------------------------------------------
-
-
-def _configured_url(config_path: str) -> str:
-    if not Path(config_path).is_file():
-        raise click.UsageError(f"no service configuration at {config_path}: give --config or --database")
-    try:
-        return load_config(config_path).database_url
-    except RulesError as exc:
-        for problem in exc.problems:
-            click.echo(str(problem), err=True)
-        raise SystemExit(1) from None
 
 
 @contextmanager
@@ -136,19 +178,7 @@ def _report(record: CallbackRecord, as_json: bool, what: str) -> None:
         click.echo(f"callback {record.id} to {record.number} ({record.queue}): {what}")
 
 
-def _as_dict(record: CallbackRecord) -> dict[str, Any]:
-    return dataclasses.asdict(record)  # enums are str: JSON shows their values
-
-
 _COLUMNS = ("ID", "STATUS", "QUEUE", "NUMBER", "BOOKED", "WAITED", "ATTEMPTS", "NEXT ATTEMPT")
-
-
-def _table(records: Sequence[CallbackRecord], now: float) -> str:
-    rows = [_COLUMNS, *(_row(r, now) for r in records)]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
-    return "\n".join(
-        "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows
-    )
 
 
 def _row(r: CallbackRecord, now: float) -> tuple[str, ...]:
@@ -157,7 +187,7 @@ def _row(r: CallbackRecord, now: float) -> tuple[str, ...]:
     ended = r.finished_at if r.status not in _ACTIVE and r.finished_at is not None else now
     attempts = f"{r.attempts} ({r.last_outcome})" if r.last_outcome else str(r.attempts)
     return (str(r.id), r.status.value, r.queue, r.number, _clock(r.booked_at),
-            _duration(ended - r.arrival_time), attempts, _next_attempt(r, now))
+            duration(ended - r.arrival_time), attempts, _next_attempt(r, now))
 
 
 def _next_attempt(r: CallbackRecord, now: float) -> str:
@@ -170,12 +200,3 @@ def _next_attempt(r: CallbackRecord, now: float) -> str:
 
 def _clock(t: float) -> str:
     return datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _duration(seconds: float) -> str:
-    seconds = max(0, round(seconds))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    if hours:
-        return f"{hours}h{minutes:02d}m"
-    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"

@@ -1,4 +1,5 @@
-"""`fsrouter callbacks list|cancel|retry`, in-process against a SQLite file."""
+"""`fsrouter callbacks list|cancel|retry`, in-process against a SQLite file
+(`--database`); through the API in tests/api/test_callbacks_cli.py."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 from click.testing import CliRunner
 
 from fsrouter.cli import main
+from fsrouter.sim.harness import free_port
 from fsrouter.store import open_store
 
 
@@ -126,14 +128,14 @@ def test_a_missing_database_file_is_not_created(tmp_path):
     assert not (tmp_path / "typo.db").exists()
 
 
-def test_database_comes_from_the_configuration(tmp_path, database, monkeypatch):
-    config = tmp_path / "config" / "fsrouter.yaml"
-    config.parent.mkdir()
-    config.write_text("database:\n  url: sqlite:../var/fsrouter.db\n")
-    monkeypatch.chdir("/")
-    result = run("list", "--config", str(config), "--json")
-    assert result.exit_code == 0
-    assert len(json.loads(result.stdout)) == 4
+def test_without_database_the_running_service_is_asked_and_a_stopped_one_is_one_line(tmp_path, database):
+    config = tmp_path / "fsrouter.yaml"
+    config.write_text(f"api: {{port: {free_port()}}}\n")  # nothing listens there
+    result = run("list", "--config", str(config))
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: cannot reach the fsrouter API at http://127.0.0.1:")
+    assert "--database URL works on the store directly" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
 
 
 def test_a_bad_configuration_is_reported_at_its_line(tmp_path):

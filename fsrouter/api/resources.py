@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from fsrouter.api import agents, calls, metrics, queues, rules, status
+from fsrouter.api import agents, callbacks, calls, metrics, notices, queues, rules, status
 from fsrouter.api.routing import Router
 
 if TYPE_CHECKING:
@@ -24,4 +24,6 @@ def build_router(service: Service) -> Router:
     calls.add_routes(router, service.calls, service.queues)
     rules.add_routes(router, service.plans, service.reload)
     metrics.add_routes(router, service.metrics)
+    notices.add_routes(router, service.notices)
+    callbacks.add_routes(router, service.store)
     return router

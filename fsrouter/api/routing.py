@@ -115,3 +115,11 @@ class Router:
 
 def parse_query(query_string: str) -> dict[str, str]:
     return {name: values[-1] for name, values in parse_qs(query_string, keep_blank_values=True).items()}
+
+
+def id_param(request: Request, what: str, name: str = "id") -> int:
+    """The path's `{id}` as a store id; anything else names no such object (404)."""
+    text = request.params[name]
+    if not (text.isascii() and text.isdigit() and len(text) <= 18):
+        raise ApiError(404, f"no {what} {text!r}")
+    return int(text)

@@ -66,6 +66,13 @@ ANNOUNCE_TIMER = "queue_announce"
 OPT_OUT_WAIT_MS = 1000
 """How long after the recording notice its opt-out key is still taken."""
 
+NoticeLookup = Callable[[str, float], "str | None"]
+"""(notice key, now) -> the prompt id switched on for it, or None."""
+
+
+def _no_notices(key: str, now: float) -> None:
+    return None
+
 
 class FlowError(Exception):
     """The engine used the machine wrongly (a local bug, never the caller's doing)."""
@@ -78,16 +85,18 @@ class CallMachine:
         call_vars: Mapping[str, str],
         *,
         now: float,
-        notices: Mapping[str, str] | None = None,
+        notices: NoticeLookup | None = None,
     ) -> None:
         """`call_vars` come from the channel (destination_number,
-        caller_id_number, caller_id_name, uuid); `notices` maps a notice key
-        ("line:+302101234567", "brand:acme", "queue:billing", "global") to
-        the sound the supervisor switched on."""
+        caller_id_number, caller_id_name, uuid); `notices(key, now)` is the
+        prompt id of the supervisor's notice on for a key ("line:+302101234567",
+        "brand:acme", "queue:billing", "global") at `now`, or None; it is
+        asked when the call reaches a `notice:` step, so a notice switched
+        on while the call is in the menu is heard, one switched on later is not."""
         self._plan = plan
         self.decision = plan.route(call_vars, now)
         self._vars = dict(self.decision.variables)
-        self._notices = MappingProxyType(dict(notices or {}))
+        self._notices = notices or _no_notices
         self._ids = count(1)
         self._phase = "new"  # new, running, queued, finished
         self._queue: p.Queue | None = None
@@ -237,8 +246,10 @@ class CallMachine:
         return p.THEN if step.test.test(self._plan.context(self._vars, now)) else p.ELSE
 
     def _enter_notice(self, step: p.Notice, now: float, commands: list[Command]) -> str | None:
-        sound = self._notices.get(step.key.render(self._vars))
-        if not sound:
+        prompt = self._notices(step.key.render(self._vars), now)
+        # The prompt id as a literal (nothing in it is a placeholder), in the call's language.
+        sound = self._sound(Template(prompt, (prompt,))) if prompt else None
+        if sound is None:
             return p.NEXT
         self._wait(lambda i: Play(i, (sound,)), commands)
         return None

@@ -120,5 +120,6 @@ def compile_trees(trees: list[Node], report: Report) -> Compilation:
         queues=frozen_map(queues),
         agents=frozen_map(agents),
         warnings=problems,
+        known=known,
     )
     return Compilation(compiled, problems, tuple(flows.prompts), known)

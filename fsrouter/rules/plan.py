@@ -411,6 +411,10 @@ class Plan:
     nodes: Mapping[str, Node]
     queues: Mapping[str, Queue]
     agents: Mapping[str, Agent]
+    known: Mapping[str, frozenset[str]] = field(default_factory=lambda: frozen_map({}))
+    """The literal values each variable is known to take (lines, routes,
+    `set`; `language` includes the default): what the runtime checks an
+    operator's input against (a notice's brand, its prompt's languages)."""
     warnings: tuple[Problem, ...] = ()
 
     def context(self, variables: Mapping[str, str], now: float) -> Context:

@@ -54,6 +54,28 @@ def sound_paths(sounds: Path, language: str, sound_id: str) -> list[Path]:
     return [sounds / language / folder / str(rate) / f"{name}.wav" for rate in RATES]
 
 
+def missing_files(sounds: Path, sound_id: str, languages: list[str]) -> list[Path]:
+    """The files prompt `sound_id` lacks for these languages (empty: it can be played to anyone)."""
+    listings = _Listings()
+    return [path for language in sorted(languages) for path in sound_paths(sounds, language, sound_id)
+            if not listings.exists(path)]
+
+
+def prompts_in(sounds: Path, folder: str, languages: list[str]) -> list[str]:
+    """The prompt ids `folder/NAME` whose files exist in every one of these
+    languages at every rate: what an operator may choose from (notices/)."""
+    names: set[str] | None = None
+    for language in languages:
+        for rate in RATES:
+            try:
+                found = {entry.name[:-4] for entry in os.scandir(sounds / language / folder / str(rate))
+                         if entry.name.endswith(".wav") and entry.is_file()}
+            except (FileNotFoundError, NotADirectoryError):
+                found = set()
+            names = found if names is None else names & found
+    return sorted(f"{folder}/{name}" for name in names or ())
+
+
 def check_sounds(result: Compilation, sounds: Path, report: Report) -> None:
     if not sounds.is_dir():
         report.warning(Position(str(sounds)), "no sounds directory here; prompts not checked", "--sounds DIR")

@@ -31,6 +31,7 @@ from fsrouter.esl.inbound import DEFAULT_EVENTS, InboundClient
 from fsrouter.runtime.legs import LEG_EVENTS
 from fsrouter.runtime.transfers import TRANSFER_EVENTS
 from fsrouter.runtime.live_calls import LiveCalls
+from fsrouter.runtime.notices import NoticeDesk
 from fsrouter.runtime.notify import Notifier
 from fsrouter.esl.outbound import OutboundCall, OutboundServer
 from fsrouter.runtime.queue_runtime import QueueRuntime
@@ -78,7 +79,6 @@ class Service:
         # Compiled, mapped and checked once: for the plan holder and the ACD.
         prepared = prepare(config.rules_path, config.sounds_dir)
         self.plans = PlanHolder(config.rules_path, config.sounds_dir, prepared=prepared)
-        self.notices: dict[str, str] = {}
         self.calls_started = 0
         self.calls = LiveCalls()
         #: Prometheus' figures (GET /metrics), in a registry of this service's own.
@@ -93,6 +93,8 @@ class Service:
         # Callbacks and queue statistics are kept in the database.
         self.store = GeventStore(open_store(config.database_url))
         self.stats = StatsRecorder(self.store)
+        #: Supervisors' notices, read by each call at its `notice:` steps.
+        self.notices = NoticeDesk(self.store, lambda: self.plans.current, config.sounds_dir)
         self.queues = QueueRuntime(prepared.plan, self.inbound,
                                    tts=config.tts, on_events=self._acd_events, instance=config.instance,
                                    layout=prepared.layout, compiled=prepared.compiled)
@@ -137,6 +139,7 @@ class Service:
     def start(self) -> None:
         """Start serving; `StartupError` when a port cannot be listened on."""
         config = self.config
+        self.notices.load()  # before the first call is taken
         _listen("FreeSWITCH outbound sockets", (config.listen_host, config.listen_port), self.outbound.start)
         host, port = self.outbound.address
         # Tests and supervisors parse this line to find an ephemeral port.
@@ -194,7 +197,7 @@ class Service:
         self.calls_started += 1
         plan = self.plans.current  # this call keeps this plan to the end
         variables = channel_variables(call)
-        machine = CallMachine(plan, variables, now=time.time(), notices=dict(self.notices))
+        machine = CallMachine(plan, variables, now=time.time(), notices=self.notices.prompt_for)
         context = fields(call=call.uuid)
         log.info("call %s from %s to %s", call.uuid, variables["caller_id_number"],
                  variables["destination_number"], extra=context)

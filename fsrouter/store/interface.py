@@ -18,6 +18,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
+from fsrouter.notices import Notice
 from fsrouter.store.records import (
     AgentDeskState,
     AttemptOutcome,
@@ -32,7 +33,7 @@ from fsrouter.store.records import (
 
 
 class Store(ABC):
-    """Durable state of fsrouter: callbacks and queue statistics."""
+    """Durable state of fsrouter: callbacks, queue statistics and notices."""
 
     #: True when one instance may be called from several threads at once
     #: (a connection pool); False when calls must come one at a time.
@@ -220,3 +221,23 @@ class Store(ABC):
     @abstractmethod
     def agent_states(self) -> dict[str, AgentDeskState]:
         """Every recorded agent state, by agent id."""
+
+    # -- notices -------------------------------------------------------------
+
+    @abstractmethod
+    def add_notice(self, scope: str, prompt: str, now: float, expires_at: float | None) -> Notice:
+        """Switch a notice on for `scope` (its key, e.g. "line:+302101234567"),
+        committed before returning; the notice on for that scope before, if
+        any, is cleared at `now` in the same transaction."""
+
+    @abstractmethod
+    def clear_notices(self, now: float, *, notice_id: int | None = None,
+                      scope: str | None = None) -> list[Notice]:
+        """Clear the notice with that id, or the one on for that scope; returns
+        what was cleared (empty: nothing was on).  Exactly one of the two."""
+
+    @abstractmethod
+    def notices_on(self) -> list[Notice]:
+        """Every notice not cleared, expired ones included, oldest first:
+        what the runtime loads at start (whether one is heard is decided
+        per call, by time)."""

@@ -152,6 +152,26 @@ MIGRATIONS: tuple[Migration, ...] = (
             """,
         ),
     ),
+    Migration(
+        5,
+        "notices",
+        (
+            # Rows are kept when cleared (cleared_at set): the history of
+            # what callers were told, and when.
+            """
+            CREATE TABLE notices (
+                id {id_pk},
+                scope TEXT NOT NULL,
+                prompt TEXT NOT NULL,
+                created_at DOUBLE PRECISION NOT NULL,
+                expires_at DOUBLE PRECISION,
+                cleared_at DOUBLE PRECISION
+            )
+            """,
+            # At most one notice on per scope: a new one clears the old first.
+            "CREATE UNIQUE INDEX notices_on ON notices (scope) WHERE cleared_at IS NULL",
+        ),
+    ),
 )
 
 LATEST = MIGRATIONS[-1].version

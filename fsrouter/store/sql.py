@@ -26,6 +26,7 @@ from typing import Any, TypeVar
 from fsrouter.store import lifecycle, migrations
 from fsrouter.store.errors import CallbackNotFound
 from fsrouter.store.interface import Store
+from fsrouter.store.notices_sql import SqlNotices
 from fsrouter.store.records import (
     AgentDeskState,
     AttemptOutcome,
@@ -113,7 +114,7 @@ def _time(value: float | None) -> float | None:
     return None if value is None else float(value)
 
 
-class SqlStore(Store):
+class SqlStore(SqlNotices, Store):
     """`Store` over a SQL database; subclasses supply the connection.
 
     Method contracts (and parameter types) are documented on `Store`.  Each

@@ -13,6 +13,7 @@ from fsrouter.api.resources import build_router
 from fsrouter.rules.compiler import compile_source
 from fsrouter.runtime.agent_desk import AgentDesk
 from fsrouter.runtime.live_calls import LiveCalls
+from fsrouter.runtime.notices import NoticeDesk
 from fsrouter.runtime.queue_runtime import QueueRuntime
 from fsrouter.runtime.reload import PlanHolder
 from fsrouter.store import open_store
@@ -43,6 +44,8 @@ class Service:
         self.agents = AgentDesk(self.queues, self.store, spawn=lambda f, *a: f(*a))
         self.metrics.read_live(self.queues, self.plans)
         self.reload = self.plans.request_reload
+        self.store = open_store("sqlite:///:memory:")  # callbacks and notices (tests/api/supervisor_api.py)
+        self.notices = NoticeDesk(self.store, lambda: self.plans.current, str(SOUNDS))
         self.router = build_router(self)  # type: ignore[arg-type]
 
     def snapshot(self) -> dict:

@@ -216,3 +216,31 @@ def test_a_callback_booked_after_a_reload_retired_the_callers_queue_is_dialled_f
     [dial] = wait_dials(fsrouter, OWN, 1)  # once Kim is free
     assert fsrouter.switch.agent_call(dial.bridged_with).endpoint == "user/4001"
     assert "no longer exists" not in fsrouter.log_text()
+
+
+def supervisor(fsrouter, *args: str) -> str:
+    """`fsrouter callbacks ARGS` through the running service's API (the
+    default), in-process on a thread while the simulator runs on this loop."""
+    result = gevent.get_hub().threadpool.apply(
+        CliRunner().invoke, (main, ["callbacks", *args, "--config", str(fsrouter.config)]))
+    assert result.exit_code == 0, f"{result.output}\n{fsrouter.log_text()}"
+    return result.stdout
+
+
+def test_a_callback_cancelled_through_the_api_is_not_dialled_until_retried(start_fsrouter):
+    fsrouter = centre(start_fsrouter)
+    other = keep_kim_busy(fsrouter)
+    caller = fsrouter.switch.place_call(books_own_number())
+    assert caller.wait(CALL_TIMEOUT), fsrouter.log_text()
+    fsrouter.switch.unregister("user/4001")  # nothing is offered while the supervisor decides
+    [booked] = json.loads(supervisor(fsrouter, "list", "--json"))
+    assert supervisor(fsrouter, "cancel", str(booked["id"])) == (
+        f"callback {booked['id']} to {OWN} (billing): cancelled\n")
+    fsrouter.switch.add_customer(CustomerScript(endpoint=gateway(OWN), attempts=(1.0,), hang_up_after=10))
+    fsrouter.switch.register("user/4001")
+    assert other.wait(CALL_TIMEOUT)
+    gevent.sleep(1.5)  # Kim free, past the dialler's poll: a pending callback would be dialled now
+    assert fsrouter.switch.dials(gateway(OWN)) == []
+    supervisor(fsrouter, "retry", str(booked["id"]))
+    [dial] = wait_dials(fsrouter, OWN, 1)
+    assert dial.bridged_with is not None

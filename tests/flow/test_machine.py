@@ -200,8 +200,8 @@ def test_submenu_and_back_key(example):
 def test_a_supervisor_notice_plays_only_when_on(example):
     quiet = call(example)
     assert answered(quiet) == [menu(2)]
-    noisy = call(example, notices={"line:5000": "notices/outage.wav"})
-    assert answered(noisy) == [Play(2, ("notices/outage.wav",))]
+    noisy = call(example, notices=lambda key, now: {"line:5000": "notices/outage"}.get(key))
+    assert answered(noisy) == [Play(2, ("en/notices/outage.wav",))]
     assert noisy.feed(MediaDone(2), T0) == [menu(3)]
 
 

@@ -24,7 +24,7 @@ from throwaway_pg import ThrowawayPostgres, find_bin_dir
 
 from fsrouter.store import Store, open_store
 
-_TABLES = "callbacks, callback_attempts, queue_events, survey_scores, agent_desk"
+_TABLES = "callbacks, callback_attempts, queue_events, survey_scores, agent_desk, notices"
 _fresh_ids = itertools.count()
 
 
