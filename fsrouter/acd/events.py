@@ -160,6 +160,38 @@ class AgentMissed:
 
 
 @dataclass(frozen=True, kw_only=True)
+class CallEnded:
+    """An answered call is over after `talked` seconds (the agent's handle time)."""
+
+    entry_id: str
+    queue: str
+    agent_id: str
+    at: float
+    talked: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallbackBooked:
+    """A waiting caller's callback is committed to the store (`entry_id` is
+    the callback's entry, `callback:<id>`)."""
+
+    entry_id: str
+    queue: str
+    at: float
+
+
+@dataclass(frozen=True, kw_only=True)
+class CallbackFinished:
+    """A callback reached its customer (`completed`) or was given up."""
+
+    entry_id: str
+    queue: str
+    at: float
+    completed: bool
+    attempts: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class AgentStateChanged:
     """`ready_at` is set while the agent waits out a wrap-up or a miss delay."""
 
@@ -182,5 +214,8 @@ Event = (
     | RelaxStepActive
     | Outcome
     | AgentMissed
+    | CallEnded
+    | CallbackBooked
+    | CallbackFinished
     | AgentStateChanged
 )

@@ -42,6 +42,7 @@ from fsrouter.acd.events import (
     AgentMissed,
     AgentStateChanged,
     Answered,
+    CallEnded,
     Event,
     EwtPromise,
     LeftEmpty,
@@ -243,9 +244,11 @@ class InMemoryAcd:
         if agent is None or agent.state is not AgentState.ON_CALL:
             raise UnknownOffer(f"offer {offer_id} is not a call in progress")
         del self._offers[offer_id]
-        agent.offer = None
-        agent.talk_time += now - agent.answered_at
-        return [self._change(agent, "hang_up", now, ready_at=now + agent.spec.policy.wrap_up)]
+        offer, agent.offer = agent.offer, None
+        talked = now - agent.answered_at
+        agent.talk_time += talked
+        ended = CallEnded(entry_id=offer.entry_id, queue=offer.queue, agent_id=agent.id, at=now, talked=talked)
+        return [ended, self._change(agent, "hang_up", now, ready_at=now + agent.spec.policy.wrap_up)]
 
     def tick(self, now: float) -> list[Event]:
         self._advance(now)

@@ -29,6 +29,7 @@ from collections.abc import Callable, Mapping
 import gevent
 
 from fsrouter.acd import UnknownEntry, UnknownQueue
+from fsrouter.acd.events import CallbackBooked, CallbackFinished
 from fsrouter.acd.from_plan import PlanMappingError
 from fsrouter.acd.model import MissReason
 from fsrouter import fsvalues
@@ -133,6 +134,7 @@ class CallbackDialer:
             return None
         log.info("call %s: callback %d booked to %s, keeping its place in %s",
                  call_uuid, record.id, number, acd_queue)
+        self.runtime.handle([CallbackBooked(entry_id=entry_id(record.id), queue=acd_queue, at=now)])
         if record.next_attempt_at <= now and self._in_window(record, now):
             self._enter(record)  # else `sync` puts it back at its place once it may be dialled
         return str(record.id)
@@ -400,6 +402,9 @@ class CallbackDialer:
         except StoreError:
             log.exception("callback %d: attempt (%s) not recorded; the lease will expire", record.id, outcome)
             return
+        if outcome is AttemptOutcome.ANSWERED or give_up:
+            self.runtime.handle([CallbackFinished(entry_id=entry_id(record.id), queue=record.queue, at=now,
+                                                  completed=not give_up, attempts=record.attempts + 1)])
         if give_up:
             log.warning("callback %d to %s: given up after %d attempts", record.id, record.number, attempts)
         elif retry_at is not None:

@@ -70,6 +70,8 @@ class QueueEventKind(StrEnum):
     REMOVED = "removed"
     #: The last agent able to take the entry stopped serving.
     LEFT_EMPTY = "left_empty"
+    #: An answered call is over: its handle time.
+    CALL_ENDED = "call_ended"
 
 
 @dataclass(frozen=True)

@@ -20,15 +20,19 @@ What each ACD event becomes (`fields` in brackets):
 | `Removed` | removed | its queue | wait, reason (e.g. "callback") |
 | `Transferred` | transferred | the queue it left | wait, to_queue |
 | `AgentMissed` | agent_missed | its queue | agent, reason, consecutive |
+| `CallEnded` | call_ended | its queue | agent, talked (answer to hang-up) |
+| `CallbackBooked` | callback_booked | its queue | |
+| `CallbackFinished` | callback_completed / callback_failed | its queue | attempts |
 
 An entry's final event also carries the EWT `promises` announced to the
-caller (`[{"at", "seconds", "minutes"}]`) when there were any, so EWT error
+caller (`[{"at", "seconds", "minutes", "bucket"}]`) when there were any, so EWT error
 can be reported.  Every row of a callback entry (entry id `callback:<id>`)
 carries `is_callback: true`, so reports can keep callbacks apart from live
 callers (service level, speed of answer) without joining on the `offered`
 row; rows of live callers carry no such field, except `offered`, which
 always says which it is.  Other events (offers, agent state changes…) are
-not statistics and are ignored.
+not statistics and are ignored.  What the rows add up to is defined once,
+in `fsrouter.figures`.
 
 When the database is unreachable the rows are kept and written at the next
 flush, up to `max_pending` rows; beyond that the oldest are dropped (and
@@ -49,6 +53,9 @@ from fsrouter.acd.events import (
     Abandoned,
     AgentMissed,
     Answered,
+    CallbackBooked,
+    CallbackFinished,
+    CallEnded,
     LeftEmpty,
     Queued,
     Removed,
@@ -69,7 +76,8 @@ CALLBACK_ENTRY_PREFIX = "callback:"
 
 def _promises(event: Any) -> dict[str, Any]:
     promises = [
-        {"at": p.at, "seconds": p.estimate.seconds, "minutes": p.estimate.minutes}
+        {"at": p.at, "seconds": p.estimate.seconds, "minutes": p.estimate.minutes,
+         "bucket": str(p.estimate.bucket)}
         for p in event.promises
     ]
     return {"promises": promises} if promises else {}
@@ -103,6 +111,10 @@ _MAPPERS: dict[type, Callable[[Any], NewQueueEvent]] = {
     AgentMissed: lambda e: _row(
         K.AGENT_MISSED, e, agent=e.agent_id, reason=str(e.reason), consecutive=e.consecutive
     ),
+    CallEnded: lambda e: _row(K.CALL_ENDED, e, agent=e.agent_id, talked=e.talked),
+    CallbackBooked: lambda e: _row(K.CALLBACK_BOOKED, e),
+    CallbackFinished: lambda e: _row(K.CALLBACK_COMPLETED if e.completed else K.CALLBACK_FAILED, e,
+                                     attempts=e.attempts),
 }
 
 
@@ -126,12 +138,15 @@ class StatsRecorder:
         batch_size: int = 100,
         flush_interval: float = 1.0,
         max_pending: int = 100_000,
+        on_rows: Callable[[list[NewQueueEvent]], None] | None = None,
     ):
         if batch_size < 1 or flush_interval <= 0 or max_pending < batch_size:
             raise ValueError("need batch_size >= 1, flush_interval > 0, max_pending >= batch_size")
         self.store = store
         self.batch_size = batch_size
         self.flush_interval = flush_interval
+        #: Also given every batch of rows as they are made (the live "today").
+        self.on_rows = on_rows
         #: Rows dropped: too many were waiting for the database, or a batch whose
         #: commit was lost (it may be in; written again it could count twice).
         self.dropped = 0
@@ -146,13 +161,13 @@ class StatsRecorder:
         an event it does not know."""
         if self._stopping:
             return
-        for event in events:
-            row = to_row(event)
-            if row is None:
-                continue
+        rows = [row for row in map(to_row, events) if row is not None]
+        for row in rows:
             if len(self._pending) == self._pending.maxlen:
                 self.dropped += 1  # the deque drops the oldest
             self._pending.append(row)
+        if rows and self.on_rows is not None:
+            self.on_rows(rows)
         if len(self._pending) >= self.batch_size:
             self._wake.set()
 

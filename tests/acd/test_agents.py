@@ -17,6 +17,7 @@ from fsrouter.acd import (
     UnknownOffer,
     state_diagram,
 )
+from fsrouter.acd.events import CallEnded
 from fsrouter.acd.memory import OFFER_GRACE
 
 from .helpers import QUICK, agent, login, only_offer, queue
@@ -70,7 +71,8 @@ def test_wrap_up_keeps_the_agent_from_the_next_call():
     offer = only_offer(acd.dispatch(10))
     acd.ringing(offer.offer_id, 11)
     acd.answered(offer.offer_id, 12)
-    [change] = acd.call_ended(offer.offer_id, 100)
+    [ended, change] = acd.call_ended(offer.offer_id, 100)
+    assert ended == CallEnded(entry_id="c1", queue="billing", agent_id="a", at=100, talked=88)
     assert (change.new, change.ready_at) == (AgentState.WRAP_UP, 105)
     acd.enqueue("c2", "billing", 101)
     assert acd.dispatch(104.9) == []

@@ -13,6 +13,7 @@ import pytest
 from runtime_fakes import Clock, FakeInbound
 
 from fsrouter.acd import AgentState
+from fsrouter.acd.events import CallbackBooked, CallbackFinished
 from fsrouter.runtime.callback_dialer import CallbackDialer
 from fsrouter.esl.codec import Event
 from fsrouter.esl.errors import ESLTimeout
@@ -57,8 +58,8 @@ def store(tmp_path):
         yield opened
 
 
-def centre(plan, store, inbound, clock, *, login=True):
-    runtime = QueueRuntime(plan, inbound, clock=clock, spawn=gevent.spawn, max_sleep=0.01)
+def centre(plan, store, inbound, clock, *, login=True, on_events=None):
+    runtime = QueueRuntime(plan, inbound, clock=clock, spawn=gevent.spawn, max_sleep=0.01, on_events=on_events)
     inbound.on_event = runtime.on_event
     CallbackDialer(runtime, store, sounds_root="/sounds", owner="test", poll=0.0)
     if login:
@@ -147,6 +148,28 @@ def test_no_answer_is_tried_again_later_at_the_same_place_then_given_up(plan, st
     settle()
     second = store.get(callback_id)
     assert (second.status, second.attempts, second.last_outcome) == ("failed", 2, "busy")
+
+
+@pytest.mark.parametrize("answers, completed, attempts", [
+    (("+OK\n", "+OK\n"), True, 1),
+    (("+OK\n", "-ERR NO_ANSWER\n", "+OK\n", "-ERR USER_BUSY\n"), False, 2),
+])
+def test_a_booking_and_how_the_callback_ended_are_statistics(plan, store, answers, completed, attempts):
+    clock, events = Clock(), []
+    runtime = centre(plan, store, FakeInbound(*answers), clock, on_events=events.extend)
+    runtime.join("caller", "billing", LINE, lambda m: None)
+    callback_id = int(runtime.book_callback("caller", NUMBER))
+    for _ in range(attempts):
+        runtime.callbacks.sync()
+        runtime.step()
+        settle()
+        clock.now += 61
+    entry = f"callback:{callback_id}"
+    assert [e for e in events if isinstance(e, (CallbackBooked, CallbackFinished))] == [
+        CallbackBooked(entry_id=entry, queue="billing", at=1000.0),
+        CallbackFinished(entry_id=entry, queue="billing", at=1000.0 + 61 * (attempts - 1),
+                         completed=completed, attempts=attempts),
+    ]
 
 
 def test_a_cancelled_callback_leaves_the_line(plan, store):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import gevent
 import pytest
 
+from fsrouter.acd.events import CallbackBooked, CallbackFinished, CallEnded
 from fsrouter.acd.events import (
     Abandoned,
     AgentMissed,
@@ -69,6 +70,10 @@ def test_each_acd_event_becomes_its_statistics_row(store):
         Transferred(entry_id="c4", from_queue="billing", to_queue="general", at=7.0, waited=60.0),
         Removed(entry_id="c5", queue="general", at=8.0, waited=200.0, reason="callback"),
         LeftEmpty(entry_id="c6", queue="tech", at=9.0, waited=10.0, destination="general"),
+        CallEnded(entry_id="c1", queue="billing", agent_id="1002", at=9.1, talked=5.1),
+        CallbackBooked(entry_id="callback:7", queue="billing", at=9.2),
+        CallbackFinished(entry_id="callback:7", queue="billing", at=9.3, completed=True, attempts=1),
+        CallbackFinished(entry_id="callback:8", queue="billing", at=9.4, completed=False, attempts=3),
         AgentStateChanged(agent_id="1001", at=9.5, old=AgentState.AVAILABLE,
                           new=AgentState.PAUSED, reason="lunch"),
         object(),
@@ -84,12 +89,16 @@ def test_each_acd_event_becomes_its_statistics_row(store):
          {"agent": "1001", "reason": "no_answer", "consecutive": 2}),
         (K.ANSWERED, "billing", "c1", 4.0,
          {"wait": 3.0, "agent": "1002",
-          "promises": [{"at": 5.0, "seconds": 90.0, "minutes": 2}]}),
+          "promises": [{"at": 5.0, "seconds": 90.0, "minutes": 2, "bucket": "minutes"}]}),
         (K.ABANDONED, "billing", "c2", 5.0, {"wait": 4.5, "position": 3}),
         (K.TIMED_OUT, "billing", "c3", 6.0, {"wait": 900.0, "destination": "voicemail"}),
         (K.TRANSFERRED, "billing", "c4", 7.0, {"wait": 60.0, "to_queue": "general"}),
         (K.REMOVED, "general", "c5", 8.0, {"wait": 200.0, "reason": "callback"}),
         (K.LEFT_EMPTY, "tech", "c6", 9.0, {"wait": 10.0, "destination": "general"}),
+        (K.CALL_ENDED, "billing", "c1", 9.1, {"agent": "1002", "talked": 5.1}),
+        (K.CALLBACK_BOOKED, "billing", "callback:7", 9.2, {"is_callback": True}),
+        (K.CALLBACK_COMPLETED, "billing", "callback:7", 9.3, {"attempts": 1, "is_callback": True}),
+        (K.CALLBACK_FAILED, "billing", "callback:8", 9.4, {"attempts": 3, "is_callback": True}),
     ]
 
 
