@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import ClassVar
 
 from ..callback_numbers import NumberPolicy
+from ..figures import DEFAULT_TARGET
 from .predicates import Context, Moment, Predicate
 from .problems import Position, Problem
 from .templates import Template
@@ -278,6 +279,8 @@ class Queue:
     announce: AnnounceSettings | None = None
     whisper: Template | None = None
     callback: CallbackSettings | None = None
+    #: Seconds within which an answer counts for the service level (reports, wallboard).
+    service_level: float = DEFAULT_TARGET
 
 
 @dataclass(frozen=True)

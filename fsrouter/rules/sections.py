@@ -30,7 +30,7 @@ LINE_KEYS = ("brand", "language", "flow", "set")
 ROUTE_KEYS = ("name", "match", "flow", "set")
 QUEUE_KEYS = (
     "name", "max_wait", "no_agents", "require", "relax", "strategy", "announce", "callback",
-    "whisper", "priority",
+    "whisper", "priority", "service_level",
 )
 RELAX_KEYS = ("after", "require", "add_queue")
 AGENT_KEYS = ("name", "dial", "skills", "wrap_up")
@@ -285,6 +285,7 @@ class SectionCompiler:
             "relax": ("relax", self.relax),
             "strategy": ("strategy", self.strategy),
             "priority": ("priority", lambda n: self.shapes.integer(n, "priority", 0, 100)),
+            "service_level": ("service_level", lambda n: self.shapes.duration(n, "service_level")),
         })
         settings = self.shapes.read(fields, {
             "announce": ("announce", compiled.announce),
