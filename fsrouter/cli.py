@@ -10,6 +10,7 @@ import click
 
 from . import __version__
 from .cli_callbacks import callbacks
+from .cli_report import report
 from .config import load_config
 from .rules import RulesError, analyse_path
 from .rules import check as check_rules
@@ -24,6 +25,7 @@ def main() -> None:
 
 
 main.add_command(callbacks)
+main.add_command(report)
 
 
 @main.command()
