@@ -31,7 +31,7 @@ from typing import Protocol
 from fsrouter.acd.events import Event, Offer
 from fsrouter.acd.ewt import Estimate
 from fsrouter.acd.model import AgentSpec, AgentState, MissReason
-from fsrouter.acd.views import AgentStatus, QueueStatus
+from fsrouter.acd.views import AgentStatus, QueueDetail, QueueStatus
 
 
 class Acd(Protocol):
@@ -196,4 +196,16 @@ class Acd(Protocol):
         ...
 
     def queue_status(self, queue: str, now: float) -> QueueStatus:
+        ...
+
+    def queue_names(self) -> list[str]:
+        """Every queue: those of the rules, then those a reload removed
+        whose callers still wait."""
+        ...
+
+    def queue_detail(self, queue: str, now: float, *, entries: bool = True) -> QueueDetail:
+        """`queue_status` with the entries by position (each with its
+        conservative wait; skipped without `entries`), the ids of the agents
+        the queue admits at some stage, and the wait a caller joining now at
+        priority 0 would be told (None when there is nothing sound to say)."""
         ...

@@ -58,11 +58,11 @@ from fsrouter.acd.events import (
 )
 from fsrouter.acd.ewt import Estimate, estimate
 from fsrouter.acd.model import AgentSpec, AgentState, MissReason, QueueSpec
-from fsrouter.acd.ordering import Competition, order_key, position
+from fsrouter.acd.ordering import Competition, order_key, position, position_of
 from fsrouter.acd.queues import Entry, QueueState
 from fsrouter.acd.skills import Stage, compile_stages, first_stage
 from fsrouter.acd.timers import Timers
-from fsrouter.acd.views import AgentStatus, QueueStatus
+from fsrouter.acd.views import AgentStatus, EntryStatus, QueueDetail, QueueStatus
 
 OFFER_GRACE = 5.0
 """Seconds past the ring timeout after which an offer nobody reported on is
@@ -463,6 +463,31 @@ class InMemoryAcd:
             offerable_agents=sum(1 for a in self._agents.values() if a.offerable and state in a.eligibility),
             longest_wait=now - min(arrivals) if arrivals else 0.0,
             handle_time_samples=len(state.handle_times),
+        )
+
+    def queue_names(self) -> list[str]:
+        return [*self._queues, *self._retired]
+
+    def queue_detail(self, queue: str, now: float, *, entries: bool = True) -> QueueDetail:
+        status = self.queue_status(queue, now)
+        state = self._queue(queue, retired=True)
+        listed = []
+        for entry_id in state.entry_ids() if entries else ():
+            entry = self._entries[entry_id]
+            where = position(entry, self._competition)
+            listed.append(EntryStatus(
+                entry_id=entry.id, arrival=entry.arrival, position=where, offered=entry.offer is not None,
+                is_callback=entry.is_callback,
+                estimate=estimate(where, state.serving[entry.stage].bit_count(), state.handle_times,
+                                  state.spec.ewt)))
+        listed.sort(key=lambda e: (e.position, e.arrival))
+        # A caller joining now at priority 0: after every entry that arrived before.
+        joining = position_of((now, math.inf, ""), state, 0, self._competition)  # type: ignore[arg-type]
+        return QueueDetail(
+            status=status,
+            entries=tuple(listed),
+            agent_ids=tuple(a.id for a in self._agents.values() if state in a.eligibility),
+            estimate=estimate(joining, state.serving[0].bit_count(), state.handle_times, state.spec.ewt),
         )
 
     # -- internals: lookups ----------------------------------------------------

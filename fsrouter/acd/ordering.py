@@ -64,9 +64,14 @@ class Competition:
 
 
 def position(entry: Entry, competition: Competition) -> int:
-    key = entry.key
+    return position_of(entry.key, entry.queue, entry.stage, competition)
+
+
+def position_of(key: OrderKey, queue: QueueState, stage: int, competition: Competition) -> int:
+    """The position an entry with `key` at `stage` of `queue` has, whether
+    it waits or not (the admin API asks it for a caller who would join now)."""
     ahead = 0
-    for queue, first in competition.of(entry.queue, entry.stage):
+    for queue, first in competition.of(queue, stage):
         if not queue.keys:
             continue
         if first == 0:

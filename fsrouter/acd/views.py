@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from fsrouter.acd.ewt import Estimate
 from fsrouter.acd.model import AgentState
 
 
@@ -33,3 +34,26 @@ class QueueStatus:
     offerable_agents: int  # of those, free to be offered a call now
     longest_wait: float
     handle_time_samples: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class EntryStatus:
+    """One entry of a queue as the admin API shows it."""
+
+    entry_id: str
+    arrival: float
+    position: int
+    offered: bool  # an agent is being offered it (reserved or ringing)
+    is_callback: bool
+    estimate: Estimate | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class QueueDetail:
+    """A queue in full: its status, its entries by position, the agents it
+    admits at some stage (ids), and the wait a caller joining now would be told."""
+
+    status: QueueStatus
+    entries: tuple[EntryStatus, ...]
+    agent_ids: tuple[str, ...]
+    estimate: Estimate | None

@@ -19,6 +19,7 @@ the CLI prints the problems and exits.
 from __future__ import annotations
 
 import gc
+import hashlib
 import logging
 import time
 from collections.abc import Callable
@@ -31,7 +32,8 @@ from fsrouter import rules
 from fsrouter.acd.from_plan import AcdPlan, from_plan
 from fsrouter.acd.memory import Layout, compile_layout
 from fsrouter.logs import escape_controls
-from fsrouter.rules.problems import Position, Problem, RulesError
+from fsrouter.rules.loader import rules_files
+from fsrouter.rules.problems import Position, Problem, Report, RulesError
 
 log = logging.getLogger(__name__)
 
@@ -45,22 +47,56 @@ class Prepared:
     compiled: Layout
     """The ACD layout compiled (stages, who each queue admits): the costly
     part of reconfiguring the ACD, done here, off the hub."""
+    digest: str = ""
+    """`rules_digest` of the files, read just before they were compiled."""
+
+
+@dataclass(frozen=True)
+class ReloadOutcome:
+    """What the last reload did (the admin API answers with it)."""
+
+    applied: bool
+    at: float
+    problems: tuple[Problem, ...] = ()
+    """Why it was refused: the errors, each with its position."""
 
 
 def prepare(rules_path: str, sounds_dir: str | None) -> Prepared:
     """Compile, map and check the rules; `RulesError` listing the problems
     for any failure, whatever raised it."""
     try:
+        digest = rules_digest(rules_path)
         plan = rules.load_plan(rules_path, sounds_dir=sounds_dir)
         layout = from_plan(plan)
         compiled = compile_layout(layout.queues, layout.agents)
     except RulesError:
         raise
     except Exception as exc:  # noqa: BLE001 - anything the rules can provoke refuses them
-        # `check` reports every mistake with its position, and a checked plan
-        # maps; what still raises here is a bug, placed at the rules path.
-        raise RulesError((Problem(Position(str(rules_path)), "error", describe(exc)),)) from exc
-    return Prepared(plan, layout, compiled)
+        raise RulesError((_problem_at(rules_path, exc),)) from exc
+    return Prepared(plan, layout, compiled, digest)
+
+
+def _problem_at(rules_path: str, exc: Exception) -> Problem:
+    """`check` reports every mistake with its position, and a checked plan
+    maps; what still raises is a bug, placed at the rules path."""
+    return Problem(Position(str(rules_path)), "error", describe(exc))
+
+
+def rules_digest(rules_path: str) -> str:
+    """A SHA-256 of the rules files (names relative to `rules_path`, and
+    contents), so an operator can tell which rules run: the same files give
+    the same digest on every host.  A file that cannot be read counts by its
+    name alone (compiling it then fails anyway)."""
+    root = Path(rules_path)
+    digest = hashlib.sha256()
+    for path in rules_files(root, Report()):
+        name = path.relative_to(root) if root.is_dir() else Path(path.name)
+        digest.update(str(name).encode("utf-8", "surrogateescape") + b"\0")
+        try:
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+        except OSError:
+            digest.update(b"unreadable")
+    return digest.hexdigest()
 
 
 def describe(exc: BaseException) -> str:
@@ -142,6 +178,12 @@ class PlanHolder:
         prepared = prepare(rules_path, sounds_dir) if prepared is None else prepared
         self.current = prepared.plan
         self.loaded_at = time.time()
+        self.digest = prepared.digest
+        """`rules_digest` of the rules the current plan was compiled from."""
+        self.last: ReloadOutcome | None = None
+        """The latest reload's outcome (None before the first)."""
+        self.reloads = {"applied": 0, "refused": 0}
+        """Reloads so far by outcome (for /metrics)."""
         self.apply: Callable[[Prepared], None] = lambda prepared: None
         self._wanted = False
         self._worker: gevent.Greenlet | None = None
@@ -166,7 +208,8 @@ class PlanHolder:
 
     def reload(self) -> bool:
         """Swap in the rules as they are on disk now; on any failure keep the
-        running plan and log why, one line per problem."""
+        running plan and log why, one line per problem.  `last` says what
+        happened, `reloads` counts it."""
         started = time.monotonic()
         try:
             prepared = self._prepare_in(prepare_uncollected, self._rules_path, self._sounds_dir)
@@ -175,14 +218,21 @@ class PlanHolder:
             errors = [p for p in exc.problems if p.severity == "error"] or list(exc.problems)
             for problem in errors:
                 log.error("reload refused: %s", _one_line(str(problem)))
-            log.error("reload refused: the running plan stays in force")
-            return False
+            return self._refused(tuple(errors))
         except Exception as exc:  # noqa: BLE001 - a reload must never end the service
             log.error("reload refused: %s: error: %s", Path(self._rules_path), describe(exc))
             log.debug("reload failure", exc_info=True)
-            log.error("reload refused: the running plan stays in force")
-            return False
+            return self._refused((_problem_at(self._rules_path, exc),))
         self.current = prepared.plan
         self.loaded_at = time.time()
+        self.digest = prepared.digest
+        self.last = ReloadOutcome(True, self.loaded_at)
+        self.reloads["applied"] += 1
         log.info("rules reloaded from %s in %.2f s", self._rules_path, time.monotonic() - started)
         return True
+
+    def _refused(self, problems: tuple[Problem, ...]) -> bool:
+        log.error("reload refused: the running plan stays in force")
+        self.last = ReloadOutcome(False, time.time(), problems)
+        self.reloads["refused"] += 1
+        return False

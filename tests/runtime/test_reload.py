@@ -20,7 +20,7 @@ from fsrouter.acd.from_plan import from_plan
 from fsrouter.rules import RulesError
 from fsrouter.rules.compiler import compile_source
 from fsrouter.runtime.queue_runtime import QueueRuntime
-from fsrouter.runtime.reload import PlanHolder, off_hub, prepare
+from fsrouter.runtime.reload import PlanHolder, off_hub, prepare, rules_digest
 from fsrouter.offer.messages import BridgeFailed, Bridged, Bridging, NoAgents
 
 SOUNDS = E2E_RULES.parents[3] / "sounds"
@@ -58,6 +58,10 @@ def test_every_bad_file_is_refused_with_its_position_and_the_plan_stays(rules_fi
     assert refused[-1] == "reload refused: the running plan stays in force"
     assert all(line.startswith(f"reload refused: {rules_file}") for line in refused[:-1]), refused
     assert len(refused) >= 2 and all("\n" not in line and "\x00" not in line for line in refused)
+    # What the admin API answers: refused, with every error and its position.
+    assert plans.last.applied is False and plans.reloads == {"applied": 0, "refused": 1}
+    assert plans.last.problems and all(p.severity == "error" and p.pos.file == str(rules_file)
+                                       for p in plans.last.problems)
 
 
 def test_a_problem_quoting_a_newline_stays_on_its_log_line(rules_file, caplog):
@@ -112,13 +116,17 @@ def test_an_apply_that_fails_refuses_the_reload_and_swaps_nothing(rules_file, ca
         assert plans.reload() is False
     assert plans.current is running
     assert f"reload refused: {rules_file}: error: SpecError: queue 'x' is declared twice" in caplog.text
+    assert [str(p) for p in plans.last.problems] == [f"{rules_file}: error: SpecError: queue 'x' is declared twice"]
 
 
 def test_a_good_file_is_applied_then_swapped(rules_file):
     applied = []
     plans = holder(rules_file, applied)
+    before, loaded = plans.digest, plans.loaded_at
     rules_file.write_text(rules_file.read_text().replace("require: {support: 1}", "require: {support: 7}"))
     assert plans.reload() is True
+    assert plans.last.applied and plans.last.problems == () and plans.reloads == {"applied": 1, "refused": 0}
+    assert plans.digest != before and plans.loaded_at >= loaded
     assert [p.plan for p in applied] == [plans.current]
     assert dict(plans.current.queues["support"].require) == {"support": 7}
     assert {q.name: dict(q.require) for q in applied[0].layout.queues}["support"] == {"support": 7}
@@ -355,3 +363,17 @@ def test_the_service_maps_and_compiles_its_rules_once_at_start(rules_file, monke
     rt = QueueRuntime(prepared.plan, FakeInbound(), layout=prepared.layout, compiled=prepared.compiled)
     assert plans.current is rt.plan and rt.layout is prepared.layout
     assert rt.acd.queue_status("support", rt.now()).waiting == 0  # the ACD runs the prepared layout
+
+
+def test_the_rules_digest_follows_names_and_content_not_the_place(tmp_path):
+    one, two = tmp_path / "one", tmp_path / "two"
+    for folder in (one, two):
+        folder.mkdir()
+        (folder / "a.yaml").write_text("lines: {}\n")
+        (folder / "b.yaml").write_text("flows: {}\n")
+    digest = rules_digest(str(one))
+    assert len(digest) == 64 and rules_digest(str(two)) == digest
+    (two / "b.yaml").rename(two / "c.yaml")
+    assert rules_digest(str(two)) != digest
+    (one / "a.yaml").write_text("lines: {}  \n")
+    assert rules_digest(str(one)) not in (digest, rules_digest(str(two)))
