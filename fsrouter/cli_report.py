@@ -25,6 +25,7 @@ from .cli_callbacks import _opened
 from .config import load_config
 from .figures import Figures, Tallies, rules_queue
 from .rules import RulesError, compile_rules
+from .runtime.today import targets_of
 
 COLUMNS = (
     ("offered", "OFFERED"), ("answered", "ANSWERED"), ("abandoned", "ABANDONED"),
@@ -86,8 +87,7 @@ def _settings(config_path: str, database: str | None) -> tuple[str, tzinfo, dict
         for problem in exc.problems:
             click.echo(str(problem), err=True)
         raise SystemExit(1) from None
-    targets = {name: q.service_level for name, q in plan.queues.items()}
-    return database or config.database_url, plan.settings.tz, targets
+    return database or config.database_url, plan.settings.tz, targets_of(plan)
 
 
 def _bounds(first: date, last: date, tz: tzinfo) -> tuple[float, float]:

@@ -202,22 +202,27 @@ class Tally:
 
 
 class Tallies:
-    """Tallies by (rules queue, period): `period` names the period a time
-    falls in (a day, an hour, in the rules' time zone: the caller's choice);
-    `targets` the service-level target of each rules queue."""
+    """Tallies by (queue, period): `period` names the period a time falls in
+    (a day, an hour, in the rules' time zone: the caller's choice);
+    `targets` the service-level target of each rules queue.  Queues are
+    rules queues (variants counted together, as reports want), or with
+    `variants` the ACD's own queues (as the live figures show them)."""
 
-    def __init__(self, period: Callable[[float], str], targets: Mapping[str, float] | None = None) -> None:
+    def __init__(self, period: Callable[[float], str], targets: Mapping[str, float] | None = None,
+                 *, variants: bool = False) -> None:
         self.period = period
         self.targets = dict(targets or {})
+        self.variants = variants
         self.by_key: dict[tuple[str, str], Tally] = {}
 
     def add(self, rows: Iterable[Row]) -> None:
         for row in rows:
-            queue = rules_queue(row.queue)
+            queue = row.queue if self.variants else rules_queue(row.queue)
             key = (queue, self.period(row.at))
             tally = self.by_key.get(key)
             if tally is None:
-                tally = self.by_key[key] = Tally(self.targets.get(queue, DEFAULT_TARGET))
+                target = self.targets.get(rules_queue(queue), DEFAULT_TARGET)
+                tally = self.by_key[key] = Tally(target)
             tally.add(row)
 
     def figures(self) -> dict[tuple[str, str], Figures]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from fsrouter.api import status
+from fsrouter.api import status, wallboard
 from fsrouter.api.routing import Router
 
 if TYPE_CHECKING:
@@ -18,4 +18,5 @@ if TYPE_CHECKING:
 def build_router(service: Service) -> Router:
     router = Router()
     status.add_routes(router, service.snapshot)
+    wallboard.add_routes(router, service.queues, service.today, service.store)
     return router

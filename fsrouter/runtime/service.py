@@ -31,10 +31,12 @@ from fsrouter.runtime.notify import Notifier
 from fsrouter.esl.outbound import OutboundCall, OutboundServer
 from fsrouter.runtime.queue_runtime import QueueRuntime
 from fsrouter.runtime.reload import PlanHolder, prepare
+from fsrouter.runtime.today import Today
 from fsrouter.flow import CallMachine
 from fsrouter.logs import fields
 from fsrouter.store import open_store
 from fsrouter.store.gevent_wrapper import GeventStore
+from fsrouter.store.errors import StoreError
 from fsrouter.store.stats import StatsRecorder
 
 log = logging.getLogger(__name__)
@@ -84,18 +86,24 @@ class Service:
                                      events=(*DEFAULT_EVENTS, *LEG_EVENTS, *PRESENCE_EVENTS))
         # Callbacks and queue statistics are kept in the database.
         self.store = GeventStore(open_store(config.database_url))
-        self.stats = StatsRecorder(self.store)
+        # Today's figures for the wallboard, fed the same rows as the store.
+        self.today = Today.for_plan(prepared.plan)
+        self.stats = StatsRecorder(self.store, on_rows=self.today.add)
         # Agents have no login API yet, so every declared agent starts logged in.
         self.queues = QueueRuntime(prepared.plan, self.inbound, login_all=True,
                                    tts=config.tts, on_events=self.stats.record, instance=config.instance,
                                    layout=prepared.layout, compiled=prepared.compiled)
         self.inbound.on_event = self.queues.on_event
         self.inbound.on_connected = self.queues.on_connected
-        self.plans.apply = lambda prepared: self.queues.reconfigure(prepared.plan, prepared.layout,
-                                                                    prepared.compiled)
+        self.plans.apply = self._apply
         self.callbacks = CallbackDialer(self.queues, self.store, sounds_root=config.freeswitch_sounds_dir)
         self.api = self._admin_api(config) if config.api_port is not None else None
         self._stopped = gevent.event.Event()
+
+    def _apply(self, prepared) -> None:
+        """A reload's new plan, for the queues and today's targets."""
+        self.queues.reconfigure(prepared.plan, prepared.layout, prepared.compiled)
+        self.today.retarget(prepared.plan)
 
     def _admin_api(self, config: ServiceConfig) -> AdminAPI:
         """The admin API, behind the configured token; without one, only on
@@ -120,12 +128,21 @@ class Service:
             _listen("the admin API", (config.api_host, config.api_port), self.api.start)
             log.info("admin API on http://%s:%d/", *self.api.address)
         self.inbound.start()
+        self._seed_today()
         self.stats.start()
         self.queues.start()
         gevent.signal_handler(signal.SIGHUP, self.reload)
         gevent.signal_handler(signal.SIGTERM, self.stop)
         gevent.signal_handler(signal.SIGINT, self.stop)
         self.notifier.ready()  # listeners bound: units ordered after this one may start
+
+    def _seed_today(self) -> None:
+        """Today's figures start from the rows stored today (a restart does
+        not zero the day); a store that cannot say leaves them at zero."""
+        try:
+            self.today.add(self.store.queue_events(since=self.today.start_of_day(time.time())))
+        except StoreError as exc:
+            log.warning("today's figures start from zero: the stored statistics cannot be read (%s)", exc)
 
     def reload(self) -> None:
         """SIGHUP (`systemctl reload`): systemd hears RELOADING=1 now and
