@@ -11,6 +11,7 @@ import click
 from . import __version__
 from .cli_callbacks import callbacks
 from .cli_report import report
+from .cli_live import calls, queues, rules
 from .config import load_config
 from .rules import RulesError, analyse_path
 from .rules import check as check_rules
@@ -26,6 +27,9 @@ def main() -> None:
 
 main.add_command(callbacks)
 main.add_command(report)
+main.add_command(queues)
+main.add_command(calls)
+main.add_command(rules)
 
 
 @main.command()

@@ -7,7 +7,7 @@ service configuration: where the API listens and where its token is),
 answers with an error, or a service that cannot be reached, is one line on
 stderr and exit status 1; usage mistakes are click's (exit 2).
 
-The output helpers (`echo_json`, `echo_table`, `duration`) keep every
+The output helpers (`echo_json`, `echo_table`, `duration`, `clock`) keep every
 command's tables alike.
 """
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import os
+from datetime import datetime
 from collections.abc import Callable, Iterable, Sequence
 from functools import wraps
 from pathlib import Path
@@ -89,3 +90,8 @@ def duration(seconds: float | None) -> str:
     if hours:
         return f"{hours}h{minutes:02d}m"
     return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"
+
+
+def clock(t: float) -> str:
+    """A moment in local time, to the second."""
+    return datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S")

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta, tzinfo
 from pathlib import Path
@@ -21,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 import click
 
+from .cli_api import echo_json, echo_table
 from .cli_callbacks import _opened
 from .config import load_config
 from .figures import Figures, Tallies, rules_queue
@@ -65,11 +65,12 @@ def report(first: datetime, last: datetime, queue: str | None, by: str | None, a
     tallies.add(rows)
     figures = tallies.figures()
     if as_json:
-        click.echo(json.dumps([_record(key, f) for key, f in figures.items()], indent=2))
+        echo_json([_record(key, f) for key, f in figures.items()])
     elif as_csv:
         click.echo(_csv(figures), nl=False)
     elif figures:
-        click.echo(_table(figures))
+        echo_table(("QUEUE", "PERIOD", *(heading for _, heading in COLUMNS)),
+                   ((queue, period, *_cells(f)) for (queue, period), f in figures.items()))
     else:
         click.echo("no statistics in that range")
 
@@ -119,13 +120,6 @@ def _csv(figures: dict[tuple[str, str], Figures]) -> str:
         values = f.as_dict()
         writer.writerow([queue, period, *("" if values[n] is None else values[n] for n, _ in COLUMNS), f.target])
     return out.getvalue()
-
-
-def _table(figures: dict[tuple[str, str], Figures]) -> str:
-    rows = [("QUEUE", "PERIOD", *(heading for _, heading in COLUMNS))]
-    rows += [(queue, period, *_cells(f)) for (queue, period), f in figures.items()]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows)
 
 
 def _cells(f: Figures) -> Iterable[str]:

@@ -20,9 +20,11 @@ from fsrouter.config import ServiceConfig
 class ClientError(Exception):
     """The service did not do what was asked; the message says why, in one line."""
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(self, message: str, status: int | None = None, detail: Any = None) -> None:
         super().__init__(message)
         self.status = status
+        #: The service's decoded answer (an error may say more than its message).
+        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -65,7 +67,7 @@ class ApiClient:
         except urllib.error.HTTPError as exc:
             detail = _decode(exc.read())
             message = detail.get("error") if isinstance(detail, dict) else None
-            raise ClientError(f"{method} {path}: {exc.code} {message or exc.reason}", exc.code) from None
+            raise ClientError(f"{method} {path}: {exc.code} {message or exc.reason}", exc.code, detail) from None
         except (urllib.error.URLError, OSError) as exc:
             reason = getattr(exc, "reason", exc)
             raise ClientError(f"cannot reach the fsrouter API at {self.url}: {reason}") from None

@@ -1,14 +1,15 @@
 """Every resource of the admin API, mounted on one router for the service.
 
-Each resource module has `add_routes(router, ...)` and is documented in
-docs/api.md; this is the one place that lists them.
+Each resource module has `add_routes(router, ...)`, taking only the parts
+of the service it reads, and is documented in docs/api.md; this is the one
+place that lists them.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from fsrouter.api import status, wallboard
+from fsrouter.api import calls, metrics, queues, rules, status, wallboard
 from fsrouter.api.routing import Router
 
 if TYPE_CHECKING:
@@ -18,5 +19,9 @@ if TYPE_CHECKING:
 def build_router(service: Service) -> Router:
     router = Router()
     status.add_routes(router, service.snapshot)
+    queues.add_routes(router, service.queues)
+    calls.add_routes(router, service.calls, service.queues)
+    rules.add_routes(router, service.plans, service.reload)
+    metrics.add_routes(router, service.metrics)
     wallboard.add_routes(router, service.queues, service.today, service.store)
     return router

@@ -60,6 +60,16 @@ class Response:
     status: int = 200
     content_type: str = "application/json"
 
+    @classmethod
+    def json(cls, value: Any, status: int = 200) -> Response:
+        """`value` as JSON with another status than 200 (an error with more
+        than its message, such as the problems of refused rules)."""
+        return cls(encode_json(value), status)
+
+
+def encode_json(value: Any) -> bytes:
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False).encode() + b"\n"
+
 
 Handler = Callable[[Request], Any]
 
@@ -95,6 +105,12 @@ class Router:
         if allowed:
             raise ApiError(405, f"{method} is not allowed on {path} (allowed: {', '.join(allowed)})")
         raise ApiError(404, f"no resource {path}")
+
+    def dispatch(self, method: str, path: str, body: bytes = b"", query: str = "") -> Any:
+        """What the handler of `method path` answers (for tests: no token,
+        no socket); `ApiError` as the server would answer it."""
+        route, params = self.match(method, path)
+        return route.handler(Request(method, path, params, parse_query(query), body))
 
 
 def parse_query(query_string: str) -> dict[str, str]:

@@ -7,25 +7,32 @@ each read or write waits at most `idle_timeout`, a connection lives at most
 at most `max_connections` are served at once (beyond that, new ones wait in
 the listen backlog until a slot frees).  Every request but the public ones
 (a page holding no data) needs the bearer token when one is configured.
+
+Without a token (allowed on loopback only), the machine's own browser is the
+way in for anybody: a web page may post to 127.0.0.1 (cross-site request
+forgery), or rebind its own name to 127.0.0.1 and read the answers (DNS
+rebinding).  So a request must then name a loopback host, and one coming
+from a page (`Origin`) must come from a loopback origin.
 """
 
 from __future__ import annotations
 
-import json
+import ipaddress
 import logging
-from typing import Any
+from urllib.parse import urlsplit
 
 import gevent
 import gevent.pool
 from gevent.pywsgi import WSGIServer
 
-from fsrouter.api.routing import MAX_BODY, ApiError, Request, Response, Router, parse_query
+from fsrouter.api.routing import MAX_BODY, ApiError, Request, Response, Route, Router, parse_query
 from fsrouter.api.token import authorized
 
 log = logging.getLogger(__name__)
 
 _REASONS = {200: "OK", 201: "Created", 202: "Accepted", 400: "Bad Request", 401: "Unauthorized",
             404: "Not Found", 405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large",
+            422: "Unprocessable Content",
             500: "Internal Server Error", 503: "Service Unavailable"}
 
 
@@ -70,27 +77,68 @@ class AdminAPI:
         self._server.stop(timeout=1)
 
     def _app(self, environ, start_response):
+        method = environ.get("REQUEST_METHOD", "")
+        # PEP 3333: the path is percent-decoded bytes held as latin-1; names are UTF-8.
+        path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")
+        headers = [("Cache-Control", "no-store")]
         try:
-            route, params = self._router.match(environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", ""))
-            if not route.public and not authorized(environ.get("HTTP_AUTHORIZATION"), self._token):
-                start_response("401 Unauthorized", [("Content-Type", "application/json"),
-                                                    ("WWW-Authenticate", 'Bearer realm="fsrouter"')])
-                return [_json({"error": "a valid bearer token is required"})]
-            request = Request(environ["REQUEST_METHOD"], environ["PATH_INFO"], params,
-                              parse_query(environ.get("QUERY_STRING", "")), _body(environ))
+            route, params = self._route(method, path, environ.get("HTTP_AUTHORIZATION"), environ)
+            request = Request(method, path, params, parse_query(environ.get("QUERY_STRING", "")), _body(environ))
             result = route.handler(request)
         except ApiError as exc:
-            result = Response(_json({"error": exc.message}), exc.status)
+            result = Response.json({"error": exc.message}, exc.status)
+            if exc.status == 401:
+                headers.append(("WWW-Authenticate", 'Bearer realm="fsrouter"'))
         except Exception:  # noqa: BLE001 - one request fails, never the server
-            log.exception("admin API: %s %s failed", environ.get("REQUEST_METHOD"), environ.get("PATH_INFO"))
-            result = Response(_json({"error": "internal error (see the service log)"}), 500)
+            log.exception("admin API: %s %s failed", method, path)
+            result = Response.json({"error": "internal error (see the service log)"}, 500)
         if not isinstance(result, Response):
-            result = Response(_json(result))
+            result = Response.json(result)
         body = result.body.encode() if isinstance(result.body, str) else result.body
         start_response(f"{result.status} {_REASONS.get(result.status, 'Status')}",
-                       [("Content-Type", result.content_type), ("Content-Length", str(len(body))),
-                        ("Cache-Control", "no-store")])
+                       [("Content-Type", result.content_type), ("Content-Length", str(len(body))), *headers])
         return [body]
+
+    def _route(self, method: str, path: str, authorization: str | None,
+               environ) -> tuple[Route, dict[str, str]]:
+        """The route, once the token is checked: without it, only a public
+        route is answered, and a 404 or 405 is a 401 (no probing for what
+        the API has)."""
+        allowed = authorized(authorization, self._token) and self._local_browser_or_none(environ)
+        try:
+            route, params = self._router.match(method, path)
+        except ApiError:
+            if not allowed:
+                raise ApiError(401, "a valid bearer token is required") from None
+            raise
+        if not route.public and not allowed:
+            raise ApiError(401, "a valid bearer token is required")
+        return route, params
+
+    def _local_browser_or_none(self, environ) -> bool:
+        """With a token, always (the token is the proof); without one, the
+        request names a loopback host and comes from no page, or a
+        loopback page."""
+        if self._token is not None:
+            return True
+        origin = environ.get("HTTP_ORIGIN")
+        return _loopback_name(environ.get("HTTP_HOST", "")) and (
+            origin is None or _loopback_name(urlsplit(origin).netloc))
+
+
+def _loopback_name(host: str) -> bool:
+    """Whether a Host header or an origin's host[:port] names this machine
+    literally (no name is resolved: that is what DNS rebinding abuses)."""
+    try:
+        name = urlsplit("//" + host).hostname or ""
+    except ValueError:  # "[::1" and the like
+        return False
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def _body(environ) -> bytes:
@@ -101,7 +149,3 @@ def _body(environ) -> bytes:
     if length > MAX_BODY:
         raise ApiError(413, f"the body is over {MAX_BODY} bytes")
     return environ["wsgi.input"].read(length) if length > 0 else b""
-
-
-def _json(value: Any) -> bytes:
-    return json.dumps(value, indent=2, sort_keys=True).encode() + b"\n"

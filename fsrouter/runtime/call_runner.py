@@ -83,6 +83,9 @@ class RunnerSettings:
     #: How long to wait for FreeSWITCH to confirm a transfer or a hangup.
     settle_timeout: float = 5.0
     command_timeout: float = 5.0
+    #: Told each timer's name and how many seconds after its deadline it
+    #: fired (the announcement lateness of /metrics); must not block.
+    timer_fired_late: Callable[[str, float], None] | None = None
 
 
 @dataclass
@@ -106,12 +109,13 @@ class _Timers:
             heapq.heappop(self._heap)
         return self._heap[0][0] if self._heap else None
 
-    def pop_due(self, now: float) -> list[str]:
+    def pop_due(self, now: float) -> list[tuple[str, float]]:
+        """The timers due by `now`, each with its deadline."""
         due = []
         while (deadline := self.next_deadline()) is not None and deadline <= now:
             _, _, name = heapq.heappop(self._heap)
             del self._live[name]
-            due.append(name)
+            due.append((name, deadline))
         return due
 
 
@@ -172,7 +176,9 @@ class CallRunner:
             now = self.clock()
             self._read_inbox()
             if not self._bridging.holding:
-                for name in self._timers.pop_due(now):
+                for name, deadline in self._timers.pop_due(now):
+                    if self.settings.timer_fired_late is not None:
+                        self.settings.timer_fired_late(name, now - deadline)
                     self._feed(ev.TimerFired(name))
             elif now >= self._bridging.deadline:
                 log.warning("call %s: no word on the bridge to the agent; carrying on", self.call.uuid,

@@ -182,7 +182,7 @@ class PlanHolder:
         """`rules_digest` of the rules the current plan was compiled from."""
         self.last: ReloadOutcome | None = None
         """The latest reload's outcome (None before the first)."""
-        self.reloads = {"applied": 0, "refused": 0}
+        self.reloads = {"ok": 0, "refused": 0}
         """Reloads so far by outcome (for /metrics)."""
         self.apply: Callable[[Prepared], None] = lambda prepared: None
         self._wanted = False
@@ -200,6 +200,11 @@ class PlanHolder:
         """Until no reload is running (for tests and the bench)."""
         if self._worker is not None:
             self._worker.join(timeout)
+
+    @property
+    def reloading(self) -> bool:
+        """Whether a reload is running (or asked for and about to)."""
+        return self._worker is not None and not self._worker.dead
 
     def _reload_while_wanted(self) -> None:
         while self._wanted:
@@ -227,7 +232,7 @@ class PlanHolder:
         self.loaded_at = time.time()
         self.digest = prepared.digest
         self.last = ReloadOutcome(True, self.loaded_at)
-        self.reloads["applied"] += 1
+        self.reloads["ok"] += 1
         log.info("rules reloaded from %s in %.2f s", self._rules_path, time.monotonic() - started)
         return True
 

@@ -18,6 +18,7 @@ import time
 import gevent
 import gevent.event
 
+from fsrouter.api.metrics import ServiceMetrics
 from fsrouter.api.resources import build_router
 from fsrouter.api.server import AdminAPI
 from fsrouter.api.token import TokenError, is_loopback, read_token
@@ -27,6 +28,7 @@ from fsrouter.runtime.call_runner import CallRunner, RunnerSettings
 from fsrouter.runtime.callback_dialer import CallbackDialer
 from fsrouter.esl.inbound import DEFAULT_EVENTS, InboundClient
 from fsrouter.runtime.legs import LEG_EVENTS
+from fsrouter.runtime.live_calls import LiveCalls
 from fsrouter.runtime.notify import Notifier
 from fsrouter.esl.outbound import OutboundCall, OutboundServer
 from fsrouter.runtime.queue_runtime import QueueRuntime
@@ -78,7 +80,11 @@ class Service:
         self.plans = PlanHolder(config.rules_path, config.sounds_dir, prepared=prepared)
         self.notices: dict[str, str] = {}
         self.calls_started = 0
-        self._runner_settings = RunnerSettings(sounds_root=config.freeswitch_sounds_dir)
+        self.calls = LiveCalls()
+        #: Prometheus' figures (GET /metrics), in a registry of this service's own.
+        self.metrics = ServiceMetrics()
+        self._runner_settings = RunnerSettings(sounds_root=config.freeswitch_sounds_dir,
+                                               timer_fired_late=self.metrics.timer_fired_late)
         self.outbound = OutboundServer(config.listen_host, config.listen_port, self._handle_call,
                                        max_sessions=config.max_sessions)
         self.inbound = InboundClient(config.inbound_host, config.inbound_port,
@@ -91,12 +97,13 @@ class Service:
         self.stats = StatsRecorder(self.store, on_rows=self.today.add)
         # Agents have no login API yet, so every declared agent starts logged in.
         self.queues = QueueRuntime(prepared.plan, self.inbound, login_all=True,
-                                   tts=config.tts, on_events=self.stats.record, instance=config.instance,
+                                   tts=config.tts, on_events=self._acd_events, instance=config.instance,
                                    layout=prepared.layout, compiled=prepared.compiled)
         self.inbound.on_event = self.queues.on_event
         self.inbound.on_connected = self.queues.on_connected
         self.plans.apply = self._apply
         self.callbacks = CallbackDialer(self.queues, self.store, sounds_root=config.freeswitch_sounds_dir)
+        self.metrics.read_live(self.queues, self.plans)
         self.api = self._admin_api(config) if config.api_port is not None else None
         self._stopped = gevent.event.Event()
 
@@ -104,6 +111,11 @@ class Service:
         """A reload's new plan, for the queues and today's targets."""
         self.queues.reconfigure(prepared.plan, prepared.layout, prepared.compiled)
         self.today.retarget(prepared.plan)
+
+    def _acd_events(self, events: list) -> None:
+        """Every list of ACD events: statistics rows and metrics counters."""
+        self.stats.record(events)
+        self.metrics.record(events)
 
     def _admin_api(self, config: ServiceConfig) -> AdminAPI:
         """The admin API, behind the configured token; without one, only on
@@ -190,6 +202,7 @@ class Service:
         context = fields(call=call.uuid)
         log.info("call %s from %s to %s", call.uuid, variables["caller_id_number"],
                  variables["destination_number"], extra=context)
-        CallRunner(call, machine, self._runner_settings, queueing=self.queues).run()
+        with self.calls.handling(call.uuid, variables, machine, time.time()):
+            CallRunner(call, machine, self._runner_settings, queueing=self.queues).run()
         log.info("call %s ended in state %s, outcome %s", call.uuid, machine.state, machine.outcome,
                  extra=context)

@@ -56,6 +56,20 @@ def test_without_the_token_401_and_with_it_200(api):
     assert ApiClient(api, TOKEN).get("/things/a?x=1") == {"name": "a", "query": {"x": "1"}}
 
 
+def test_without_the_token_no_probing_for_what_exists(api):
+    for path in ("/nothing", "/things/a/b"):
+        with pytest.raises(ClientError) as refused:
+            ApiClient(api).get(path)
+        assert refused.value.status == 401
+    with pytest.raises(ClientError) as refused:
+        ApiClient(api).delete("/things/a")
+    assert refused.value.status == 401
+
+
+def test_a_path_parameter_is_utf8_percent_decoded(api):
+    assert ApiClient(api, TOKEN).get("/things/%CE%B1%20b")["name"] == "α b"
+
+
 def test_a_public_route_needs_no_token(api):
     assert ApiClient(api).get("/page") == "<html></html>"
 

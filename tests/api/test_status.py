@@ -29,7 +29,7 @@ def connect(api):
 
 def get_status(api) -> dict:
     with connect(api) as sock:
-        sock.sendall(b"GET /status HTTP/1.0\r\n\r\n")
+        sock.sendall(b"GET /status HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
         reply = b""
         while chunk := sock.recv(4096):
             reply += chunk
@@ -77,3 +77,26 @@ def test_idle_connections_beyond_the_cap_wait_and_are_then_served(api):
     finally:
         for sock in idle:
             sock.close()
+
+
+def ask(api, headers: str) -> bytes:
+    with connect(api) as sock:
+        sock.sendall(f"GET /status HTTP/1.0\r\n{headers}\r\n".encode())
+        reply = b""
+        while chunk := sock.recv(4096):
+            reply += chunk
+    return reply.split(b"\r\n", 1)[0]
+
+
+@pytest.mark.parametrize("headers, status", [
+    ("Host: 127.0.0.1:8090\r\n", b"200"),
+    ("Host: localhost\r\n", b"200"),
+    ("Host: [::1]:8090\r\n", b"200"),
+    ("Host: 127.0.0.1\r\nOrigin: http://localhost:8090\r\n", b"200"),
+    ("", b"401"),  # no Host at all
+    ("Host: evil.example:8090\r\n", b"401"),  # a name rebound to 127.0.0.1
+    ("Host: [::1\r\n", b"401"),
+    ("Host: 127.0.0.1\r\nOrigin: https://evil.example\r\n", b"401"),  # a page elsewhere posting here
+])
+def test_without_a_token_only_a_loopback_host_and_origin_are_served(api, headers, status):
+    assert ask(api, headers).split()[1] == status

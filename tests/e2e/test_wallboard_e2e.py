@@ -75,6 +75,11 @@ def test_the_page_shows_the_apis_figures_and_a_screenshot_is_saved(start_fsroute
         longest = float(shown["longest_wait"][0])
         assert before[name]["longest_wait"] <= longest <= after[name]["longest_wait"]
 
+    # The live part is GET /queues' own figures.
+    queues = {q["queue"]: q for q in fsrouter.api("GET", "/queues")["queues"]}
+    for name, queue in queues.items():
+        assert (queue["waiting"], queue["agents"]) == (after[name]["waiting"], after[name]["agents"])
+
     billing, sales = after["billing"], after["sales"]
     assert (billing["waiting"], billing["agents"]["on_call"], sales["agents"]["available"]) == (2, 1, 1)
     assert billing["today"] == {"offered": 4, "answered": 1, "abandoned": 1, "abandoned_short": 1,

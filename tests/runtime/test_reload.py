@@ -59,7 +59,7 @@ def test_every_bad_file_is_refused_with_its_position_and_the_plan_stays(rules_fi
     assert all(line.startswith(f"reload refused: {rules_file}") for line in refused[:-1]), refused
     assert len(refused) >= 2 and all("\n" not in line and "\x00" not in line for line in refused)
     # What the admin API answers: refused, with every error and its position.
-    assert plans.last.applied is False and plans.reloads == {"applied": 0, "refused": 1}
+    assert plans.last.applied is False and plans.reloads == {"ok": 0, "refused": 1}
     assert plans.last.problems and all(p.severity == "error" and p.pos.file == str(rules_file)
                                        for p in plans.last.problems)
 
@@ -125,7 +125,7 @@ def test_a_good_file_is_applied_then_swapped(rules_file):
     before, loaded = plans.digest, plans.loaded_at
     rules_file.write_text(rules_file.read_text().replace("require: {support: 1}", "require: {support: 7}"))
     assert plans.reload() is True
-    assert plans.last.applied and plans.last.problems == () and plans.reloads == {"applied": 1, "refused": 0}
+    assert plans.last.applied and plans.last.problems == () and plans.reloads == {"ok": 1, "refused": 0}
     assert plans.digest != before and plans.loaded_at >= loaded
     assert [p.plan for p in applied] == [plans.current]
     assert dict(plans.current.queues["support"].require) == {"support": 7}

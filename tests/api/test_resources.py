@@ -1,0 +1,167 @@
+"""The resources of the admin API over a real queue runtime on a fake switch,
+dispatched in-process (no socket): /queues, /calls, /rules, /metrics."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from bad_rules import E2E_RULES
+from runtime_fakes import RULES, Clock, FakeInbound
+
+from fsrouter.acd import AgentState
+from fsrouter.api import calls, metrics, queues, rules
+from fsrouter.api.routing import ApiError, Response, Router
+from fsrouter.flow import CallMachine
+from fsrouter.flow.machine import ANNOUNCE_TIMER
+from fsrouter.rules.compiler import compile_source
+from fsrouter.runtime.live_calls import LiveCalls
+from fsrouter.runtime.queue_runtime import QueueRuntime
+from fsrouter.runtime.reload import PlanHolder
+
+SOUNDS = E2E_RULES.parents[3] / "sounds"
+
+
+class Service:
+    """What the resources read of a service, over a fake inbound connection."""
+
+    def __init__(self, rules_file):
+        self.clock = Clock()
+        self.metrics = metrics.ServiceMetrics()
+        inbound = FakeInbound("+OK agent-leg\n")
+        self.queues = QueueRuntime(compile_source(RULES), inbound, clock=self.clock, instance="fsr-1",
+                                   spawn=lambda f, *a: f(*a), on_events=self.metrics.record)
+        inbound.on_event = self.queues.on_event
+        self.plans = PlanHolder(str(rules_file), str(SOUNDS), prepare_in=lambda function, *args: function(*args))
+        self.calls = LiveCalls()
+        self.metrics.read_live(self.queues, self.plans)
+        self.router = Router()
+        queues.add_routes(self.router, self.queues)
+        calls.add_routes(self.router, self.calls, self.queues)
+        rules.add_routes(self.router, self.plans, self.plans.request_reload, wait=5)
+        metrics.add_routes(self.router, self.metrics)
+
+    def get(self, path):
+        return self.router.dispatch("GET", path)
+
+    def join(self, uuid, number, queue="support"):
+        assert self.queues.join(uuid, queue, {"caller_id_number": number}, lambda message: None)
+
+
+@pytest.fixture
+def rules_file(tmp_path):
+    path = tmp_path / "rules.yaml"
+    path.write_text(E2E_RULES.read_text())
+    return path
+
+
+@pytest.fixture
+def service(rules_file):
+    return Service(rules_file)
+
+
+def test_queues_lists_every_queue_with_counts(service):
+    service.join("call-a", "+306971111111")
+    service.queues.set_agent_state("1002", AgentState.PAUSED, "lunch")
+    listed = service.get("/queues")["queues"]
+    assert [q["queue"] for q in listed] == ["support", "sales", "billing"]
+    support = listed[0]
+    assert support["waiting"] == 1 and "callers" not in support
+    assert support["agents"] == {"available": 0, "on_call": 0, "wrap_up": 0, "paused": 1, "logged_out": 1}
+
+
+def test_one_queue_shows_its_callers_by_position(service):
+    service.join("call-a", "+306971111111")
+    service.clock.now += 12
+    service.join("call-b", "+306972222222")
+    support = service.get("/queues/support")
+    assert [(c["id"], c["caller"], c["position"], c["waited"]) for c in support["callers"]] == [
+        ("call-a", "+306971111111", 1, 12.0), ("call-b", "+306972222222", 2, 0.0)]
+    assert support["longest_wait"] == 12.0
+
+
+def test_an_unknown_queue_is_a_404_naming_the_queues(service):
+    with pytest.raises(ApiError) as missing:
+        service.get("/queues/nope")
+    assert missing.value.status == 404
+    assert missing.value.message == "no queue 'nope' (queues: support, sales, billing)"
+
+
+def test_calls_lists_live_calls_with_their_queue_and_agent(service):
+    plan = service.plans.current
+    machine = CallMachine(plan, {"uuid": "call-a", "destination_number": "5000", "caller_id_number": "+3069"},
+                          now=0.0)
+    with service.calls.handling("call-a", {"caller_id_number": "+3069", "destination_number": "5000"}, machine, 50.0):
+        assert service.get("/calls") == {"calls": [{"uuid": "call-a", "caller": "+3069", "line": "5000",
+                                                    "state": "new", "queue": None, "agent": None, "since": 50.0}]}
+        service.join("call-a", "+3069")
+        assert service.get("/calls")["calls"][0]["queue"] == "support"
+        service.queues.set_agent_state("1001", AgentState.AVAILABLE)
+        service.queues.step()  # offered, answered and bridged inline
+        assert service.get("/calls")["calls"][0]["agent"] == "1001"
+    assert service.get("/calls") == {"calls": []}
+
+
+def test_rules_reload_applied_then_refused_with_positions(service, rules_file):
+    before = service.get("/rules")
+    assert len(before["digest"]) == 64 and before["last_reload"] is None
+    rules_file.write_text(rules_file.read_text().replace("require: {support: 1}", "require: {support: 2}"))
+    applied = service.router.dispatch("POST", "/rules/reload")
+    assert applied.status == 200
+    body = json.loads(applied.body)
+    assert body["applied"] is True and body["digest"] != before["digest"]
+    rules_file.write_text(rules_file.read_text() + "\nqueues: [\n")
+    refused = service.router.dispatch("POST", "/rules/reload")
+    assert refused.status == 422
+    body = json.loads(refused.body)
+    assert body["applied"] is False and body["error"].startswith("the rules were refused")
+    assert body["problems"] and all(p["file"] == str(rules_file) and p["line"] > 0 for p in body["problems"])
+    assert service.get("/rules")["digest"] != before["digest"]  # the applied one still runs
+    assert service.get("/rules")["last_reload"]["applied"] is False
+
+
+def scrape(service) -> dict[str, float]:
+    answer = service.get("/metrics")
+    assert isinstance(answer, Response) and answer.content_type.startswith("text/plain")
+    samples = {}
+    for line in answer.body.decode().splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            samples[name] = float(value)
+    return samples
+
+
+def test_metrics_read_live_figures_and_count_calls(service):
+    service.queues.set_agent_state("1001", AgentState.AVAILABLE)
+    service.join("call-b", "+306972222222")
+    service.queues.step()  # 1001 is offered call-b, answers, and is bridged (inline)
+    service.clock.now += 7
+    service.join("call-c", "+306973333333", "billing")
+    samples = scrape(service)
+    assert samples['fsrouter_queue_callers_waiting{queue="billing"}'] == 1
+    assert samples['fsrouter_queue_longest_wait_seconds{queue="support"}'] == 0  # call-b is with 1001
+    assert samples['fsrouter_queue_agents{queue="support",state="on_call"}'] == 1
+    assert samples['fsrouter_queue_agents{queue="support",state="logged_out"}'] == 1
+    assert samples['fsrouter_calls_offered_total{queue="support"}'] == 1
+    assert samples['fsrouter_calls_answered_total{queue="support"}'] == 1
+    service.queues.hang_up("call-c")
+    samples = scrape(service)
+    assert samples['fsrouter_calls_abandoned_total{queue="billing"}'] == 1
+    assert samples['fsrouter_rule_reloads_total{outcome="ok"}'] == 0
+    assert samples['fsrouter_esl_reconnects_total'] == 0
+
+
+def test_announcement_lateness_counts_only_announcements(service):
+    service.metrics.timer_fired_late(ANNOUNCE_TIMER, 0.03)
+    service.metrics.timer_fired_late("queue_max_wait", 9.0)
+    samples = scrape(service)
+    assert samples["fsrouter_announcement_lateness_seconds_count"] == 1
+    assert samples['fsrouter_announcement_lateness_seconds_bucket{le="0.025"}'] == 0
+    assert samples['fsrouter_announcement_lateness_seconds_bucket{le="0.05"}'] == 1
+
+
+def test_each_service_has_its_own_registry(service, rules_file):
+    other = Service(rules_file)
+    service.join("call-a", "+306971111111")
+    assert 'fsrouter_calls_offered_total{queue="support"}' in scrape(service)
+    assert 'fsrouter_calls_offered_total{queue="support"}' not in scrape(other)
