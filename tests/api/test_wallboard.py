@@ -88,4 +88,4 @@ def test_the_page_is_plain_html_that_reads_the_token_from_the_fragment():
     html = page().decode()
     assert html.startswith("<!doctype html>") and "<script src" not in html
     assert 'new URLSearchParams(location.hash.slice(1)).get("token")' in html
-    assert '"Authorization": "Bearer " + token' in html and "innerHTML" not in html
+    assert '"Authorization": "Bearer " + given' in html and "innerHTML" not in html
