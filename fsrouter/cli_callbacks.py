@@ -12,15 +12,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from functools import wraps
 from pathlib import Path
 from typing import Any
 
 import click
 
-from .cli_api import clock, duration, echo_table
 from .config import load_config
 from .rules import RulesError
 from .store import CallbackRecord, CallbackStatus, Store, StoreError, UnsupportedURL, open_store
@@ -60,8 +60,7 @@ def list_callbacks(store: Store, status: str | None, queue: str | None, as_json:
     if as_json:
         click.echo(json.dumps([_as_dict(r) for r in records], indent=2, ensure_ascii=False))
     elif records:
-        now = time.time()
-        echo_table(_COLUMNS, (_row(r, now) for r in records))
+        click.echo(_table(records, time.time()))
     else:
         click.echo("no callbacks")
 
@@ -144,13 +143,21 @@ def _as_dict(record: CallbackRecord) -> dict[str, Any]:
 _COLUMNS = ("ID", "STATUS", "QUEUE", "NUMBER", "BOOKED", "WAITED", "ATTEMPTS", "NEXT ATTEMPT")
 
 
+def _table(records: Sequence[CallbackRecord], now: float) -> str:
+    rows = [_COLUMNS, *(_row(r, now) for r in records)]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
+    return "\n".join(
+        "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows
+    )
+
+
 def _row(r: CallbackRecord, now: float) -> tuple[str, ...]:
     """One table line.  WAITED is how long the customer has waited since
     arriving in the queue (until the callback ended, if it has)."""
     ended = r.finished_at if r.status not in _ACTIVE and r.finished_at is not None else now
     attempts = f"{r.attempts} ({r.last_outcome})" if r.last_outcome else str(r.attempts)
-    return (str(r.id), r.status.value, r.queue, r.number, clock(r.booked_at),
-            duration(ended - r.arrival_time), attempts, _next_attempt(r, now))
+    return (str(r.id), r.status.value, r.queue, r.number, _clock(r.booked_at),
+            _duration(ended - r.arrival_time), attempts, _next_attempt(r, now))
 
 
 def _next_attempt(r: CallbackRecord, now: float) -> str:
@@ -158,4 +165,17 @@ def _next_attempt(r: CallbackRecord, now: float) -> str:
         return f"dialling ({r.lease_owner})"
     if r.status is not CallbackStatus.PENDING:
         return "-"
-    return "due now" if r.next_attempt_at <= now else clock(r.next_attempt_at)
+    return "due now" if r.next_attempt_at <= now else _clock(r.next_attempt_at)
+
+
+def _clock(t: float) -> str:
+    return datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours}h{minutes:02d}m"
+    return f"{minutes}m{secs:02d}s" if minutes else f"{secs}s"

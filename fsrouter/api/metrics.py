@@ -7,13 +7,12 @@ mix or collide).  Two kinds of figure:
 - read at scrape time, from what the service already holds, so they cannot
   drift: per queue, callers waiting and longest wait, agents by group and
   the EWT a caller joining now would be told (`runtime.queue_figures`, the
-  API's own computation); callbacks booked/completed/failed, ESL
-  (re)connections and rule reloads by outcome, from the counts the callback
-  dialler, the switch sync and the plan holder keep;
-- fed as they happen: calls offered, answered and abandoned per queue from
-  the ACD's events (`record`, beside the statistics recorder), and how late
-  each queue announcement's timer fired (`timer_fired_late`, from every
-  call runner).
+  API's own computation); ESL (re)connections and rule reloads by outcome,
+  from the counts the switch sync and the plan holder keep;
+- fed as they happen: calls offered, answered and abandoned and callbacks
+  booked, completed and failed per queue from the ACD's events (`record`,
+  beside the statistics recorder), and how late each queue announcement's
+  timer fired (`timer_fired_late`, from every call runner).
 
 Callback entries (dialled back, not calls arriving) are counted by the
 callback counters, not as calls offered/answered/abandoned.
@@ -28,7 +27,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, H
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from fsrouter.acd.events import Abandoned, Answered, Queued
+from fsrouter.acd.events import Abandoned, Answered, CallbackBooked, CallbackFinished, Queued
 from fsrouter.api.routing import Response, Router
 from fsrouter.flow.machine import ANNOUNCE_TIMER
 from fsrouter.runtime.queue_figures import all_queues
@@ -50,6 +49,8 @@ class ServiceMetrics:
             kind: Counter(f"fsrouter_calls_{kind}", f"Calls {kind} per queue (callback entries not counted).",
                           ["queue"], registry=self.registry)
             for kind in ("offered", "answered", "abandoned")}
+        self._callbacks = Counter("fsrouter_callbacks", "Callbacks booked, completed (the customer answered) "
+                                  "and failed (given up), per queue.", ["queue", "outcome"], registry=self.registry)
         self._lateness = Histogram(
             "fsrouter_announcement_lateness_seconds",
             "How long after it was due each queue announcement's timer fired.",
@@ -65,6 +66,10 @@ class ServiceMetrics:
             kind = _KINDS.get(type(event))
             if kind is not None and not event.entry_id.startswith(CALLBACK_ENTRY_PREFIX):  # type: ignore[attr-defined]
                 self._calls[kind].labels(event.queue).inc()  # type: ignore[attr-defined]
+            elif isinstance(event, CallbackBooked):
+                self._callbacks.labels(event.queue, "booked").inc()
+            elif isinstance(event, CallbackFinished):
+                self._callbacks.labels(event.queue, "completed" if event.completed else "failed").inc()
 
     def timer_fired_late(self, name: str, seconds: float) -> None:
         """A call runner's timer fired `seconds` after its deadline."""
@@ -105,9 +110,6 @@ class _Live(Collector):
         yield from (waiting, longest, agents, ewt)
         yield _counts("fsrouter_rule_reloads", "Rules reloads by outcome (SIGHUP or the API).",
                       self._plans.reloads)
-        dialer = self._runtime.callbacks
-        yield _counts("fsrouter_callbacks", "Callbacks booked, completed (answered) and failed (given up).",
-                      dialer.counts if dialer is not None else {"booked": 0, "completed": 0, "failed": 0})
         reconnects = CounterMetricFamily("fsrouter_esl_reconnects",
                                          "Times the inbound ESL connection came up again after the first.")
         reconnects.add_metric([], max(0, self._runtime.sync.connections - 1))

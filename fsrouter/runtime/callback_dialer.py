@@ -90,9 +90,6 @@ class CallbackDialer:
         self._unqueued: set[int] = set()
         """Callbacks due whose queue, or its callback settings, a rules
         reload removed: left pending, out of line (said once in the log)."""
-        self.counts = {"booked": 0, "completed": 0, "failed": 0}
-        """Callbacks booked, and ended answered or given up, by this
-        process since it started (for /metrics)."""
         runtime.callbacks = self
 
     # -- booking -----------------------------------------------------------
@@ -135,7 +132,6 @@ class CallbackDialer:
         except StoreError:
             log.exception("call %s: callback to %s could not be booked", call_uuid, number)
             return None
-        self.counts["booked"] += 1
         log.info("call %s: callback %d booked to %s, keeping its place in %s",
                  call_uuid, record.id, number, acd_queue)
         self.runtime.handle([CallbackBooked(entry_id=entry_id(record.id), queue=acd_queue, at=now)])
@@ -409,10 +405,7 @@ class CallbackDialer:
         if outcome is AttemptOutcome.ANSWERED or give_up:
             self.runtime.handle([CallbackFinished(entry_id=entry_id(record.id), queue=record.queue, at=now,
                                                   completed=not give_up, attempts=record.attempts + 1)])
-        if outcome is AttemptOutcome.ANSWERED:
-            self.counts["completed"] += 1
         if give_up:
-            self.counts["failed"] += 1
             log.warning("callback %d to %s: given up after %d attempts", record.id, record.number, attempts)
         elif retry_at is not None:
             log.info("callback %d: %s; next attempt in %.0f s", record.id, outcome, retry_at - now)

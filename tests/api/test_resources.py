@@ -7,46 +7,13 @@ import json
 
 import pytest
 from bad_rules import E2E_RULES
-from runtime_fakes import RULES, Clock, FakeInbound
+from fake_service import Service
 
 from fsrouter.acd import AgentState
-from fsrouter.api import calls, metrics, queues, rules
-from fsrouter.api.routing import ApiError, Response, Router
+from fsrouter.acd.events import CallbackBooked, CallbackFinished
+from fsrouter.api.routing import ApiError, Response
 from fsrouter.flow import CallMachine
 from fsrouter.flow.machine import ANNOUNCE_TIMER
-from fsrouter.rules.compiler import compile_source
-from fsrouter.runtime.live_calls import LiveCalls
-from fsrouter.runtime.queue_runtime import QueueRuntime
-from fsrouter.runtime.reload import PlanHolder
-
-SOUNDS = E2E_RULES.parents[3] / "sounds"
-
-
-class Service:
-    """What the resources read of a service, over a fake inbound connection."""
-
-    def __init__(self, rules_file):
-        self.clock = Clock()
-        self.metrics = metrics.ServiceMetrics()
-        inbound = FakeInbound("+OK agent-leg\n")
-        self.queues = QueueRuntime(compile_source(RULES), inbound, clock=self.clock, instance="fsr-1",
-                                   spawn=lambda f, *a: f(*a), on_events=self.metrics.record)
-        inbound.on_event = self.queues.on_event
-        self.plans = PlanHolder(str(rules_file), str(SOUNDS), prepare_in=lambda function, *args: function(*args))
-        self.calls = LiveCalls()
-        self.metrics.read_live(self.queues, self.plans)
-        self.router = Router()
-        queues.add_routes(self.router, self.queues)
-        calls.add_routes(self.router, self.calls, self.queues)
-        rules.add_routes(self.router, self.plans, self.plans.request_reload, wait=5)
-        metrics.add_routes(self.router, self.metrics)
-
-    def get(self, path):
-        return self.router.dispatch("GET", path)
-
-    def join(self, uuid, number, queue="support"):
-        assert self.queues.join(uuid, queue, {"caller_id_number": number}, lambda message: None)
-
 
 @pytest.fixture
 def rules_file(tmp_path):
@@ -149,6 +116,19 @@ def test_metrics_read_live_figures_and_count_calls(service):
     assert samples['fsrouter_calls_abandoned_total{queue="billing"}'] == 1
     assert samples['fsrouter_rule_reloads_total{outcome="ok"}'] == 0
     assert samples['fsrouter_esl_reconnects_total'] == 0
+
+
+def test_callbacks_counted_by_queue_and_outcome(service):
+    service.queues.handle([CallbackBooked(entry_id="callback:1", queue="support", at=1000.0),
+                           CallbackBooked(entry_id="callback:2", queue="support", at=1000.0),
+                           CallbackFinished(entry_id="callback:1", queue="support", at=1001.0, completed=True,
+                                            attempts=1),
+                           CallbackFinished(entry_id="callback:2", queue="support", at=1001.0, completed=False,
+                                            attempts=3)])
+    samples = scrape(service)
+    assert samples['fsrouter_callbacks_total{outcome="booked",queue="support"}'] == 2
+    assert samples['fsrouter_callbacks_total{outcome="completed",queue="support"}'] == 1
+    assert samples['fsrouter_callbacks_total{outcome="failed",queue="support"}'] == 1
 
 
 def test_announcement_lateness_counts_only_announcements(service):
