@@ -12,8 +12,16 @@ from fsrouter.rules.compiler import compile_source
 from fsrouter.runtime.live_calls import LiveCalls
 from fsrouter.runtime.queue_runtime import QueueRuntime
 from fsrouter.runtime.reload import PlanHolder
+from fsrouter.runtime.today import Today
 
 SOUNDS = E2E_RULES.parents[3] / "sounds"
+
+
+class NoCallbacks:
+    """A store with no callback booked (what the wallboard reads of it)."""
+
+    def list_callbacks(self, status=None, queue=None):
+        return []
 
 
 class Service:
@@ -23,7 +31,10 @@ class Service:
         self.clock = Clock()
         self.metrics = ServiceMetrics()
         inbound = FakeInbound("+OK agent-leg\n")
-        self.queues = QueueRuntime(compile_source(RULES), inbound, clock=self.clock, instance="fsr-1",
+        plan = compile_source(RULES)
+        self.today = Today.for_plan(plan)  # the wallboard's
+        self.store = NoCallbacks()
+        self.queues = QueueRuntime(plan, inbound, clock=self.clock, instance="fsr-1",
                                    spawn=lambda f, *a: f(*a), on_events=self.metrics.record)
         inbound.on_event = self.queues.on_event
         self.plans = PlanHolder(str(rules_file), str(SOUNDS), prepare_in=lambda function, *args: function(*args))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 import pytest
+from bad_rules import E2E_RULES
+from fake_service import Service
 
 from fsrouter.acd.ewt import Estimate
 from fsrouter.api.wallboard import PendingCallbacks, board, page
@@ -89,3 +91,20 @@ def test_the_page_is_plain_html_that_reads_the_token_from_the_fragment():
     assert html.startswith("<!doctype html>") and "<script src" not in html
     assert 'new URLSearchParams(location.hash.slice(1)).get("token")' in html
     assert '"Authorization": "Bearer " + given' in html and "innerHTML" not in html
+
+
+def test_the_routes_the_page_public_its_data_behind_the_token(tmp_path):
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(E2E_RULES.read_text())
+    service = Service(rules)
+    service.join("call-a", "+306971111111")
+    service.clock.now += 7
+    board_queues = service.get("/wallboard/data")["queues"]
+    assert [{k: q[k] for k in q if k not in ("today", "callbacks_pending")} for q in board_queues] == \
+        service.get("/queues")["queues"]
+    assert (board_queues[0]["waiting"], board_queues[0]["longest_wait"], board_queues[0]["callbacks_pending"]) == \
+        (1, 7.0, 0)
+    page_route, _ = service.router.match("GET", "/wallboard")
+    data_route, _ = service.router.match("GET", "/wallboard/data")
+    assert (page_route.public, data_route.public) == (True, False)
+    assert page_route.handler(None).content_type == "text/html; charset=utf-8"
