@@ -8,9 +8,11 @@ import gevent
 import pytest
 from click.testing import CliRunner
 
+from fsrouter.api.client import ApiClient
 from fsrouter.api.routing import ApiError, Router
 from fsrouter.api.server import AdminAPI
 from fsrouter.cli_api import api_command, duration, echo_json, echo_table
+from fsrouter.config import load_config
 
 TOKEN = "t0ken"
 
@@ -102,3 +104,12 @@ def test_a_configuration_without_its_token_file_is_one_line(config, tmp_path):
                                            (3720, "1h02m"), (-3, "0s")])
 def test_duration(seconds, text):
     assert duration(seconds) == text
+
+
+@pytest.mark.parametrize("host, url", [("127.0.0.1", "http://127.0.0.1:8090"), ("0.0.0.0", "http://127.0.0.1:8090"),
+                                       ("::", "http://127.0.0.1:8090"), ("::1", "http://[::1]:8090"),
+                                       ("localhost", "http://localhost:8090")])
+def test_the_url_from_the_configured_host(tmp_path, host, url):
+    path = tmp_path / "fsrouter.yaml"
+    path.write_text(f'api: {{host: "{host}", port: 8090}}\n')
+    assert ApiClient.from_config(load_config(path)).url == url

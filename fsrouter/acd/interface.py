@@ -209,3 +209,8 @@ class Acd(Protocol):
         the queue admits at some stage, and the wait a caller joining now at
         priority 0 would be told (None when there is nothing sound to say)."""
         ...
+
+    def queue_details(self, now: float, *, entries: bool = True) -> list[QueueDetail]:
+        """`queue_detail` of every queue, in `queue_names` order, in one pass
+        over the agents."""
+        ...

@@ -454,23 +454,39 @@ class InMemoryAcd:
     def queue_status(self, queue: str, now: float) -> QueueStatus:
         self._advance(now)
         state = self._queue(queue, retired=True)
-        arrivals = [self._entries[entry_id].arrival for entry_id in state.entry_ids()]
-        return QueueStatus(
-            queue=queue,
-            waiting=state.waiting_count,
-            ringing=state.size - state.waiting_count,
-            serving_agents=state.serving[-1].bit_count(),
-            offerable_agents=sum(1 for a in self._agents.values() if a.offerable and state in a.eligibility),
-            longest_wait=now - min(arrivals) if arrivals else 0.0,
-            handle_time_samples=len(state.handle_times),
-        )
+        return self._status(state, now, sum(1 for a in self._agents.values() if a.offerable and state in a.eligibility))
 
     def queue_names(self) -> list[str]:
         return [*self._queues, *self._retired]
 
     def queue_detail(self, queue: str, now: float, *, entries: bool = True) -> QueueDetail:
-        status = self.queue_status(queue, now)
+        self._advance(now)
         state = self._queue(queue, retired=True)
+        admitted = [a for a in self._agents.values() if state in a.eligibility]
+        return self._detail(state, now, entries, admitted)
+
+    def queue_details(self, now: float, *, entries: bool = True) -> list[QueueDetail]:
+        self._advance(now)
+        admitted: dict[QueueState, list[Agent]] = {q: [] for q in (*self._queues.values(), *self._retired.values())}
+        for agent in self._agents.values():  # one pass: agents x the queues each is in, not x every queue
+            for state in agent.eligibility:
+                if state in admitted:  # (a queue dropped after a reload is out of every agent's already)
+                    admitted[state].append(agent)
+        return [self._detail(state, now, entries, agents) for state, agents in admitted.items()]
+
+    def _status(self, state: QueueState, now: float, offerable: int) -> QueueStatus:
+        arrivals = [self._entries[entry_id].arrival for entry_id in state.entry_ids()]
+        return QueueStatus(
+            queue=state.name,
+            waiting=state.waiting_count,
+            ringing=state.size - state.waiting_count,
+            serving_agents=state.serving[-1].bit_count(),
+            offerable_agents=offerable,
+            longest_wait=now - min(arrivals) if arrivals else 0.0,
+            handle_time_samples=len(state.handle_times),
+        )
+
+    def _detail(self, state: QueueState, now: float, entries: bool, admitted: list[Agent]) -> QueueDetail:
         listed = []
         for entry_id in state.entry_ids() if entries else ():
             entry = self._entries[entry_id]
@@ -484,9 +500,9 @@ class InMemoryAcd:
         # A caller joining now at priority 0: after every entry that arrived before.
         joining = position_of((now, math.inf, ""), state, 0, self._competition)  # type: ignore[arg-type]
         return QueueDetail(
-            status=status,
+            status=self._status(state, now, sum(1 for a in admitted if a.offerable)),
             entries=tuple(listed),
-            agent_ids=tuple(a.id for a in self._agents.values() if state in a.eligibility),
+            agent_ids=tuple(a.id for a in admitted),
             estimate=estimate(joining, state.serving[0].bit_count(), state.handle_times, state.spec.ewt),
         )
 

@@ -39,7 +39,7 @@ class ApiClient:
             if config.api_port is None:
                 raise ClientError("the configuration has no api.port: give --api URL")
             host = "127.0.0.1" if config.api_host in ("0.0.0.0", "::", "") else config.api_host
-            url = f"http://{host}:{config.api_port}"
+            url = f"http://[{host}]:{config.api_port}" if ":" in host else f"http://{host}:{config.api_port}"
         return cls(url.rstrip("/"), read_token(config.api_token_file, config.api_token_env, create=False))
 
     def get(self, path: str) -> Any:

@@ -82,9 +82,11 @@ class AdminAPI:
         path = environ.get("PATH_INFO", "").encode("latin-1").decode("utf-8", "replace")
         headers = [("Cache-Control", "no-store")]
         try:
-            route, params = self._route(method, path, environ.get("HTTP_AUTHORIZATION"), environ)
+            route, params = self._route(method, path, environ)
             request = Request(method, path, params, parse_query(environ.get("QUERY_STRING", "")), _body(environ))
             result = route.handler(request)
+            if not isinstance(result, Response):
+                result = Response.json(result)  # inside: a value JSON cannot hold is a 500 like any fault
         except ApiError as exc:
             result = Response.json({"error": exc.message}, exc.status)
             if exc.status == 401:
@@ -92,38 +94,38 @@ class AdminAPI:
         except Exception:  # noqa: BLE001 - one request fails, never the server
             log.exception("admin API: %s %s failed", method, path)
             result = Response.json({"error": "internal error (see the service log)"}, 500)
-        if not isinstance(result, Response):
-            result = Response.json(result)
         body = result.body.encode() if isinstance(result.body, str) else result.body
         start_response(f"{result.status} {_REASONS.get(result.status, 'Status')}",
                        [("Content-Type", result.content_type), ("Content-Length", str(len(body))), *headers])
         return [body]
 
-    def _route(self, method: str, path: str, authorization: str | None,
-               environ) -> tuple[Route, dict[str, str]]:
-        """The route, once the token is checked: without it, only a public
+    def _route(self, method: str, path: str, environ) -> tuple[Route, dict[str, str]]:
+        """The route, once the request is let in: otherwise only a public
         route is answered, and a 404 or 405 is a 401 (no probing for what
         the API has)."""
-        allowed = authorized(authorization, self._token) and self._local_browser_or_none(environ)
+        refusal = self._refusal(environ)
         try:
             route, params = self._router.match(method, path)
         except ApiError:
-            if not allowed:
-                raise ApiError(401, "a valid bearer token is required") from None
+            if refusal:
+                raise ApiError(401, refusal) from None
             raise
-        if not route.public and not allowed:
-            raise ApiError(401, "a valid bearer token is required")
+        if refusal and not route.public:
+            raise ApiError(401, refusal)
         return route, params
 
-    def _local_browser_or_none(self, environ) -> bool:
-        """With a token, always (the token is the proof); without one, the
-        request names a loopback host and comes from no page, or a
-        loopback page."""
+    def _refusal(self, environ) -> str | None:
+        """Why the request may not have what is behind the token, if it may not.
+        Without a token, it must name a loopback host and come from no page,
+        or from a loopback page."""
         if self._token is not None:
-            return True
+            if authorized(environ.get("HTTP_AUTHORIZATION"), self._token):
+                return None
+            return "a valid bearer token is required"
         origin = environ.get("HTTP_ORIGIN")
-        return _loopback_name(environ.get("HTTP_HOST", "")) and (
-            origin is None or _loopback_name(urlsplit(origin).netloc))
+        if _loopback_name(environ.get("HTTP_HOST", "")) and (origin is None or _loopback_name(urlsplit(origin).netloc)):
+            return None
+        return "without a token, only requests to a loopback host from no page or a loopback page are served"
 
 
 def _loopback_name(host: str) -> bool:

@@ -99,21 +99,21 @@ def _ewt_json(ewt: Estimate | None) -> dict:
 
 def all_queues(runtime: QueueRuntime, *, callers: bool = True) -> list[QueueFigures]:
     """Every queue's figures, in the rules' order; without `callers`, no
-    per-caller list is made (the counts alone, for `/metrics`)."""
+    list of callers or agents is made (the counts alone: the board, /metrics)."""
     now = runtime.now()
     agents: dict[str, AgentStatus] = {}
-    return [_figures(runtime, runtime.acd.queue_detail(name, now, entries=callers), now, agents)
-            for name in runtime.acd.queue_names()]
+    return [_figures(runtime, detail, now, agents, callers)
+            for detail in runtime.acd.queue_details(now, entries=callers)]
 
 
 def one_queue(runtime: QueueRuntime, name: str) -> QueueFigures:
     """The figures of queue `name`; `UnknownQueue` when there is none."""
     now = runtime.now()
-    return _figures(runtime, runtime.acd.queue_detail(name, now), now, {})
+    return _figures(runtime, runtime.acd.queue_detail(name, now), now, {}, True)
 
 
 def _figures(runtime: QueueRuntime, detail: QueueDetail, now: float,
-             agents: dict[str, AgentStatus]) -> QueueFigures:
+             agents: dict[str, AgentStatus], lists: bool) -> QueueFigures:
     """`agents` caches each agent's status across the queues of one reading."""
     counts = dict.fromkeys(AGENT_GROUPS, 0)
     listed = []
@@ -123,8 +123,9 @@ def _figures(runtime: QueueRuntime, detail: QueueDetail, now: float,
             agent = agents[agent_id] = runtime.acd.agent_status(agent_id)
         group = _GROUP_OF[agent.state]
         counts[group] += 1
-        listed.append(AgentFigure(agent.agent_id, agent.name, str(agent.state), group, agent.reason,
-                                  agent.reachable))
+        if lists:
+            listed.append(AgentFigure(agent.agent_id, agent.name, str(agent.state), group, agent.reason,
+                                      agent.reachable))
     callers = []
     for entry in detail.entries:
         held = runtime.caller(entry.entry_id)

@@ -56,3 +56,13 @@ def test_queue_names_include_a_retired_queue_while_callers_wait_in_it():
     assert acd.queue_names() == ["q", "other"]
     acd.remove("c", 132.0)
     assert acd.queue_names() == ["q"]
+
+
+def test_every_queue_at_once_is_each_queue_alone():
+    acd = centre()
+    acd.enqueue("c", "q", 130.0)
+    acd.enqueue("d", "other", 131.0)
+    acd.set_agent_state("a1", "available", 131.0)
+    assert acd.queue_details(140.0) == [acd.queue_detail(name, 140.0) for name in acd.queue_names()]
+    assert [d.status.offerable_agents for d in acd.queue_details(140.0)] == [2, 0]
+    assert acd.queue_details(140.0, entries=False)[0].entries == ()

@@ -39,6 +39,7 @@ def api():
     router.add("GET", "/page", lambda request: Response("<html></html>", content_type="text/html"),
                public=True)
     router.add("GET", "/crash", crash)
+    router.add("GET", "/not-json", lambda request: {"when": object()})
     router.add("GET", "/refuse", refuse)
     server = AdminAPI("127.0.0.1", 0, router, token=TOKEN)
     server.start()
@@ -100,6 +101,8 @@ def test_a_crashing_handler_is_a_500_and_the_server_goes_on(api):
         client.get("/crash")
     assert failed.value.status == 500
     assert client.get("/things/b")["name"] == "b"
+    with pytest.raises(ClientError, match="500 internal error"):
+        client.get("/not-json")
 
 
 def test_an_unreachable_service_is_one_line():
