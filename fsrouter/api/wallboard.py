@@ -77,21 +77,13 @@ def board(live: Sequence[QueueFigures], today: Today, pending: Mapping[str, int]
     figures = today.figures(now)
     queues = []
     for queue in live:
-        day = figures.get(queue.queue)
+        day = figures.get(queue.queue) or today.nothing_yet(queue.queue)
         queues.append({
             **queue.to_json(details=False),
             "callbacks_pending": None if pending is None else pending.get(queue.queue, 0),
-            "today": {name: getattr(day, name) if day is not None else _empty(name, today, queue.queue)
-                      for name in TODAY},
+            "today": {name: getattr(day, name) for name in TODAY},
         })
     return {"at": now, "day": today.day_of(now), "queues": queues}
-
-
-def _empty(name: str, today: Today, queue: str) -> float | int | None:
-    """A queue with no row today: counts 0, ratios unknown, its own target."""
-    if name == "target":
-        return today.target(queue)
-    return None if name in ("service_level", "ewt_kept") else 0
 
 
 def add_routes(router: Router, runtime: QueueRuntime, today: Today, store) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import datetime, time, tzinfo
 
-from fsrouter.figures import DEFAULT_TARGET, Figures, Row, Tallies, rules_queue
+from fsrouter.figures import DEFAULT_TARGET, Figures, Row, Tallies, Tally, rules_queue
 
 
 def targets_of(plan) -> dict[str, float]:
@@ -48,6 +48,10 @@ class Today:
     def target(self, queue: str) -> float:
         """The service-level target of (the rules queue of) ACD queue `queue`."""
         return self._tallies.targets.get(rules_queue(queue), DEFAULT_TARGET)
+
+    def nothing_yet(self, queue: str) -> Figures:
+        """The figures of a queue with no row today (counts 0, ratios None)."""
+        return Tally(self.target(queue)).figures()
 
     def add(self, rows: Iterable[Row]) -> None:
         rows = list(rows)
