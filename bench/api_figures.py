@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import statistics
 import sys
 import tempfile
 import time
@@ -27,6 +26,7 @@ from gevent import socket
 from fsrouter.api.resources import build_router
 from fsrouter.config import load_config
 from fsrouter.runtime.service import Service
+from status_request import report  # bench/, the script's own folder
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -75,11 +75,6 @@ def handled(router, path: str) -> float:
     started = time.perf_counter()
     router.dispatch("GET", path)
     return time.perf_counter() - started
-
-
-def report(name: str, seconds: list[float]) -> None:
-    ms = sorted(s * 1000 for s in seconds)
-    print(f"| {name} | {len(ms)} | {statistics.median(ms):.2f} | {ms[int(len(ms) * 0.99) - 1]:.2f} | {ms[-1]:.2f} |")
 
 
 def main() -> None:

@@ -3,6 +3,8 @@ a fake switch (tests/runtime/runtime_fakes.py) and a real plan holder."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from bad_rules import E2E_RULES
 from runtime_fakes import RULES, Clock, FakeInbound
 
@@ -22,6 +24,13 @@ class NoCallbacks:
 
     def list_callbacks(self, status=None, queue=None):
         return []
+
+
+def rules_copy(folder: Path) -> Path:
+    """The end-to-end rules, copied where a test may edit them."""
+    path = folder / "rules.yaml"
+    path.write_text(E2E_RULES.read_text())
+    return path
 
 
 class Service:

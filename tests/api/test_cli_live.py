@@ -7,9 +7,8 @@ import json
 
 import gevent
 import pytest
-from bad_rules import E2E_RULES
 from click.testing import CliRunner
-from fake_service import Service
+from fake_service import Service, rules_copy
 
 from fsrouter.acd import AgentState
 from fsrouter.api.server import AdminAPI
@@ -20,9 +19,7 @@ TOKEN = "cli-token"
 
 @pytest.fixture
 def rules_file(tmp_path):
-    path = tmp_path / "rules.yaml"
-    path.write_text(E2E_RULES.read_text())
-    return path
+    return rules_copy(tmp_path)
 
 
 @pytest.fixture

@@ -5,21 +5,22 @@ from __future__ import annotations
 
 import json
 
+import gevent
 import pytest
-from bad_rules import E2E_RULES
-from fake_service import Service
+from fake_service import SOUNDS, Service, rules_copy
 
 from fsrouter.acd import AgentState
 from fsrouter.acd.events import CallbackBooked, CallbackFinished
-from fsrouter.api.routing import ApiError, Response
+from fsrouter.api import rules
+from fsrouter.api.routing import ApiError, Response, Router
 from fsrouter.flow import CallMachine
 from fsrouter.flow.machine import ANNOUNCE_TIMER
+from fsrouter.runtime.reload import PlanHolder
+
 
 @pytest.fixture
 def rules_file(tmp_path):
-    path = tmp_path / "rules.yaml"
-    path.write_text(E2E_RULES.read_text())
-    return path
+    return rules_copy(tmp_path)
 
 
 @pytest.fixture
@@ -145,3 +146,17 @@ def test_each_service_has_its_own_registry(service, rules_file):
     service.join("call-a", "+306971111111")
     assert 'fsrouter_calls_offered_total{queue="support"}' in scrape(service)
     assert 'fsrouter_calls_offered_total{queue="support"}' not in scrape(other)
+
+
+def test_a_reload_still_compiling_is_a_202_and_rules_tell_the_outcome_later(rules_file):
+    def slowly(function, *args):
+        gevent.sleep(0.3)
+        return function(*args)
+
+    plans = PlanHolder(str(rules_file), str(SOUNDS), prepare_in=slowly)
+    router = Router()
+    rules.add_routes(router, plans, plans.request_reload, wait=0.05)
+    answer = router.dispatch("POST", "/rules/reload")
+    assert answer.status == 202 and json.loads(answer.body)["applied"] is None
+    plans.wait_reloaded(5)
+    assert router.dispatch("GET", "/rules")["last_reload"]["applied"] is True

@@ -5,8 +5,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 import pytest
-from bad_rules import E2E_RULES
-from fake_service import Service
+from fake_service import Service, rules_copy
 
 from fsrouter.acd.ewt import Estimate
 from fsrouter.api.wallboard import PendingCallbacks, board, page
@@ -94,9 +93,7 @@ def test_the_page_is_plain_html_that_reads_the_token_from_the_fragment():
 
 
 def test_the_routes_the_page_public_its_data_behind_the_token(tmp_path):
-    rules = tmp_path / "rules.yaml"
-    rules.write_text(E2E_RULES.read_text())
-    service = Service(rules)
+    service = Service(rules_copy(tmp_path))
     service.join("call-a", "+306971111111")
     service.clock.now += 7
     board_queues = service.get("/wallboard/data")["queues"]
