@@ -11,7 +11,7 @@ late) is left out.  No IO here: the service does the seeding.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime, time, tzinfo
+from datetime import datetime, time, timedelta, tzinfo
 
 from fsrouter.figures import DEFAULT_TARGET, Figures, Row, Tallies, Tally, rules_queue
 
@@ -29,8 +29,10 @@ class Today:
     def __init__(self, tz: tzinfo, targets: Mapping[str, float]) -> None:
         """`targets`: each rules queue's service-level target, in seconds."""
         self.tz = tz
-        self._tallies = Tallies(self.day_of, targets, variants=True)
-        self._day = ""
+        self._tallies = Tallies(lambda at: self._day, targets, variants=True)
+        # The day being tallied, as its label and [start, end) in seconds:
+        # a row is placed by two comparisons, not a time-zone conversion.
+        self._day, self._start, self._end = "", float("-inf"), float("-inf")
 
     def day_of(self, at: float) -> str:
         return datetime.fromtimestamp(at, self.tz).strftime("%Y-%m-%d")
@@ -56,15 +58,19 @@ class Today:
     def add(self, rows: Iterable[Row]) -> None:
         rows = list(rows)
         if rows:
-            self._roll(self.day_of(max(row.at for row in rows)))
-            self._tallies.add(row for row in rows if self.day_of(row.at) == self._day)
+            self._roll(max(row.at for row in rows))
+            self._tallies.add(row for row in rows if row.at >= self._start)
 
     def figures(self, now: float) -> dict[str, Figures]:
         """Today's figures of every queue that had a row today."""
-        self._roll(self.day_of(now))
+        self._roll(now)
         return {queue: figures for (queue, _), figures in self._tallies.figures().items()}
 
-    def _roll(self, day: str) -> None:
-        if day > self._day:
-            self._day = day
+    def _roll(self, at: float) -> None:
+        """Start the day of `at` if it is later than the one tallied."""
+        if at >= self._end:
+            day = datetime.fromtimestamp(at, self.tz).date()
+            self._day = day.isoformat()
+            self._start = datetime.combine(day, time(), self.tz).timestamp()
+            self._end = datetime.combine(day + timedelta(days=1), time(), self.tz).timestamp()
             self._tallies.by_key.clear()
