@@ -50,3 +50,15 @@ queues:
     assert today.target("q") == 60.0
     assert today.start_of_day(at(2, 6)) == datetime(2026, 12, 1, tzinfo=ZoneInfo("America/New_York")).timestamp()
     assert Today.for_plan(plan).target("q") == 60.0
+
+
+def test_a_25_hour_day_ends_at_its_own_midnight():
+    today = Today(ATHENS, {})
+    clocks_back = datetime(2026, 10, 25, 0, 30, tzinfo=ATHENS).timestamp()  # 04:00 becomes 03:00 that day
+    late = datetime(2026, 10, 25, 23, 50, tzinfo=ATHENS).timestamp()
+    assert late - clocks_back == 24 * 3600 + 20 * 60
+    today.add([answered(clocks_back), answered(late)])
+    assert today.figures(late)["billing"].answered == 2
+    after_midnight = datetime(2026, 10, 26, 0, 5, tzinfo=ATHENS).timestamp()
+    today.add([answered(after_midnight)])
+    assert today.figures(after_midnight)["billing"].answered == 1
