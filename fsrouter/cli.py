@@ -11,6 +11,7 @@ import click
 from . import __version__
 from .cli_agents import agents
 from .cli_callbacks import callbacks
+from .cli_report import report
 from .cli_live import calls, queues, rules
 from .cli_notices import notice
 from .config import load_config
@@ -28,6 +29,7 @@ def main() -> None:
 
 main.add_command(agents)
 main.add_command(callbacks)
+main.add_command(report)
 main.add_command(queues)
 main.add_command(calls)
 main.add_command(rules)

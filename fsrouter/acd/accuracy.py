@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from fsrouter.acd.events import Answered, Outcome
 from fsrouter.acd.ewt import Bucket
+from fsrouter.figures import judge_promise
 
 
 class EwtAccuracy:
@@ -25,16 +26,14 @@ class EwtAccuracy:
 
     def observe(self, outcome: Outcome) -> None:
         for promise in outcome.promises:
-            waited = outcome.at - promise.at
-            if isinstance(outcome, Answered):
-                self.errors.append(waited - promise.estimate.seconds)
-            if promise.estimate.bucket is Bucket.MORE_THAN:
-                continue
-            bound = promise.estimate.minutes * 60
-            if waited > bound:
-                self.broken += 1
-            elif isinstance(outcome, Answered):
-                self.kept += 1
+            estimate = promise.estimate
+            error, kept = judge_promise(outcome.at - promise.at, estimate.seconds, estimate.minutes,
+                                        estimate.bucket is Bucket.MORE_THAN, isinstance(outcome, Answered))
+            if error is not None:
+                self.errors.append(error)
+            if kept is not None:
+                self.kept += kept
+                self.broken += not kept
 
     @property
     def kept_ratio(self) -> float | None:

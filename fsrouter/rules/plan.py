@@ -20,6 +20,7 @@ from types import MappingProxyType
 from typing import ClassVar
 
 from ..callback_numbers import NumberPolicy
+from ..figures import DEFAULT_TARGET
 from .predicates import Context, Moment, Predicate
 from .problems import Position, Problem
 from .templates import Template
@@ -329,6 +330,8 @@ class Queue:
     record: RecordSettings | None = None
     transfer: TransferSettings | None = None
     survey: SurveySettings | None = None
+    #: Seconds within which an answer counts for the service level (reports, wallboard).
+    service_level: float = DEFAULT_TARGET
 
 
 @dataclass(frozen=True)

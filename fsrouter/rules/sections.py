@@ -34,7 +34,7 @@ LINE_KEYS = ("brand", "language", "flow", "set", "record")
 ROUTE_KEYS = ("name", "match", "flow", "set", "record")
 QUEUE_KEYS = (
     "name", "max_wait", "no_agents", "require", "relax", "strategy", "announce", "callback",
-    "whisper", "priority", "music", "exit", "record", "transfer", "survey",
+    "whisper", "priority", "music", "exit", "record", "transfer", "survey", "service_level",
 )
 RELAX_KEYS = ("after", "require", "add_queue")
 AGENT_KEYS = ("name", "dial", "skills", "wrap_up", "caller_id", "pin", "login")
@@ -299,6 +299,7 @@ class SectionCompiler:
             "relax": ("relax", self.relax),
             "strategy": ("strategy", self.strategy),
             "priority": ("priority", lambda n: self.shapes.integer(n, "priority", 0, 100)),
+            "service_level": ("service_level", lambda n: self.shapes.duration(n, "service_level")),
         })
         settings = self.shapes.read(fields, {
             "announce": ("announce", compiled.announce),

@@ -36,10 +36,12 @@ from fsrouter.runtime.notify import Notifier
 from fsrouter.esl.outbound import OutboundCall, OutboundServer
 from fsrouter.runtime.queue_runtime import QueueRuntime
 from fsrouter.runtime.reload import PlanHolder, prepare
+from fsrouter.runtime.today import Today
 from fsrouter.flow import CallMachine
 from fsrouter.logs import fields
 from fsrouter.store import open_store
 from fsrouter.store.gevent_wrapper import GeventStore
+from fsrouter.store.errors import StoreError
 from fsrouter.store.stats import StatsRecorder
 
 log = logging.getLogger(__name__)
@@ -92,7 +94,9 @@ class Service:
                                      events=(*DEFAULT_EVENTS, *LEG_EVENTS, *PRESENCE_EVENTS, *TRANSFER_EVENTS))
         # Callbacks and queue statistics are kept in the database.
         self.store = GeventStore(open_store(config.database_url))
-        self.stats = StatsRecorder(self.store)
+        # Today's figures for the wallboard, fed the same rows as the store.
+        self.today = Today.for_plan(prepared.plan)
+        self.stats = StatsRecorder(self.store, on_rows=self.today.add)
         #: Supervisors' notices, read by each call at its `notice:` steps.
         self.notices = NoticeDesk(self.store, lambda: self.plans.current, config.sounds_dir)
         self.queues = QueueRuntime(prepared.plan, self.inbound,
@@ -112,10 +116,12 @@ class Service:
 
     def _apply_plan(self, prepared) -> None:
         """A reload: the ACD takes the new queues and agents, then agents the
-        reload added start as at start-up (`AgentDesk.after_reload`)."""
+        reload added start as at start-up (`AgentDesk.after_reload`), and
+        today's figures take the new targets."""
         previous = self.queues.plan.agents
         self.queues.reconfigure(prepared.plan, prepared.layout, prepared.compiled)
         self.agents.after_reload(previous, prepared.plan)
+        self.today.retarget(prepared.plan)
 
     def _acd_events(self, events: list) -> None:
         """Every list of ACD events: statistics rows, metrics counters, and
@@ -148,12 +154,21 @@ class Service:
             _listen("the admin API", (config.api_host, config.api_port), self.api.start)
             log.info("admin API on http://%s:%d/", *self.api.address)
         self.inbound.start()
+        self._seed_today()
         self.stats.start()
         self.queues.start()
         gevent.signal_handler(signal.SIGHUP, self.reload)
         gevent.signal_handler(signal.SIGTERM, self.stop)
         gevent.signal_handler(signal.SIGINT, self.stop)
         self.notifier.ready()  # listeners bound: units ordered after this one may start
+
+    def _seed_today(self) -> None:
+        """Today's figures start from the rows stored today (a restart does
+        not zero the day); a store that cannot say leaves them at zero."""
+        try:
+            self.today.add(self.store.queue_events(since=self.today.start_of_day(time.time())))
+        except StoreError as exc:
+            log.warning("today's figures start from zero: the stored statistics cannot be read (%s)", exc)
 
     def reload(self) -> None:
         """SIGHUP (`systemctl reload`): systemd hears RELOADING=1 now and

@@ -182,7 +182,10 @@ class StatsRecorder:
                 self.dropped += 1  # the deque drops the oldest
             self._pending.append(row)
         if rows and self.on_rows is not None:
-            self.on_rows(rows)
+            try:
+                self.on_rows(rows)
+            except Exception:  # a figure on a screen never costs a caller: the dispatcher goes on
+                log.exception("statistics: the live figures could not take %d rows", len(rows))
         if len(self._pending) >= self.batch_size:
             self._wake.set()
 

@@ -47,3 +47,7 @@ def test_rules_import_nothing_from_the_acd_nor_io_modules():
 
 def test_the_callback_number_policy_is_a_leaf():
     assert loaded_after("import fsrouter.callback_numbers", ("fsrouter.",)) == ["fsrouter.callback_numbers"]
+
+
+def test_the_figures_are_a_leaf():
+    assert loaded_after("import fsrouter.figures", ("fsrouter.",)) == ["fsrouter.figures"]

@@ -16,6 +16,7 @@ from fsrouter.runtime.live_calls import LiveCalls
 from fsrouter.runtime.notices import NoticeDesk
 from fsrouter.runtime.queue_runtime import QueueRuntime
 from fsrouter.runtime.reload import PlanHolder
+from fsrouter.runtime.today import Today
 from fsrouter.store import open_store
 
 SOUNDS = E2E_RULES.parents[3] / "sounds"
@@ -35,16 +36,18 @@ class Service:
         self.clock = Clock()
         self.metrics = ServiceMetrics()
         inbound = FakeInbound("+OK agent-leg\n")
-        self.queues = QueueRuntime(compile_source(RULES), inbound, clock=self.clock, instance="fsr-1",
+        plan = compile_source(RULES)
+        self.today = Today.for_plan(plan)  # the wallboard's
+        self.queues = QueueRuntime(plan, inbound, clock=self.clock, instance="fsr-1",
                                    spawn=lambda f, *a: f(*a), on_events=self.metrics.record)
         inbound.on_event = self.queues.on_event
         self.plans = PlanHolder(str(rules_file), str(SOUNDS), prepare_in=lambda function, *args: function(*args))
         self.calls = LiveCalls()
-        self.store = open_store(f"sqlite:///{Path(rules_file).parent}/fake-service.db")
+        # Agent states, callbacks and notices (tests/api/supervisor_api.py).
+        self.store = open_store("sqlite:///:memory:")
         self.agents = AgentDesk(self.queues, self.store, spawn=lambda f, *a: f(*a))
         self.metrics.read_live(self.queues, self.plans)
         self.reload = self.plans.request_reload
-        self.store = open_store("sqlite:///:memory:")  # callbacks and notices (tests/api/supervisor_api.py)
         self.notices = NoticeDesk(self.store, lambda: self.plans.current, str(SOUNDS))
         self.router = build_router(self)  # type: ignore[arg-type]
 

@@ -271,3 +271,10 @@ def test_a_non_geographic_line_names_no_country():
     freephone = BASE.replace('"1": {flow: main}', '"+80012345678": {flow: main}')
     assert problems("    callback: {offer_when: {position_over: 5}}\n", freephone)[0].startswith(
         '<rules>:9:15: error: callback has no "region" and the lines are not all in one country')
+
+
+def test_the_service_level_target_is_a_duration_of_the_queue_20s_by_default():
+    assert compile_source(BASE).queues["q"].service_level == 20
+    assert compile_source(BASE + "    service_level: 45s\n").queues["q"].service_level == 45
+    assert problems("    service_level: soon\n") == [
+        '<rules>:9:20: error: bad value for service_level: "soon" (expected seconds or a duration like 45s, 3m, 1h30m)']

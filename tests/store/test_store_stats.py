@@ -248,3 +248,19 @@ def test_stop_reports_rows_it_could_not_write(store):
     assert recorder.stop(timeout=5) is False
     recorder.record([queued("c2")])  # after stop: ignored
     assert store.queue_events() == []
+
+
+def test_the_live_figures_get_every_row_and_their_fault_loses_none(store, caplog):
+    given = []
+
+    def live(rows):
+        given.extend(rows)
+        raise RuntimeError("a bug in the live figures")
+
+    recorder = StatsRecorder(store, on_rows=live)
+    recorder.start()
+    recorder.record([queued("c1"), object(), queued("c2")])
+    assert [row.entry_id for row in given] == ["c1", "c2"]
+    assert "the live figures could not take 2 rows" in caplog.text
+    assert recorder.stop(timeout=5) is True
+    assert [e.entry_id for e in store.queue_events()] == ["c1", "c2"]
