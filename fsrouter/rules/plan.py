@@ -171,7 +171,11 @@ class Settings:
 
 @dataclass(frozen=True)
 class Line:
-    """A dialled number: who answers (brand), in what language, with which flow."""
+    """A dialled number: who answers (brand), in what language, with which flow.
+
+    `region` is the country whose national numbers callers on this line key
+    (a callback number without its country code): the line's `region`, else
+    the country of its own E.164 number, else None (the queue's then)."""
 
     number: str
     brand: str | None
@@ -179,6 +183,7 @@ class Line:
     flow: str | None
     values: Mapping[str, Template]
     pos: Position
+    region: str | None = None
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ from datetime import date
 from difflib import get_close_matches
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ..callback_numbers import PolicyError, region_code
 from . import plan
 from .conditions import TestCompiler
 from .flows import FlowCompiler
@@ -26,7 +27,7 @@ from .tree import Map, Node, Scalar, Seq
 
 SECTIONS = ("settings", "lines", "routes", "flows", "queues", "agents")
 SETTINGS_KEYS = ("timezone", "language", "holidays")
-LINE_KEYS = ("brand", "language", "flow", "set")
+LINE_KEYS = ("brand", "language", "flow", "set", "region")
 ROUTE_KEYS = ("name", "match", "flow", "set")
 QUEUE_KEYS = (
     "name", "max_wait", "no_agents", "require", "relax", "strategy", "announce", "callback",
@@ -165,13 +166,28 @@ class SectionCompiler:
             for var, value in (("brand", brand), ("language", language)):
                 if value is not None:
                     self.flows.known.setdefault(var, set()).add(value)
-            lines[number] = plan.Line(number, brand, language, flow, self.values(fields), key.pos)
+            lines[number] = plan.Line(number, brand, language, flow, self.values(fields), key.pos,
+                                      self.line_region(number, fields.get("region")))
             if "flow" not in fields and default is None:
                 self.shapes.report.warning(
                     key.pos, f'line "{number}" has no flow and there is no default route',
                     "flow: NAME, or a route without match",
                 )
         return lines
+
+    def line_region(self, number: str, node: Node | None) -> str | None:
+        """The country whose national numbers this line's callers key: its
+        `region`, else its own number's country (none for an extension)."""
+        if node is None:
+            found = countries([number])
+            return next(iter(found)) if len(found) == 1 else None
+        try:
+            if not isinstance(node, Scalar):
+                raise PolicyError("expected a region code")
+            return region_code(node.value)
+        except PolicyError as exc:
+            self.shapes.report.error(node.pos, f"bad line region: {exc}", "a region code such as GB or GR")
+            return None
 
     def routes(self, nodes: list[Node]) -> tuple[list[plan.Route], plan.Route | None]:
         """Routes in order, and the default route (the one without `match`)."""
