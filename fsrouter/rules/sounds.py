@@ -4,18 +4,27 @@ A prompt id `menu/main` in language `en` is played as `en/menu/main.wav`;
 FreeSWITCH inserts the sample-rate directory, so on disk it must exist as
 `<sounds>/en/menu/8000/main.wav` and `<sounds>/en/menu/16000/main.wav`.
 A prompt with `{variables}` is checked for every value those variables are
-known to take (from lines and `set`), in every known language.
+known to take (from lines and `set`).  Each prompt is checked in the
+languages of the lines and routes that can reach it (`route_languages`),
+and a missing file names them: "route "greek" plays it in el".  What a
+queue says through a language's grammar (numbers, minutes, keys) is checked
+per queue and language the same way.  Without a plan (rules with errors)
+every prompt is checked in every language the rules name.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Hashable, Iterable
 from math import prod
 from pathlib import Path
 
+from .. import speech
 from .compiler import Compilation
+from .plan import Plan
 from .problems import Position, Report
+from .route_languages import Entry, entries, prompts, queue_speech
 
 RATES = (8000, 16000)
 MAX_RENDERINGS = 1000
@@ -59,8 +68,9 @@ def check_sounds(result: Compilation, sounds: Path, report: Report) -> None:
         report.warning(Position(str(sounds)), "no sounds directory here; prompts not checked", "--sounds DIR")
         return
     known = dict(result.known)
-    languages = sorted(known.get("language", ()))
-    wanted = f"a WAV file at {' and '.join(map(str, RATES))} Hz for each language ({', '.join(languages)})"
+    every_language = {language: () for language in sorted(known.get("language", ()))}
+    ways = entries(result.plan, known) if result.plan is not None else []
+    players = _players(result.plan, ways) if result.plan is not None else {}
     listings = _Listings()
     budget = MAX_LOOKUPS
     # In file order, so "the prompts after it" that a budget leaves unchecked are the later ones.
@@ -79,23 +89,65 @@ def check_sounds(result: Compilation, sounds: Path, report: Report) -> None:
                 f"at most {MAX_RENDERINGS:,}",
             )
             continue
-        budget -= renderings * len(languages) * len(RATES)
+        by_language = players.get(id(use.template), every_language)
+        budget -= renderings * len(by_language) * len(RATES)
         if budget < 0:
             report.warning(use.pos, f'prompt "{use.template}" and the prompts after it not checked: '
                            f"more than {MAX_LOOKUPS:,} sound files to look for", "fewer templated prompts")
             return
         try:
-            missing = [
-                str(path)
-                for sound_id in use.template.expand(known)
-                for language in languages
-                for path in sound_paths(sounds, language, sound_id)
-                if not listings.exists(path)
-            ]
+            missing = {
+                language: [str(path) for sound_id in use.template.expand(known)
+                           for path in sound_paths(sounds, language, sound_id) if not listings.exists(path)]
+                for language in by_language
+            }
         except OSError as exc:  # e.g. a file name too long, from a long value of a placeholder
             report.error(use.pos, f'cannot check prompt "{use.template}": {exc.strerror or exc}',
                          "prompt ids and the values of their placeholders that make usable file names")
             continue
-        if missing:
-            shown = ", ".join(missing[:_SHOWN]) + (f" and {len(missing) - _SHOWN} more" if len(missing) > _SHOWN else "")
-            report.error(use.pos, f'missing sound files for prompt "{use.template}": {shown}', wanted)
+        _report_missing(report, use.pos, f'prompt "{use.template}"', missing, by_language)
+    for queue_name, by_language in sorted(_queue_players(ways).items()):
+        queue = result.plan.queues[queue_name]
+        missing = {
+            language: [str(path) for sound_id in sorted(queue_speech(queue, speech.grammar(language)))
+                       for path in sound_paths(sounds, language, sound_id) if not listings.exists(path)]
+            for language in by_language
+        }
+        _report_missing(report, queue.pos, f'what queue "{queue_name}" says (numbers, minutes, keys)', missing,
+                        by_language)
+
+
+def _report_missing(report: Report, pos: Position, what: str, missing: dict[str, list[str]],
+                    by_language: dict[str, tuple[str, ...]]) -> None:
+    """One error for the files missing in any language, naming who plays them in it."""
+    files = [path for paths in missing.values() for path in paths]
+    if not files:
+        return
+    shown = ", ".join(files[:_SHOWN]) + (f" and {len(files) - _SHOWN} more" if len(files) > _SHOWN else "")
+    who = "; ".join(f"{' and '.join(by_language[language])} can play it in {language}"
+                    for language, paths in missing.items() if paths and by_language[language])
+    report.error(pos, f"missing sound files for {what}: {shown}" + (f" ({who})" if who else ""),
+                 f"a WAV file at {' and '.join(map(str, RATES))} Hz for each language ({', '.join(by_language)})")
+
+
+def _players(plan: Plan, ways: list[Entry]) -> dict[int, dict[str, tuple[str, ...]]]:
+    """Each written prompt (by identity: the plan holds the very `Template`
+    the compiler recorded) -> language -> the entries that can play it in it."""
+    return _who((id(template), language, way.label) for way in ways for node_id in sorted(way.nodes)
+                for template in prompts(plan.nodes[node_id]) for language in way.languages)
+
+
+def _queue_players(ways: list[Entry]) -> dict[str, dict[str, tuple[str, ...]]]:
+    """Queue name -> language -> the entries that can wait in it in that language."""
+    return _who((queue, language, way.label) for way in ways for queue in sorted(way.queues)
+                for language in way.languages)
+
+
+def _who(found: Iterable[tuple[Hashable, str, str]]) -> dict:
+    """(what, language, label) triples -> what -> language (sorted) -> labels in order, once each."""
+    grouped: dict = {}
+    for key, language, label in found:
+        labels = grouped.setdefault(key, {}).setdefault(language, [])
+        if label not in labels:
+            labels.append(label)
+    return {key: {language: tuple(by[language]) for language in sorted(by)} for key, by in grouped.items()}

@@ -107,7 +107,8 @@ def test_the_prompts_the_machine_plays_itself_are_checked_at_their_block():
     used = {u.template.source: u.pos for u in analysis.prompts}
     assert used["queue/hold_music"] == Position("<rules>", 6, 3)  # the queue
     assert used["queue/you_are_caller"].line == 7  # its announce block
-    assert used["callback/confirm_keys"] == used["numbers/0"] == Position("<rules>", 9, 15)
+    assert used["callback/confirm_keys"] == used["callback/keep_place"] == Position("<rules>", 9, 15)
+    assert "numbers/0" not in used  # numbers are per language: rules.sounds checks them per queue
 
 
 def test_the_acd_mapping_still_reads_the_options():
