@@ -283,6 +283,8 @@ class Queue:
     announce: AnnounceSettings | None = None
     whisper: Template | None = None
     callback: CallbackSettings | None = None
+    whispers: Mapping[str, Template] = field(default_factory=lambda: frozen_map({}))
+    """The whisper per agent language, when the rules give one per language."""
 
 
 @dataclass(frozen=True)
@@ -293,6 +295,8 @@ class Agent:
     skills: Mapping[str, int]
     #: Seconds after a call before the next offer; None: the ACD's default.
     wrap_up: float | None = None
+    #: The language the agent hears whispers in; None: the rules' default.
+    language: str | None = None
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,7 @@ QUEUE_KEYS = (
     "whisper", "priority",
 )
 RELAX_KEYS = ("after", "require", "add_queue")
-AGENT_KEYS = ("name", "dial", "skills", "wrap_up")
+AGENT_KEYS = ("name", "dial", "skills", "wrap_up", "language")
 DEFAULT_TIMEZONE = "UTC"
 DEFAULT_LANGUAGE = "en"
 DEFAULT_CALENDAR = "holidays"
@@ -230,8 +230,9 @@ class SectionCompiler:
                 dial = None
             skills = self.skills(fields["skills"], "skills", placeholders=False) if "skills" in fields else {}
             wrap_up = self.shapes.duration(fields["wrap_up"], "wrap_up") if "wrap_up" in fields else None
+            language = self.shapes.name(fields["language"], "language") if "language" in fields else None
             if name is not None and dial is not None and skills is not None and agent_id.strip():
-                agents[agent_id] = plan.Agent(agent_id, name, dial, plan.frozen_map(skills), wrap_up)
+                agents[agent_id] = plan.Agent(agent_id, name, dial, plan.frozen_map(skills), wrap_up, language)
         return agents
 
     def skills(self, node: Node, what: str, *, placeholders: bool) -> dict[str, int] | None:
@@ -304,9 +305,11 @@ class SectionCompiler:
         })
         settings = self.shapes.read(fields, {
             "announce": ("announce", compiled.announce),
-            "whisper": ("whisper", lambda n: self.shapes.template(n, "whisper")),
+            "whisper": ("whisper", self.whisper),
             "callback": ("callback", compiled.callback),
         })
+        if settings is not None and "whisper" in settings:
+            settings["whisper"], settings["whispers"] = settings["whisper"]
         if settings and "callback" in settings and "announce" not in settings:
             self.shapes.report.warning(
                 fields["callback"].pos, "the callback is never offered: the offer is made in the announcements",
@@ -315,6 +318,22 @@ class SectionCompiler:
         if title is None or after is None or options is None or settings is None:
             return None
         return plan.Queue(name, title, after, then, no_agents, key.pos, **options, **settings)
+
+    def whisper(self, node: Node) -> tuple[Template, Mapping[str, Template]] | None:
+        """A queue's `whisper`: one text, or a text per agent language
+        (`{en: "...", ru: "..."}`, the first for agents of other languages):
+        (the default text, the texts by language)."""
+        if not isinstance(node, Map):
+            text = self.shapes.template(node, "whisper")
+            return None if text is None else (text, plan.frozen_map({}))
+        if not node.entries:
+            self.shapes.bad(node, "whisper", 'a text, or a text per language: {en: "...", ru: "..."}')
+            return None
+        texts = {key.text: (self.shapes.name(key, "whisper language"), self.shapes.template(value, "whisper"))
+                 for key, value in node.entries}
+        if any(None in pair for pair in texts.values()):
+            return None
+        return next(iter(texts.values()))[1], plan.frozen_map({lang: text for lang, (_, text) in texts.items()})
 
     def strategy(self, node: Node) -> str | None:
         name = self.shapes.text(node, "strategy", "one of: " + ", ".join(plan.STRATEGIES))

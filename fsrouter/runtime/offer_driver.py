@@ -75,7 +75,8 @@ from fsrouter.runtime import orphan_legs
 from fsrouter.runtime.agent_presence import refused_unregistered
 from fsrouter.runtime.callback_dialer import RULES_QUEUE
 from fsrouter.runtime.callers import Caller
-from fsrouter.runtime.legs import Legs, miss_reason, originate_command, speak, spoken_wait
+from fsrouter import speech
+from fsrouter.runtime.legs import Legs, miss_reason, originate_command, speak
 from fsrouter.runtime.switch_commands import SwitchCommands
 from fsrouter.runtime.switch_sync import SwitchSync
 
@@ -122,10 +123,12 @@ class OfferDriver:
     """Drives every offer under way, one greenlet each."""
 
     def __init__(self, host: OfferHost, switch: SwitchCommands, sync: SwitchSync, legs: Legs, *,
-                 instance: str, tts: str, originate_margin: float, max_sleep: float,
+                 instance: str, tts: str | Mapping[str, str], originate_margin: float, max_sleep: float,
                  spawn: Callable[..., object]) -> None:
         """`instance` marks the legs originated (see `orphan_legs`); `tts` is
-        the `engine|voice` whispers are spoken with; `max_sleep` the pause
+        the `engine|voice` whispers are spoken with, or one per agent
+        language (`{"default": "flite|kal", "ru": "tts_commandline|ru"}`,
+        see `config.tts_voices`); `max_sleep` the pause
         between tries to verify a bridge while the connection is down;
         `spawn` runs each offer's greenlet."""
         self._host = host
@@ -133,7 +136,7 @@ class OfferDriver:
         self._sync = sync
         self._legs = legs
         self._instance = instance
-        self._tts = tts
+        self._tts = tts if isinstance(tts, Mapping) else {"default": tts}
         self._originate_margin = originate_margin
         self._max_sleep = max_sleep
         self._spawn = spawn
@@ -360,8 +363,10 @@ class OfferDriver:
             **orphan_legs.marker(orphan_legs.AGENT, self._instance),
         }
         whisper = self.whisper(offer, context)
+        language = self._agent_language(offer)
+        voice = self._tts.get(language) or self._tts["default"]
         try:
-            command = originate_command(settings, offer.dial, [speak(self._tts, whisper)] if whisper else [])
+            command = originate_command(settings, offer.dial, [speak(voice, whisper)] if whisper else [])
         except fsvalues.UnsafeValue as exc:
             log.error("agent %s not dialled: %s", offer.agent_id, exc, extra=_log_fields(offer))
             return "-ERR INVALID_DIAL_STRING"
@@ -386,7 +391,17 @@ class OfferDriver:
             template = queue.whisper if queue is not None else None
         if template is None:
             return ""
-        return template.render({**context, "queue": queue.title, "waited": spoken_wait(offer.waited)})
+        language = self._agent_language(offer)
+        template = queue.whispers.get(language, template) if not offer.is_callback else template
+        spoken = {"queue": queue.title, "waited": speech.spoken_wait(offer.waited, language)}
+        if "number" in context:  # a callback's number: digit by digit, not "six billion..."
+            spoken["number"] = speech.spoken_digits(context["number"])
+        return template.render({**context, **spoken})
+
+    def _agent_language(self, offer: Offer) -> str:
+        """The language the agent hears the whisper in: theirs, else the rules' default."""
+        agent = self._host.plan.agents.get(offer.agent_id)
+        return (agent.language if agent is not None else None) or self._host.plan.settings.language
 
 
 _ANSWERED_UNBRIDGED = frozenset({OfferState.ANSWERING, OfferState.BRIDGING, OfferState.VERIFYING,

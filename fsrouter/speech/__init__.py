@@ -16,6 +16,9 @@ language needs.  Languages without a grammar of their own (any code the
 rules name, e.g. "de") speak with the English one's shape: a number, then
 "minute"/"minutes".
 
+Whispers, spoken by a TTS engine in the agent's language, get their
+figures from `text`: "2 минуты", a phone number digit by digit.
+
 This is a leaf module: `rules`, `flow` and the runtime import it; it
 imports nothing of fsrouter's.
 """
@@ -23,11 +26,7 @@ imports nothing of fsrouter's.
 from __future__ import annotations
 
 from .grammar import DIGITS, KEYS, MAX_NUMBER, Grammar
-from .languages import GRAMMARS
+from .languages import GRAMMARS, grammar
+from .text import spoken_digits, spoken_wait
 
-__all__ = ["DIGITS", "GRAMMARS", "KEYS", "MAX_NUMBER", "Grammar", "grammar"]
-
-
-def grammar(language: str) -> Grammar:
-    """The grammar for `language`; English's shape for one without its own."""
-    return GRAMMARS.get(language, GRAMMARS["en"])
+__all__ = ["DIGITS", "GRAMMARS", "KEYS", "MAX_NUMBER", "Grammar", "grammar", "spoken_digits", "spoken_wait"]

@@ -100,3 +100,8 @@ class Arabic(Grammar):
 
 GRAMMARS: dict[str, Grammar] = {g.code: g for g in (Grammar(), Greek(), Hungarian(), Russian(), Arabic())}
 """The languages with prompts in sounds/, by code."""
+
+
+def grammar(language: str) -> Grammar:
+    """The grammar for `language`; English's shape for one without its own."""
+    return GRAMMARS.get(language, GRAMMARS["en"])

@@ -20,6 +20,7 @@ Every file they were sent exists under sounds/<lang>/ (the simulator opens it).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import gevent
@@ -98,3 +99,21 @@ def test_russian_and_arabic_callers_hear_their_grammar_and_the_offer_names_its_k
         "callback/offer", "keys/press", "numbers/3", "callback/keep_place", "queue/thank_you"]
     assert [call.missing_sounds for call in waiting] == [[]] * len(waiting)
     assert busy.wait(5)  # a call still up would hold fsrouter's stop back
+
+
+def test_the_whisper_is_spoken_in_the_agents_language_by_its_voice(start_fsrouter):
+    """Ivan (language: ru) hears the queue's Russian whisper, its wait in
+    Russian, spoken by the voice `freeswitch.tts` gives Russian."""
+    fsrouter = start_fsrouter(rules=RULES)
+    fsrouter.kill()
+    config = json.loads(fsrouter.config.read_text())
+    config["freeswitch"]["tts"] = {"default": "flite|kal", "ru": "tts_commandline|ru"}
+    fsrouter.config.write_text(json.dumps(config))
+    fsrouter.start()
+    fsrouter.switch.add_agent(AgentScript(endpoint="user/6101", answer_after=0.1, hang_up_after=20))
+    call = fsrouter.switch.place_call(CallerScript(destination="5300"))
+    assert call.wait(10), fsrouter.log_text()
+    [leg] = fsrouter.switch.agent_calls
+    assert [app.arg for app in leg.apps if app.name == "speak"] == [
+        "tts_commandline|ru|Languages; ожидание меньше минуты"]
+    assert call.bridged_with == leg.uuid

@@ -151,7 +151,7 @@ def test_the_acd_mapping_still_reads_the_options():
     ('    callback: {offer_when: {position_over: 5}, region: GR, dial_after: soon}\n',
      ['<rules>:9:72: error: bad value for callback dial_after: "soon" '
       '(expected seconds (0 allowed) or a duration like 45s, 3m, 1h30m)']),
-    ('    whisper: {a: 1}\n', ['<rules>:9:14: error: bad value for whisper: a mapping (expected text)']),
+    ('    whisper: [a]\n', ['<rules>:9:14: error: bad value for whisper: a list (expected text)']),
 ])
 def test_bad_shapes_point_at_the_line(extra, expected):
     assert problems(extra) == expected
