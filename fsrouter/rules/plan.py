@@ -35,6 +35,10 @@ TIMEOUT = "timeout"  # nothing keyed, retries left
 TOO_MANY_TIMEOUTS = "too_many_timeouts"
 
 
+CALLER_LANGUAGE = "caller_language"
+"""The call variable holding the language the dialplan says the caller speaks."""
+
+
 def frozen_map(items: Mapping) -> Mapping:
     return MappingProxyType(dict(items))
 
@@ -327,6 +331,10 @@ class Plan:
     queues: Mapping[str, Queue]
     agents: Mapping[str, Agent]
     warnings: tuple[Problem, ...] = ()
+    entry_languages: Mapping[tuple[str, str], frozenset[str]] = field(default_factory=lambda: frozen_map({}))
+    """("line", number) or ("route", name) -> the languages a call entering
+    there can speak (`rules.route_languages`): the only ones a caller's own
+    language may switch it to, since `check` verified their prompts."""
 
     def context(self, variables: Mapping[str, str], now: float) -> Context:
         return Context(variables, Moment.at(now, self.settings.tz), self.settings.holidays)
@@ -351,6 +359,10 @@ class Plan:
         if matched is not None:
             _assign(matched.values, variables, exported)
             flow, chosen = matched.flow, matched.name
+        entry = ("route", matched.name) if matched is not None else ("line", line.number) if line else None
+        wanted = call_vars.get(CALLER_LANGUAGE)
+        if wanted and wanted in self.entry_languages.get(entry, ()):
+            variables["language"] = exported["language"] = wanted
         return RouteDecision(
             flow,
             frozen_map(variables),

@@ -30,6 +30,8 @@ class Entry:
     """One way in: `label` names it in messages ('route "greek"')."""
 
     label: str
+    key: tuple[str, str]
+    """("line", number) or ("route", name), as `Plan.entry_languages` is keyed."""
     pos: Position
     languages: frozenset[str]
     nodes: frozenset[str]
@@ -44,16 +46,17 @@ def entries(plan: p.Plan, known: Mapping[str, Iterable[str]]) -> list[Entry]:
     found = []
     for line in plan.lines.values():
         if line.flow is not None:
-            found.append(_entry(plan, known, f'line "{line.number}"', line.pos, line.flow,
+            found.append(_entry(plan, known, f'line "{line.number}"', ("line", line.number), line.pos, line.flow,
                                 line_languages[line.number]))
     every_line = {default}.union(*line_languages.values())
     for route in plan.routes:
         own = _values_language(route.values, known)
-        found.append(_entry(plan, known, f'route "{route.name}"', route.pos, route.flow, own or every_line))
+        found.append(_entry(plan, known, f'route "{route.name}"', ("route", route.name), route.pos, route.flow,
+                            own or every_line))
     if plan.default_route is not None:
         route = plan.default_route
         unrouted = {default}.union(*(line_languages[n] for n, line in plan.lines.items() if line.flow is None))
-        found.append(_entry(plan, known, "the default route", route.pos, route.flow,
+        found.append(_entry(plan, known, "the default route", ("route", route.name), route.pos, route.flow,
                             _values_language(route.values, known) or unrouted))
     return found
 
@@ -84,8 +87,8 @@ def prompts(node: p.Node) -> tuple[Template, ...]:
     return ()
 
 
-def _entry(plan: p.Plan, known: Mapping[str, Iterable[str]], label: str, pos: Position, flow: str,
-           languages: set[str]) -> Entry:
+def _entry(plan: p.Plan, known: Mapping[str, Iterable[str]], label: str, key: tuple[str, str], pos: Position,
+           flow: str, languages: set[str]) -> Entry:
     languages = set(languages)
     seen: set[str] = set()
     queues: set[str] = set()
@@ -103,7 +106,7 @@ def _entry(plan: p.Plan, known: Mapping[str, Iterable[str]], label: str, pos: Po
             queues.add(queue.name)
             todo += [queue.max_wait_then, queue.no_agents]
         todo += node.edges.values()
-    return Entry(label, pos, frozenset(languages), frozenset(seen), frozenset(queues))
+    return Entry(label, key, pos, frozenset(languages), frozenset(seen), frozenset(queues))
 
 
 def _values_language(values: Mapping[str, Template], known: Mapping[str, Iterable[str]]) -> set[str]:

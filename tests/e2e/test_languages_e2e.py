@@ -117,3 +117,18 @@ def test_the_whisper_is_spoken_in_the_agents_language_by_its_voice(start_fsroute
     assert [app.arg for app in leg.apps if app.name == "speak"] == [
         "tts_commandline|ru|Languages; ожидание меньше минуты"]
     assert call.bridged_with == leg.uuid
+
+
+def test_the_callers_own_language_from_the_dialplan_where_the_line_can_speak_it(start_fsrouter):
+    """`fsrouter_language=ru` set by the dialplan: Russian from the first
+    prompt on the line whose menu offers Russian; ignored on a line that
+    never speaks it (its prompts were not checked in Russian)."""
+    fsrouter = start_fsrouter(rules=RULES)
+    russian = {"fsrouter_language": "ru"}
+    chooser = fsrouter.switch.place_call(CallerScript(destination="5200", variables=russian,
+                                                      actions=[Press("0", after_prompt="menu/main")], patience=10))
+    english_only = fsrouter.switch.place_call(CallerScript(destination="5300", variables=russian, patience=10))
+    for call in (chooser, english_only):
+        assert call.wait(10), fsrouter.log_text()
+    assert heard(chooser)[:2] == ["ru/menu/main", "ru/queue/hold_music"]
+    assert heard(english_only)[0] == "en/queue/hold_music"

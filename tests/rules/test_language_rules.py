@@ -55,3 +55,33 @@ def test_a_plain_whisper_has_no_languages():
 def test_bad_language_settings_are_reported_at_their_place(old, new, expected):
     problems = [str(p) for p in analyse_source(BASE.replace(old, new), "r.yaml").problems]
     assert any(p.startswith(f"r.yaml:{expected}") for p in problems), problems
+
+
+MENU = """
+settings: {language: en}
+lines:
+  "100": {flow: choose}
+  "200": {flow: plain}
+flows:
+  choose:
+    - menu:
+        prompt: menu/main
+        options: {"9": {set: {language: ru}, goto: plain}, "0": {transfer: operator}}
+        default: {transfer: operator}
+  plain:
+    - play: ivr/goodbye
+    - hangup: NORMAL_CLEARING
+"""
+
+
+@pytest.mark.parametrize("line, wanted, language", [
+    ("100", "ru", "ru"),  # the menu can switch to Russian: the caller's Russian is taken at once
+    ("200", "ru", "en"),  # nothing on this line speaks Russian (its prompts were not checked in it)
+    ("100", "xx", "en"),
+    ("100", "", "en"),
+])
+def test_a_callers_own_language_is_taken_where_the_way_in_can_speak_it(line, wanted, language):
+    plan = compile_source(MENU)
+    decision = plan.route({"destination_number": line, "caller_language": wanted}, 0)
+    assert decision.variables["language"] == language
+    assert plan.entry_languages[("line", line)] == ({"en", "ru"} if line == "100" else {"en"})
