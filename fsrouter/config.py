@@ -144,7 +144,11 @@ _TTS_HINT = "a TTS engine and voice, e.g. flite|kal"
 def _tts(shapes: Shapes, node: Node) -> str | Mapping[str, str] | None:
     """`freeswitch.tts`: one `engine|voice`, or one per agent language with a
     `default` (e.g. `{default: flite|kal, ru: tts_commandline|ru}`: FreeSWITCH's
-    mod_tts_commandline running espeak-ng, which speaks el, hu, ru, ar)."""
+    mod_tts_commandline running espeak-ng, which speaks el, hu, ru, ar).
+    mod_tts_commandline passes the text and voice to its command through
+    switch_util_quote_shell_arg (FreeSWITCH src/mod/asr_tts/mod_tts_commandline/
+    mod_tts_commandline.c, tts_commandline_speech_feed_tts); the text itself
+    is made safe for `speak` by fsvalues.speech."""
     if not isinstance(node, Map):
         return shapes.text(node, "freeswitch.tts", _TTS_HINT)
     voices = {key.text: (shapes.name(key, "freeswitch.tts language"), shapes.text(value, "freeswitch.tts", _TTS_HINT))
