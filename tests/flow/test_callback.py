@@ -231,24 +231,12 @@ def test_booked_is_said_only_after_the_booking_is_committed(events):
     assert m.outcome[0] != "callback" or committed
 
 
-UK_RULES = """
-settings: {timezone: UTC, language: en}
-lines:
+UK_RULES = RULES.replace('lines: {"7000": {flow: wait}}', """lines:
   "+442071838750": {flow: wait, language: ru}
   "7001": {flow: wait, region: GB}
-  "7002": {flow: wait}
-flows:
-  wait:
-    - queue: q
-queues:
-  q:
-    announce: {position: {first: 15s, every: 45s}}
-    callback:
-      offer_when: {position_over: 5}
-      region: GR
-      allow: {regions: [GR, GB], types: [mobile, fixed_line]}
-    max_wait: {after: 10m, then: {transfer: operator}}
-"""
+  "7002": {flow: wait}""").replace("offer_when: {wait_over: 3m, position_over: 5}",
+                                 "offer_when: {position_over: 5}\n      region: GR").replace(
+    "regions: [GR]", "regions: [GR, GB]")
 
 
 def _keyed_on(line: str, keyed: str) -> tuple[CallMachine, list]:
