@@ -176,6 +176,16 @@ def test_check_names_the_route_that_lacks_a_greek_prompt(tmp_path):
     ])
 
 
+def test_many_lines_that_need_a_prompt_are_counted_not_all_listed(tmp_path):
+    rules = tmp_path / "r.yaml"
+    lines = "".join(f'  "{n}": {{language: el, flow: main}}\n' for n in range(1, 7))
+    rules.write_text(f"lines:\n{lines}flows:\n  main:\n    - play: menu/special\n    - hangup: NORMAL_CLEARING\n")
+    (tmp_path / "sounds").mkdir()
+    status, [problem] = check(rules, tmp_path / "sounds")
+    assert problem.endswith('(line "1", line "2", line "3", line "4" and 2 more can play it in el) '
+                            "(expected a WAV file at 8000 and 16000 Hz for each language (el))"), problem
+
+
 RUSSIAN_QUEUE = """
 lines:
   "100": {language: ru, flow: wait}

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import phonenumbers
 
+from .. import speech
 from ..callback_numbers import DEFAULT_TYPES, NumberPolicy, PolicyError, number_pattern, number_type, region_code
 from . import plan
 from .conditions import TestCompiler
@@ -27,7 +28,7 @@ CALLBACK_KEYS = (
     "caller_id", "whisper", "intro", "window",
 )
 ALLOW_KEYS = ("regions", "types")
-MAX_SPOKEN_NUMBER = 60
+MAX_SPOKEN_NUMBER = speech.MAX_NUMBER
 """The highest number there is a prompt for (numbers/0..60)."""
 
 HOLD_MUSIC = "queue/hold_music"

@@ -26,38 +26,53 @@ from .templates import Template
 
 
 @dataclass(frozen=True)
+class Reach:
+    """What a call can reach from a flow's first step: the steps, the queues
+    (and their destinations' steps), the languages `set` steps give."""
+
+    nodes: frozenset[str]
+    queues: frozenset[str]
+    languages: frozenset[str]
+
+
+@dataclass(frozen=True)
 class Entry:
-    """One way in: `label` names it in messages ('route "greek"')."""
+    """One way in: `label` names it in messages ('route "greek"'); what it
+    reaches is its flow's `Reach`, shared by every entry into that flow."""
 
     label: str
     key: tuple[str, str]
     """("line", number) or ("route", name), as `Plan.entry_languages` is keyed."""
     pos: Position
+    flow: str
     languages: frozenset[str]
-    nodes: frozenset[str]
-    queues: frozenset[str]
+    reach: Reach
 
 
 def entries(plan: p.Plan, known: Mapping[str, Iterable[str]]) -> list[Entry]:
-    """Every line with a flow, every route and the default route, with what it reaches."""
+    """Every line with a flow, every route and the default route, with what
+    it reaches (each flow walked once, however many lines enter it)."""
     default = plan.settings.language
+    reached: dict[str, Reach] = {}
+
+    def entry(label: str, key: tuple[str, str], pos: Position, flow: str, languages: set[str]) -> Entry:
+        if flow not in reached:
+            reached[flow] = _reach(plan, known, flow)
+        return Entry(label, key, pos, flow, frozenset(languages | reached[flow].languages), reached[flow])
+
     line_languages = {line.number: _values_language(line.values, known) or {line.language or default}
                       for line in plan.lines.values()}
-    found = []
-    for line in plan.lines.values():
-        if line.flow is not None:
-            found.append(_entry(plan, known, f'line "{line.number}"', ("line", line.number), line.pos, line.flow,
-                                line_languages[line.number]))
+    found = [entry(f'line "{line.number}"', ("line", line.number), line.pos, line.flow, line_languages[line.number])
+             for line in plan.lines.values() if line.flow is not None]
     every_line = {default}.union(*line_languages.values())
     for route in plan.routes:
         own = _values_language(route.values, known)
-        found.append(_entry(plan, known, f'route "{route.name}"', ("route", route.name), route.pos, route.flow,
-                            own or every_line))
+        found.append(entry(f'route "{route.name}"', ("route", route.name), route.pos, route.flow, own or every_line))
     if plan.default_route is not None:
         route = plan.default_route
         unrouted = {default}.union(*(line_languages[n] for n, line in plan.lines.items() if line.flow is None))
-        found.append(_entry(plan, known, "the default route", ("route", route.name), route.pos, route.flow,
-                            _values_language(route.values, known) or unrouted))
+        found.append(entry("the default route", ("route", route.name), route.pos, route.flow,
+                           _values_language(route.values, known) or unrouted))
     return found
 
 
@@ -87,9 +102,8 @@ def prompts(node: p.Node) -> tuple[Template, ...]:
     return ()
 
 
-def _entry(plan: p.Plan, known: Mapping[str, Iterable[str]], label: str, key: tuple[str, str], pos: Position,
-           flow: str, languages: set[str]) -> Entry:
-    languages = set(languages)
+def _reach(plan: p.Plan, known: Mapping[str, Iterable[str]], flow: str) -> Reach:
+    languages: set[str] = set()
     seen: set[str] = set()
     queues: set[str] = set()
     todo = [plan.flows[flow]]
@@ -106,7 +120,7 @@ def _entry(plan: p.Plan, known: Mapping[str, Iterable[str]], label: str, key: tu
             queues.add(queue.name)
             todo += [queue.max_wait_then, queue.no_agents]
         todo += node.edges.values()
-    return Entry(label, key, pos, frozenset(languages), frozenset(seen), frozenset(queues))
+    return Reach(frozenset(seen), frozenset(queues), frozenset(languages))
 
 
 def _values_language(values: Mapping[str, Template], known: Mapping[str, Iterable[str]]) -> set[str]:

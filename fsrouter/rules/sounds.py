@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Hashable, Iterable
+from collections.abc import Hashable
+from dataclasses import dataclass, field
 from math import prod
 from pathlib import Path
 
@@ -68,9 +69,8 @@ def check_sounds(result: Compilation, sounds: Path, report: Report) -> None:
         report.warning(Position(str(sounds)), "no sounds directory here; prompts not checked", "--sounds DIR")
         return
     known = dict(result.known)
-    every_language = {language: () for language in sorted(known.get("language", ()))}
-    ways = entries(result.plan, known) if result.plan is not None else []
-    players = _players(result.plan, ways) if result.plan is not None else {}
+    every_language = {language: _Players() for language in sorted(known.get("language", ()))}
+    who = _Who(result.plan, entries(result.plan, known)) if result.plan is not None else None
     listings = _Listings()
     budget = MAX_LOOKUPS
     # In file order, so "the prompts after it" that a budget leaves unchecked are the later ones.
@@ -89,7 +89,7 @@ def check_sounds(result: Compilation, sounds: Path, report: Report) -> None:
                 f"at most {MAX_RENDERINGS:,}",
             )
             continue
-        by_language = players.get(id(use.template), every_language)
+        by_language = (who.of(id(use.template)) if who else None) or every_language
         budget -= renderings * len(by_language) * len(RATES)
         if budget < 0:
             report.warning(use.pos, f'prompt "{use.template}" and the prompts after it not checked: '
@@ -106,8 +106,8 @@ def check_sounds(result: Compilation, sounds: Path, report: Report) -> None:
                          "prompt ids and the values of their placeholders that make usable file names")
             continue
         _report_missing(report, use.pos, f'prompt "{use.template}"', missing, by_language)
-    for queue_name, by_language in sorted(_queue_players(ways).items()):
-        queue = result.plan.queues[queue_name]
+    for queue_name in who.queues if who else ():
+        queue, by_language = result.plan.queues[queue_name], who.of(("queue", queue_name))
         missing = {
             language: [str(path) for sound_id in sorted(queue_speech(queue, speech.grammar(language)))
                        for path in sound_paths(sounds, language, sound_id) if not listings.exists(path)]
@@ -118,36 +118,64 @@ def check_sounds(result: Compilation, sounds: Path, report: Report) -> None:
 
 
 def _report_missing(report: Report, pos: Position, what: str, missing: dict[str, list[str]],
-                    by_language: dict[str, tuple[str, ...]]) -> None:
+                    by_language: dict[str, _Players]) -> None:
     """One error for the files missing in any language, naming who plays them in it."""
     files = [path for paths in missing.values() for path in paths]
     if not files:
         return
     shown = ", ".join(files[:_SHOWN]) + (f" and {len(files) - _SHOWN} more" if len(files) > _SHOWN else "")
-    who = "; ".join(f"{' and '.join(by_language[language])} can play it in {language}"
-                    for language, paths in missing.items() if paths and by_language[language])
+    who = "; ".join(f"{by_language[language]} can play it in {language}"
+                    for language, paths in missing.items() if paths and by_language[language].count)
     report.error(pos, f"missing sound files for {what}: {shown}" + (f" ({who})" if who else ""),
                  f"a WAV file at {' and '.join(map(str, RATES))} Hz for each language ({', '.join(by_language)})")
 
 
-def _players(plan: Plan, ways: list[Entry]) -> dict[int, dict[str, tuple[str, ...]]]:
-    """Each written prompt (by identity: the plan holds the very `Template`
-    the compiler recorded) -> language -> the entries that can play it in it."""
-    return _who((id(template), language, way.label) for way in ways for node_id in sorted(way.nodes)
-                for template in prompts(plan.nodes[node_id]) for language in way.languages)
+@dataclass
+class _Players:
+    """The lines and routes that can play something in one language: the
+    first few by name, and how many in all."""
+
+    labels: list[str] = field(default_factory=list)
+    count: int = 0
+
+    def add(self, labels: list[str], count: int) -> None:
+        self.labels += labels[:_SHOWN - len(self.labels)]
+        self.count += count
+
+    def __str__(self) -> str:
+        more = self.count - len(self.labels)
+        return ", ".join(self.labels) + (f" and {more} more" if more else "")
 
 
-def _queue_players(ways: list[Entry]) -> dict[str, dict[str, tuple[str, ...]]]:
-    """Queue name -> language -> the entries that can wait in it in that language."""
-    return _who((queue, language, way.label) for way in ways for queue in sorted(way.queues)
-                for language in way.languages)
+class _Who:
+    """Who can play each written prompt (by identity: the plan holds the very
+    `Template` the compiler recorded) and who can wait in each queue, in
+    which language.  Worked out per flow, so that a thousand lines into one
+    flow cost one walk of it, not a thousand."""
 
+    def __init__(self, plan: Plan, ways: list[Entry]) -> None:
+        self._by_flow: dict[str, dict[str, _Players]] = {}
+        reaches = {}
+        for way in ways:
+            reaches[way.flow] = way.reach
+            for language in way.languages:
+                self._by_flow.setdefault(way.flow, {}).setdefault(language, _Players()).add([way.label], 1)
+        self._flows_of: dict[Hashable, set[str]] = {}
+        for flow, reach in reaches.items():
+            for node_id in reach.nodes:
+                for template in prompts(plan.nodes[node_id]):
+                    self._flows_of.setdefault(id(template), set()).add(flow)
+            for queue in reach.queues:
+                self._flows_of.setdefault(("queue", queue), set()).add(flow)
+        self.queues = sorted(key[1] for key in self._flows_of if isinstance(key, tuple))
+        """The queues some line or route can reach."""
 
-def _who(found: Iterable[tuple[Hashable, str, str]]) -> dict:
-    """(what, language, label) triples -> what -> language (sorted) -> labels in order, once each."""
-    grouped: dict = {}
-    for key, language, label in found:
-        labels = grouped.setdefault(key, {}).setdefault(language, [])
-        if label not in labels:
-            labels.append(label)
-    return {key: {language: tuple(by[language]) for language in sorted(by)} for key, by in grouped.items()}
+    def of(self, key: Hashable) -> dict[str, _Players] | None:
+        """Language (sorted) -> who plays `key` in it; None if nothing reaches it."""
+        if key not in self._flows_of:
+            return None
+        merged: dict[str, _Players] = {}
+        for flow in sorted(self._flows_of[key]):
+            for language, players in self._by_flow.get(flow, {}).items():
+                merged.setdefault(language, _Players()).add(players.labels, players.count)
+        return {language: merged[language] for language in sorted(merged)}
