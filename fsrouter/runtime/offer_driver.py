@@ -362,8 +362,7 @@ class OfferDriver:
             **{f"fsrouter_{k}": v for k, v in context.items() if k in _CONTEXT_VARIABLES},
             **orphan_legs.marker(orphan_legs.AGENT, self._instance),
         }
-        whisper = self.whisper(offer, context)
-        language = self._agent_language(offer)
+        language, whisper = self.whisper(offer, context)
         voice = self._tts.get(language) or self._tts["default"]
         try:
             command = originate_command(settings, offer.dial, [speak(voice, whisper)] if whisper else [])
@@ -379,9 +378,12 @@ class OfferDriver:
         caller = self._host.caller(offer.entry_id)
         return caller.variables if caller is not None else {}
 
-    def whisper(self, offer: Offer, context: Mapping[str, str]) -> str:
-        """The text the agent hears before the bridge ("" for none): the
-        rules queue's `whisper`, or its `callback.whisper` for a callback."""
+    def whisper(self, offer: Offer, context: Mapping[str, str]) -> tuple[str, str]:
+        """The language and the text the agent hears before the bridge (""
+        for none): the rules queue's `whisper` (its text in the agent's
+        language if it has one), or its `callback.whisper` for a callback.
+        A text not in the agent's language is said in its own (the first
+        of a queue's texts, else the rules' default), wait included."""
         if offer.is_callback:
             queue = self._host.plan.queues.get(context.get(RULES_QUEUE, ""))
             template = queue.callback.whisper if queue is not None and queue.callback is not None else None
@@ -389,14 +391,19 @@ class OfferDriver:
             caller = self._host.caller(offer.entry_id)
             queue = self._host.plan.queues.get(caller.queue) if caller is not None else None
             template = queue.whisper if queue is not None else None
+        language = self._host.plan.settings.language
         if template is None:
-            return ""
-        language = self._agent_language(offer)
-        template = queue.whispers.get(language, template) if not offer.is_callback else template
+            return language, ""
+        whispers = {} if offer.is_callback else queue.whispers
+        wanted = self._agent_language(offer)
+        if wanted in whispers:
+            language, template = wanted, whispers[wanted]
+        elif whispers:
+            language = next(iter(whispers))  # the first text, `queue.whisper`
         spoken = {"queue": queue.title, "waited": speech.spoken_wait(offer.waited, language)}
         if "number" in context:  # a callback's number: digit by digit, not "six billion..."
             spoken["number"] = speech.spoken_digits(context["number"])
-        return template.render({**context, **spoken})
+        return language, template.render({**context, **spoken})
 
     def _agent_language(self, offer: Offer) -> str:
         """The language the agent hears the whisper in: theirs, else the rules' default."""
