@@ -9,13 +9,15 @@ behaves the same whatever directory systemd or a shell starts it from).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 
 from fsrouter.rules.loader import load_text, read_text
 from fsrouter.rules.problems import Report, RulesError
 from fsrouter.rules.shapes import Shapes
-from fsrouter.rules.tree import Node, Scalar
+from fsrouter.rules.tree import Map, Node, Scalar
 from fsrouter.store.errors import UnsupportedURL
 from fsrouter.store.url import resolve_url
 
@@ -37,8 +39,9 @@ class ServiceConfig:
     inbound_password: str = "ClueCon"
     #: The sounds root as FreeSWITCH sees it (it may run on another box).
     freeswitch_sounds_dir: str = ""
-    #: The TTS `engine|voice` that speaks whispers to agents (mod_flite by default).
-    tts: str = "flite|kal"
+    #: The TTS `engine|voice` that speaks whispers to agents (mod_flite by default),
+    #: or one per agent language: {"default": "flite|kal", "ru": "tts_commandline|ru"}.
+    tts: str | Mapping[str, str] = "flite|kal"
     #: Names this fsrouter on the legs it originates (default: the host name),
     #: so a sweep after a reconnect or restart hangs up only its own leftovers.
     instance: str | None = None
@@ -113,8 +116,7 @@ def _read(root: Node, shapes: Shapes, path: Path) -> dict:
     values["freeswitch_sounds_dir"] = values["sounds_dir"]
     _put(values, "freeswitch_sounds_dir", freeswitch.get("sounds_dir"),
          lambda n: shapes.text(n, "freeswitch.sounds_dir", "an absolute path on the FreeSWITCH host"))
-    _put(values, "tts", freeswitch.get("tts"),
-         lambda n: shapes.text(n, "freeswitch.tts", "a TTS engine and voice, e.g. flite|kal"))
+    _put(values, "tts", freeswitch.get("tts"), lambda n: _tts(shapes, n))
     _put(values, "instance", freeswitch.get("instance"),
          lambda n: shapes.name(n, "freeswitch.instance"))
 
@@ -141,6 +143,30 @@ def _read(root: Node, shapes: Shapes, path: Path) -> dict:
     _put(values, "log_level", top.get("log_level"), lambda n: _choice(shapes, n, "log_level", LOG_LEVELS))
     _put(values, "log_format", top.get("log_format"), lambda n: _choice(shapes, n, "log_format", LOG_FORMATS))
     return values
+
+
+_TTS_HINT = "a TTS engine and voice, e.g. flite|kal"
+
+
+def _tts(shapes: Shapes, node: Node) -> str | Mapping[str, str] | None:
+    """`freeswitch.tts`: one `engine|voice`, or one per agent language with a
+    `default` (e.g. `{default: flite|kal, ru: tts_commandline|ru}`: FreeSWITCH's
+    mod_tts_commandline running espeak-ng, which speaks el, hu, ru, ar).
+    mod_tts_commandline passes the text and voice to its command through
+    switch_util_quote_shell_arg (FreeSWITCH src/mod/asr_tts/mod_tts_commandline/
+    mod_tts_commandline.c, tts_commandline_speech_feed_tts); the text itself
+    is made safe for `speak` by fsvalues.speech."""
+    if not isinstance(node, Map):
+        return shapes.text(node, "freeswitch.tts", _TTS_HINT)
+    voices = {key.text: (shapes.name(key, "freeswitch.tts language"), shapes.text(value, "freeswitch.tts", _TTS_HINT))
+              for key, value in node.entries}
+    if any(None in pair for pair in voices.values()):
+        return None
+    if "default" not in voices:
+        shapes.report.error(node.pos, "freeswitch.tts has no default voice",
+                            "default: flite|kal, beside the voices per language")
+        return None
+    return MappingProxyType({language: voice for language, (_, voice) in voices.items()})
 
 
 def _put(values: dict, key: str, node: Node | None, read) -> None:

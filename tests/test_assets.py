@@ -22,13 +22,15 @@ from pathlib import Path
 import pytest
 import yaml
 
+from fsrouter import speech
+
 ROOT = Path(__file__).resolve().parent.parent
 SOUNDS = ROOT / "sounds"
 MANIFEST = SOUNDS / "prompts.yaml"
 DIALPLAN = ROOT / "dialplan"
 SYSTEMD = ROOT / "systemd"
 
-LANGUAGES = ("en", "el")
+LANGUAGES = ("en", "el", "hu", "ru", "ar")
 RATES = (8000, 16000)
 
 # The prompts the engine and the example rules rely on.
@@ -42,13 +44,21 @@ REQUIRED_PROMPTS = (
         "queue/minute", "queue/minutes", "queue/less_than_a_minute",
         "queue/more_than", "queue/thank_you", "queue/max_wait",
         "queue/no_agents",
-        "callback/offer", "callback/confirm_number", "callback/confirm_keys",
+        "callback/offer", "callback/keep_place", "callback/confirm_number", "callback/confirm_keys",
         "callback/enter_number", "callback/invalid_number", "callback/refused",
         "callback/booked", "callback/intro",
         "recording/notice",
     ]
     + [f"numbers/{n}" for n in range(1, 61)]
 )
+
+# A letter of each language's script, to tell a translation from a copy of the English.
+SCRIPTS = {"el": "[\u0370-\u03ff]", "ru": "[\u0400-\u04ff]", "ar": "[\u0600-\u06ff]"}
+
+
+def _languages(entry: dict) -> list[str]:
+    """The languages a prompt exists in: all, or those its `only:` lists."""
+    return entry.get("only", list(LANGUAGES))
 
 
 def _load_make_sounds():
@@ -85,29 +95,50 @@ def test_manifest_has_every_required_prompt_in_every_language():
         assert re.fullmatch(r"[a-z_]+/[a-z0-9_]+", prompt_id), prompt_id
         if "music" in entry:
             continue
-        for lang in LANGUAGES:
+        for lang in _languages(entry):
             text = entry.get(lang)
             assert isinstance(text, str) and text.strip(), (prompt_id, lang)
-    # The Greek texts are Greek, not copies of the English.
-    greek = re.compile("[\u0370-\u03ff]")
-    for prompt_id, entry in prompts.items():
-        if "music" not in entry:
-            assert greek.search(entry["el"]), f"{prompt_id}: el text has no Greek"
+            if lang in SCRIPTS:
+                assert re.search(SCRIPTS[lang], text), f"{prompt_id}: {lang} text not in its script"
+        assert set(entry) - {"music", "only"} <= set(_languages(entry)), prompt_id
+
+
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_every_prompt_a_grammar_says_is_in_the_manifest(lang):
+    """Russian "две", the Arabic dual, Hungarian "két": whatever
+    fsrouter/speech/ composes for a language has a text in it."""
+    prompts = _manifest()["prompts"]
+    said = speech.grammar(lang).vocabulary()
+    missing = sorted(p for p in said if p not in prompts or lang not in _languages(prompts[p]))
+    assert not missing, f"{lang}: {missing}"
 
 
 def test_make_sounds_reads_the_manifest():
     make_sounds = _load_make_sounds()
     rates, jobs = make_sounds.load_manifest(MANIFEST)
     assert rates == list(RATES)
-    assert len(jobs) == len(_manifest()["prompts"]) * len(LANGUAGES)
+    assert len(jobs) == sum(len(_languages(e)) for e in _manifest()["prompts"].values())
     assert make_sounds.out_path(SOUNDS, "en", "menu/main", 8000) == (
         SOUNDS / "en" / "menu" / "8000" / "main.wav"
     )
 
 
+@pytest.mark.parametrize("entry, error", [
+    ('{only: [ru], ru: "две", en: "two"}', "text for 'en', which only: leaves out"),
+    ('{only: [xx], ru: "две"}', "only: a list of languages among"),
+    ('{only: [ru]}', "no text for language 'ru'"),
+])
+def test_make_sounds_refuses_a_bad_only(tmp_path, entry, error):
+    manifest = tmp_path / "prompts.yaml"
+    manifest.write_text("rates: [8000]\nlanguages: {en: {voice: en}, ru: {voice: ru}}\n"
+                        f"prompts:\n  numbers/2f: {entry}\n", encoding="utf-8")
+    with pytest.raises(SystemExit, match=re.escape(error)):
+        _load_make_sounds().load_manifest(manifest)
+
+
 def _prompt_files():
-    for prompt_id in _manifest()["prompts"]:
-        for lang in LANGUAGES:
+    for prompt_id, entry in _manifest()["prompts"].items():
+        for lang in _languages(entry):
             for rate in RATES:
                 yield prompt_id, lang, rate
 

@@ -3,9 +3,11 @@ file per class of problem, each with the exact lines a sysadmin would see."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 from click.testing import CliRunner
 
 from fsrouter.cli import main
@@ -15,32 +17,15 @@ BAD = HERE / "rules" / "bad"
 E2E = HERE / "rules" / "good" / "e2e.yaml"
 CONFIG = HERE.parent / "config"
 
-PROMPTS = [
-    *(f"greeting/{b}" for b in ("acme", "globex")),
-    *(f"menu/{m}" for m in ("main", "tech")),
-    *(f"ivr/{n}" for n in ("invalid", "no_input", "transfer", "goodbye", "closed", "holiday")),
-    *(f"queue/{n}" for n in (
-        "hold_music", "you_are_caller", "estimated_wait", "minute", "minutes",
-        "less_than_a_minute", "more_than", "thank_you", "max_wait", "no_agents",
-    )),
-    *(f"numbers/{n}" for n in range(0, 61)),
-    *(f"callback/{n}" for n in (
-        "offer", "confirm_number", "confirm_keys", "enter_number", "invalid_number",
-        "refused", "booked", "intro",
-    )),
-    "recording/notice",
-    *(f"agent/{n}" for n in (
-        "logged_in", "logged_out", "paused", "unpaused", "unknown", "refused", "enter_id", "enter_pin", "bad_pin",
-    )),
-]
+MANIFEST = yaml.safe_load((HERE.parent / "sounds" / "prompts.yaml").read_text(encoding="utf-8"))
 
 
 @pytest.fixture(scope="session")
 def sounds(tmp_path_factory) -> Path:
-    """A sounds tree with every prompt the project provides, in en and el."""
+    """A sounds tree of empty files: every prompt the project provides, in its languages."""
     root = tmp_path_factory.mktemp("sounds")
-    for language in ("en", "el"):
-        for prompt in PROMPTS:
+    for prompt, entry in MANIFEST["prompts"].items():
+        for language in entry.get("only", MANIFEST["languages"]):
             folder, name = prompt.split("/")
             for rate in ("8000", "16000"):
                 path = root / language / folder / rate / f"{name}.wav"
@@ -132,7 +117,8 @@ CASES = {
         '5:34: warning: cannot check prompt "ivr/{mood}": the values of {mood} are not known '
         "(expected mood set to literal values under lines, routes or set steps)",
         '6:13: error: missing sound files for prompt "menu/mian": {sounds}/en/menu/8000/mian.wav, '
-        "{sounds}/en/menu/16000/mian.wav (expected a WAV file at 8000 and 16000 Hz for each language (en))",
+        '{sounds}/en/menu/16000/mian.wav (line "100" can play it in en) '
+        "(expected a WAV file at 8000 and 16000 Hz for each language (en))",
     ]),
 }
 
@@ -145,6 +131,90 @@ def test_each_problem_class_is_one_exact_line(name, sounds):
         f"{path}:" + line.replace("{path}", str(path)).replace("{sounds}", str(sounds)) for line in lines
     ]
     assert check(path, sounds) == (status, expected)
+
+
+GREEK_ROUTE = """
+lines:
+  "100": {language: en, flow: main}
+routes:
+  - name: greek
+    match: {destination: "200"}
+    set: {language: el}
+    flow: greek
+  - flow: main
+flows:
+  main:
+    - menu:
+        prompt: menu/main
+        options: {"9": {set: {language: ru}, goto: special}, "0": {transfer: operator}}
+        default: {transfer: operator}
+    - id: special
+      play: menu/special
+    - hangup: NORMAL_CLEARING
+  greek:
+    - play: menu/special
+    - hangup: NORMAL_CLEARING
+"""
+
+
+def test_check_names_the_route_that_lacks_a_greek_prompt(tmp_path):
+    """menu/special exists in English and Russian (the menu's "9" switches to
+    it), not in Greek: the route that plays it in Greek is named, at the step."""
+    rules = tmp_path / "r.yaml"
+    rules.write_text(GREEK_ROUTE)
+    for language, prompt in [(l, p) for l in ("en", "el", "ru") for p in ("menu/main", "menu/special")]:
+        if (language, prompt) != ("el", "menu/special"):
+            for rate in ("8000", "16000"):
+                path = tmp_path / "sounds" / language / prompt.replace("/", f"/{rate}/")
+                path.with_suffix(".wav").parent.mkdir(parents=True, exist_ok=True)
+                path.with_suffix(".wav").write_bytes(b"")
+    sounds = tmp_path / "sounds"
+    assert check(rules, sounds) == (1, [
+        f'{rules}:20:13: error: missing sound files for prompt "menu/special": {sounds}/el/menu/8000/special.wav, '
+        f'{sounds}/el/menu/16000/special.wav (route "greek" can play it in el) '
+        "(expected a WAV file at 8000 and 16000 Hz for each language (el))",
+    ])
+
+
+def test_many_lines_that_need_a_prompt_are_counted_not_all_listed(tmp_path):
+    rules = tmp_path / "r.yaml"
+    lines = "".join(f'  "{n}": {{language: el, flow: main}}\n' for n in range(1, 7))
+    rules.write_text(f"lines:\n{lines}flows:\n  main:\n    - play: menu/special\n    - hangup: NORMAL_CLEARING\n")
+    (tmp_path / "sounds").mkdir()
+    status, [problem] = check(rules, tmp_path / "sounds")
+    assert problem.endswith('(line "1", line "2", line "3", line "4" and 2 more can play it in el) '
+                            "(expected a WAV file at 8000 and 16000 Hz for each language (el))"), problem
+
+
+RUSSIAN_QUEUE = """
+lines:
+  "100": {language: ru, flow: wait}
+  "101": {language: en, flow: wait}
+flows:
+  wait:
+    - queue: q
+queues:
+  q:
+    announce: {position: {first: 15s, every: 45s, up_to: 5}, wait: {every: 90s}}
+    max_wait: {after: 10m, then: {hangup: NORMAL_CLEARING}}
+"""
+
+
+def test_a_queue_missing_a_grammatical_form_is_named_with_who_hears_it(tmp_path, sounds):
+    """Russian counts two minutes with "две" (numbers/2f): without it the
+    queue is reported, for the Russian line only."""
+    rules = tmp_path / "r.yaml"
+    rules.write_text(RUSSIAN_QUEUE)
+    assert check(rules, sounds) == (0, [])
+    bare = tmp_path / "bare"
+    shutil.copytree(sounds, bare)
+    for path in bare.glob("ru/numbers/*/2f.wav"):
+        path.unlink()
+    assert check(rules, bare) == (1, [
+        f'{rules}:9:3: error: missing sound files for what queue "q" says (numbers, minutes, keys): '
+        f'{bare}/ru/numbers/8000/2f.wav, {bare}/ru/numbers/16000/2f.wav (line "100" can play it in ru) '
+        "(expected a WAV file at 8000 and 16000 Hz for each language (en, ru))",
+    ])
 
 
 def test_a_name_defined_in_two_files_cites_both(sounds):

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from fsrouter.cli import main
 from fsrouter.config import load_config
+from fsrouter.rules.problems import RulesError
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -71,3 +73,24 @@ def test_simulate_rejects_a_bad_target():
     result = invoke("simulate", str(scenario), "--target", "nowhere")
     assert result.exit_code == 2
     assert "expected HOST:PORT" in result.output
+
+
+def test_tts_takes_one_voice_or_one_per_language_with_a_default(tmp_path):
+    config = tmp_path / "fsrouter.yaml"
+    config.write_text("freeswitch: {tts: {default: flite|kal, ru: tts_commandline|ru}}\n")
+    assert dict(load_config(config).tts) == {"default": "flite|kal", "ru": "tts_commandline|ru"}
+    config.write_text("freeswitch: {tts: flite|slt}\n")
+    assert load_config(config).tts == "flite|slt"
+
+
+@pytest.mark.parametrize("tts, error", [
+    ("{ru: tts_commandline|ru}", '1:19: error: freeswitch.tts has no default voice'),
+    ("{default: flite|kal, r u: x|y}", '1:40: error: bad value for freeswitch.tts language: "r u"'),
+    ("{default: [flite]}", "1:29: error: bad value for freeswitch.tts: a list"),
+])
+def test_a_bad_tts_voice_is_reported_at_its_place(tmp_path, tts, error):
+    config = tmp_path / "fsrouter.yaml"
+    config.write_text(f"freeswitch: {{tts: {tts}}}\n")
+    with pytest.raises(RulesError) as caught:
+        load_config(config)
+    assert f"{config}:{error}" in str(caught.value)

@@ -6,7 +6,8 @@ Requirements (this script installs nothing):
     apt-get install espeak-ng sox
     python3 tools/make_sounds.py            # from the repository root
 
-For every prompt id "<dir>/<name>" in the manifest, every language and every
+For every prompt id "<dir>/<name>" in the manifest, every language (or those
+its ``only:`` lists: a grammatical form one language alone says) and every
 rate it writes ``sounds/<lang>/<dir>/<rate>/<name>.wav``: 16-bit signed PCM,
 mono, at the rate of its directory.  That is the layout FreeSWITCH's
 mod_sndfile expects: asked to play ``<root>/en/menu/main.wav`` on an 8 kHz
@@ -108,7 +109,15 @@ def load_manifest(path: Path) -> tuple[list[int], list[Job]]:
             errors.append(f"{prompt_id}: expected a mapping")
             continue
         music = entry.get("music")
+        only = entry.get("only", list(languages))
+        if not (isinstance(only, list) and set(only) <= set(languages)):
+            errors.append(f"{prompt_id}: only: a list of languages among {sorted(languages)}")
+            continue
         for lang, conf in languages.items():
+            if lang not in only:
+                if lang in entry:
+                    errors.append(f"{prompt_id}: text for {lang!r}, which only: leaves out")
+                continue
             text = None if music else entry.get(lang)
             if not music and not (isinstance(text, str) and text.strip()):
                 errors.append(f"{prompt_id}: no text for language {lang!r}")
@@ -124,7 +133,7 @@ def load_manifest(path: Path) -> tuple[list[int], list[Job]]:
                     pitch=int(conf.get("pitch", 50)),
                 )
             )
-        unknown = set(entry) - set(languages) - {"music"}
+        unknown = set(entry) - set(languages) - {"music", "only"}
         if unknown:
             errors.append(f"{prompt_id}: unknown keys {sorted(unknown)}")
     if errors:

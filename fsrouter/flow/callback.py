@@ -2,7 +2,9 @@
 callback, or back to the hold music with their place kept.
 
 1. The caller's own number, if the queue's policy accepts it, is read back
-   digit by digit: "1" books it, "2" asks for another.
+   digit by digit in the call's language: "1" books it, "2" asks for another.
+   A national number is read as dialled in the line's country (`home_region`,
+   from the line's `region` or its own number), else the queue's region.
 2. Otherwise (or on "2") the caller keys a number ending in #; a refused
    one is answered with its reason ("not valid", "we cannot call that
    number") and asked again; an accepted one is read back as in 1.
@@ -19,8 +21,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from enum import Enum
 
+from .. import speech
 from ..callback_numbers import Verdict, validate
 from ..rules.plan import CallbackSettings
 from .commands import BookCallback, Collect, Command, Play
@@ -65,10 +69,16 @@ class CallbackDialog:
         caller_id: str,
         prompts: Callable[[Sequence[str]], tuple[str, ...]],
         next_id: Callable[[], int],
+        *,
+        language: str = "en",
+        home_region: str | None = None,
     ) -> None:
         """`prompts` turns prompt ids into sound paths in the call's
-        language; `next_id` hands out the machine's command ids."""
-        self._settings = settings
+        language; `next_id` hands out the machine's command ids; `language`
+        says how digits are read back; `home_region` (the line's country)
+        overrides the queue's for numbers keyed without a country code."""
+        self._policy = replace(settings.policy, home_region=home_region) if home_region else settings.policy
+        self._grammar = speech.grammar(language)
         self._caller_id = caller_id
         self._prompts = prompts
         self._next_id = next_id
@@ -80,7 +90,7 @@ class CallbackDialog:
         self.callback_id: str | None = None
 
     def start(self) -> list[Command]:
-        own = validate(self._caller_id, self._settings.policy, source="caller_id")
+        own = validate(self._caller_id, self._policy, source="caller_id")
         return self._confirm(own) if own.ok else self._enter()
 
     def feed(self, event: Event) -> list[Command]:
@@ -102,7 +112,7 @@ class CallbackDialog:
     def _confirm(self, verdict: Verdict) -> list[Command]:
         """Read the number back and ask for 1 (book it) or 2 (another)."""
         self._verdict = verdict
-        ids = ["callback/confirm_number", *(f"numbers/{d}" for d in verdict.digits_for_readback),
+        ids = ["callback/confirm_number", *self._grammar.digits(verdict.digits_for_readback),
                "callback/confirm_keys"]
         return self._ask("confirm", lambda i: Collect(i, self._prompts(ids)))
 
@@ -130,7 +140,7 @@ class CallbackDialog:
         return self._unless_exhausted(lambda: self._confirm(self._verdict))
 
     def _entered(self, digits: str) -> list[Command]:
-        verdict = validate(digits, self._settings.policy, source="keyed")
+        verdict = validate(digits, self._policy, source="keyed")
         if verdict.ok:
             self._misses = 0
             return self._confirm(verdict)

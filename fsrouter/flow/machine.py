@@ -398,7 +398,8 @@ class CallMachine:
         callback = self._queue.callback
         offer = callback is not None and offer_due(callback, status, callback.window is None or
                                                    callback.window.test(self._plan.context(self._vars, now)))
-        prompts = announcement(status, settings, say_wait, offer)
+        prompts = announcement(status, settings, say_wait, offer, callback_key=callback.key if callback else "1",
+                               language=self._language)
         if prompts and settings.exit is not None:  # "to speak to an operator, press 0" before the thanks
             prompts = (*prompts[:-1], settings.exit.source, prompts[-1])
         sounds = self._prompts(prompts)
@@ -418,8 +419,10 @@ class CallMachine:
         number.  They keep their place meanwhile, so an agent may still answer."""
         log.info("call %s: callback requested in queue %s", self._uuid, self._queue.name)
         self._waiting = None  # the broken-off media reports nothing we need
+        line = self._plan.lines.get(self.decision.line or "")
         self._dialog = CallbackDialog(
-            self._queue.callback, self._vars.get("caller_id_number", ""), self._prompts, self._ids.__next__)
+            self._queue.callback, self._vars.get("caller_id_number", ""), self._prompts, self._ids.__next__,
+            language=self._language, home_region=line.region if line is not None else None)
         return [StopMedia()] + self._dialog.start()
 
     def _in_dialog(self, event: Event, leaving: tuple[list[Command], str] | None, now: float) -> list[Command]:
@@ -531,11 +534,17 @@ class CallMachine:
         """`menu/main` -> `en/menu/main.wav` in the call's language; None
         (and a log line) if variables made it unsafe or empty."""
         sound_id = template.render(self._vars)
-        language = self._vars.get("language") or self._plan.settings.language
+        language = self._language
         if _SOUND_ID.fullmatch(sound_id) and _LANGUAGE.fullmatch(language):
             return f"{language}/{sound_id}.wav"
         log.warning("call %s: prompt %r rendered to %r/%r; skipped", self._uuid, template.source, language, sound_id)
         return None
+
+    @property
+    def _language(self) -> str:
+        """The call's language: set by its line, route, a `set` step or the
+        channel's `language` variable; else the rules' default."""
+        return self._vars.get("language") or self._plan.settings.language
 
     @property
     def _uuid(self) -> str:

@@ -10,7 +10,7 @@ all files were parsed, since their contents are unknown.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from .analysis import analyse
@@ -20,6 +20,7 @@ from .loader import load_paths, load_text, rules_files
 from .plan import Node as PlanNode
 from .plan import Plan, frozen_map
 from .problems import Position, Problem, Report, RulesError
+from . import route_languages
 from .sections import SectionCompiler, merge, settings
 from .shapes import NAME, Shapes
 from .tree import Node
@@ -122,4 +123,6 @@ def compile_trees(trees: list[Node], report: Report) -> Compilation:
         warnings=problems,
         known=known,
     )
+    ways = route_languages.entries(compiled, known)
+    compiled = replace(compiled, entry_languages=frozen_map({way.key: way.languages for way in ways}))
     return Compilation(compiled, problems, tuple(flows.prompts), known)

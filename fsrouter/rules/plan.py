@@ -36,6 +36,10 @@ TIMEOUT = "timeout"  # nothing keyed, retries left
 TOO_MANY_TIMEOUTS = "too_many_timeouts"
 
 
+CALLER_LANGUAGE = "caller_language"
+"""The call variable holding the language the dialplan says the caller speaks."""
+
+
 def frozen_map(items: Mapping) -> Mapping:
     return MappingProxyType(dict(items))
 
@@ -194,7 +198,11 @@ class Settings:
 
 @dataclass(frozen=True)
 class Line:
-    """A dialled number: who answers (brand), in what language, with which flow."""
+    """A dialled number: who answers (brand), in what language, with which flow.
+
+    `region` is the country whose national numbers callers on this line key
+    (a callback number without its country code): the line's `region`, else
+    the country of its own E.164 number, else None (the queue's then)."""
 
     number: str
     brand: str | None
@@ -203,6 +211,7 @@ class Line:
     values: Mapping[str, Template]
     pos: Position
     record: RecordSettings | None = None
+    region: str | None = None
 
 
 @dataclass(frozen=True)
@@ -332,6 +341,8 @@ class Queue:
     survey: SurveySettings | None = None
     #: Seconds within which an answer counts for the service level (reports, wallboard).
     service_level: float = DEFAULT_TARGET
+    whispers: Mapping[str, Template] = field(default_factory=lambda: frozen_map({}))
+    """The whisper per agent language, when the rules give one per language."""
 
 
 @dataclass(frozen=True)
@@ -383,6 +394,8 @@ class Agent:
     pin: str | None = None
     #: Logged in when the service starts and nothing is stored for the agent.
     auto_login: bool = False
+    #: The language the agent hears whispers in; None: the rules' default.
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -419,6 +432,10 @@ class Plan:
     `set`; `language` includes the default): what the runtime checks an
     operator's input against (a notice's brand, its prompt's languages)."""
     warnings: tuple[Problem, ...] = ()
+    entry_languages: Mapping[tuple[str, str], frozenset[str]] = field(default_factory=lambda: frozen_map({}))
+    """("line", number) or ("route", name) -> the languages a call entering
+    there can speak (`rules.route_languages`): the only ones a caller's own
+    language may switch it to, since `check` verified their prompts."""
 
     def context(self, variables: Mapping[str, str], now: float) -> Context:
         return Context(variables, Moment.at(now, self.settings.tz), self.settings.holidays)
@@ -443,6 +460,10 @@ class Plan:
         if matched is not None:
             _assign(matched.values, variables, exported)
             flow, chosen = matched.flow, matched.name
+        entry = ("route", matched.name) if matched is not None else ("line", line.number) if line else None
+        wanted = call_vars.get(CALLER_LANGUAGE)
+        if wanted and wanted in self.entry_languages.get(entry, ()):
+            variables["language"] = exported["language"] = wanted
         return RouteDecision(
             flow,
             frozen_map(variables),

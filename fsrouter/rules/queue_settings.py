@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import phonenumbers
 
+from .. import speech
 from ..callback_numbers import DEFAULT_TYPES, NumberPolicy, PolicyError, number_pattern, number_type, region_code
 from . import plan
 from .conditions import TestCompiler
@@ -27,16 +28,16 @@ CALLBACK_KEYS = (
     "caller_id", "whisper", "intro", "window",
 )
 ALLOW_KEYS = ("regions", "types")
-MAX_SPOKEN_NUMBER = 60
+MAX_SPOKEN_NUMBER = speech.MAX_NUMBER
 """The highest number there is a prompt for (numbers/0..60)."""
 
 ANNOUNCED = ("queue/you_are_caller", "queue/thank_you")
-WAIT_WORDS = ("queue/estimated_wait", "queue/less_than_a_minute", "queue/more_than", "queue/minute",
-              "queue/minutes")
-CALLBACK_DIALOG = ("callback/offer", "callback/confirm_number", "callback/confirm_keys",
+WAIT_WORDS = ("queue/estimated_wait", "queue/less_than_a_minute", "queue/more_than")
+CALLBACK_DIALOG = ("callback/offer", "callback/keep_place", "callback/confirm_number", "callback/confirm_keys",
                    "callback/enter_number", "callback/invalid_number", "callback/refused", "callback/booked")
-"""What `flow.announce` and `flow.callback` play (numbers/N read positions,
-minutes and the digits of a number back)."""
+"""What `flow.announce` and `flow.callback` play in every language; the
+numbers, minutes and keys they compose per language (`fsrouter.speech`) are
+checked by `rules.sounds` for the languages that can reach the queue."""
 
 _KEY = re.compile(r"[0-9*#]")
 _REGION_HINT = "region: GR (the country whose national numbers callers key), or allow: {regions: [GR]}"
@@ -67,11 +68,9 @@ class QueueSettings:
         exit_prompt = self.prompt(fields["exit"], "announce exit") if "exit" in fields else None
         if timing is None or wait is None or ("exit" in fields and exit_prompt is None):
             return None
-        up_to = timing.get("up_to", plan.AnnounceSettings.up_to)
-        self.spoken(node, "announcement", [*ANNOUNCED, *(f"numbers/{n}" for n in range(1, up_to + 1))])
+        self.spoken(node, "announcement", ANNOUNCED)
         if "wait" in fields:
-            self.spoken(fields["wait"], "wait announcement",
-                        [*WAIT_WORDS, *(f"numbers/{n}" for n in range(1, MAX_SPOKEN_NUMBER + 1))])
+            self.spoken(fields["wait"], "wait announcement", WAIT_WORDS)
         if "wait" in fields:
             wait.setdefault("wait_every", DEFAULT_WAIT_EVERY)
         return plan.AnnounceSettings(**timing, **wait, exit=exit_prompt)
@@ -98,7 +97,7 @@ class QueueSettings:
         settings = plan.CallbackSettings(policy, **offer, **retry, **values)
         if "intro" not in fields:
             self.prompt(_at(node, settings.intro), "callback intro")
-        self.spoken(node, "callback dialog", [*CALLBACK_DIALOG, *(f"numbers/{n}" for n in range(10))])
+        self.spoken(node, "callback dialog", CALLBACK_DIALOG)
         return settings
 
     def spoken(self, node: Node, what: str, prompt_ids: Iterable[str]) -> None:

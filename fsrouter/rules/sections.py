@@ -13,6 +13,7 @@ from datetime import date
 from difflib import get_close_matches
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ..callback_numbers import PolicyError, region_code
 from . import plan
 from .conditions import TestCompiler
 from .flows import FlowCompiler
@@ -30,14 +31,14 @@ from .tree import Map, Node, Scalar, Seq
 SECTIONS = ("settings", "lines", "routes", "flows", "queues", "agents")
 SETTINGS_KEYS = ("timezone", "language", "holidays", "transfer", "agent_login")
 """`transfer` is every queue's default (`SectionCompiler.default_transfer`)."""
-LINE_KEYS = ("brand", "language", "flow", "set", "record")
+LINE_KEYS = ("brand", "language", "flow", "set", "record", "region")
 ROUTE_KEYS = ("name", "match", "flow", "set", "record")
 QUEUE_KEYS = (
     "name", "max_wait", "no_agents", "require", "relax", "strategy", "announce", "callback",
     "whisper", "priority", "music", "exit", "record", "transfer", "survey", "service_level",
 )
 RELAX_KEYS = ("after", "require", "add_queue")
-AGENT_KEYS = ("name", "dial", "skills", "wrap_up", "caller_id", "pin", "login")
+AGENT_KEYS = ("name", "dial", "skills", "wrap_up", "caller_id", "pin", "login", "language")
 DEFAULT_TIMEZONE = "UTC"
 DEFAULT_LANGUAGE = "en"
 DEFAULT_CALENDAR = "holidays"
@@ -171,7 +172,8 @@ class SectionCompiler:
                 if value is not None:
                     self.flows.known.setdefault(var, set()).add(value)
             record = self.record(fields, f'line "{number}" record')
-            lines[number] = plan.Line(number, brand, language, flow, self.values(fields), key.pos, record)
+            lines[number] = plan.Line(number, brand, language, flow, self.values(fields), key.pos, record,
+                                      self.line_region(number, fields.get("region")))
             if "flow" not in fields and default is None:
                 self.shapes.report.warning(
                     key.pos, f'line "{number}" has no flow and there is no default route',
@@ -184,6 +186,20 @@ class SectionCompiler:
         if "record" not in fields:
             return None
         return MediaSettings(self.shapes, self.flows.prompt).record(fields["record"], what)
+
+    def line_region(self, number: str, node: Node | None) -> str | None:
+        """The country whose national numbers this line's callers key: its
+        `region`, else its own number's country (none for an extension)."""
+        if node is None:
+            found = countries([number])
+            return next(iter(found)) if len(found) == 1 else None
+        try:
+            if not isinstance(node, Scalar):
+                raise PolicyError("expected a region code")
+            return region_code(node.value)
+        except PolicyError as exc:
+            self.shapes.report.error(node.pos, f"bad line region: {exc}", "a region code such as GB or GR")
+            return None
 
     def routes(self, nodes: list[Node]) -> tuple[list[plan.Route], plan.Route | None]:
         """Routes in order, and the default route (the one without `match`)."""
@@ -227,9 +243,11 @@ class SectionCompiler:
                 dial = None
             skills = self.skills(fields["skills"], "skills", placeholders=False) if "skills" in fields else {}
             wrap_up = self.shapes.duration(fields["wrap_up"], "wrap_up") if "wrap_up" in fields else None
+            language = self.shapes.name(fields["language"], "language") if "language" in fields else None
             desk = agent_desk_fields(fields, self.shapes, default_login)
             if name is not None and dial is not None and skills is not None and agent_id.strip() and desk is not None:
-                agents[agent_id] = plan.Agent(agent_id, name, dial, plan.frozen_map(skills), wrap_up, **desk)
+                agents[agent_id] = plan.Agent(agent_id, name, dial, plan.frozen_map(skills), wrap_up,
+                                              language=language, **desk)
         unique_caller_ids(entries, agents, self.shapes)
         return agents
 
@@ -303,11 +321,13 @@ class SectionCompiler:
         })
         settings = self.shapes.read(fields, {
             "announce": ("announce", compiled.announce),
-            "whisper": ("whisper", lambda n: self.shapes.template(n, "whisper")),
+            "whisper": ("whisper", self.whisper),
             "callback": ("callback", compiled.callback),
             **self._after_bridge(compiled),
         })
         media = self.queue_media(fields, flow, settings)
+        if settings is not None and "whisper" in settings:
+            settings["whisper"], settings["whispers"] = settings["whisper"]
         if settings and "callback" in settings and "announce" not in settings:
             self.shapes.report.warning(
                 fields["callback"].pos, "the callback is never offered: the offer is made in the announcements",
@@ -349,6 +369,22 @@ class SectionCompiler:
         default = self._after_bridge(compiled)["transfer"][1](settings["transfer"][1])
         return {name: queue if queue.transfer is not None or default is None else replace(queue, transfer=default)
                 for name, queue in queues.items()}
+
+    def whisper(self, node: Node) -> tuple[Template, Mapping[str, Template]] | None:
+        """A queue's `whisper`: one text, or a text per agent language
+        (`{en: "...", ru: "..."}`, the first for agents of other languages):
+        (the default text, the texts by language)."""
+        if not isinstance(node, Map):
+            text = self.shapes.template(node, "whisper")
+            return None if text is None else (text, plan.frozen_map({}))
+        if not node.entries:
+            self.shapes.bad(node, "whisper", 'a text, or a text per language: {en: "...", ru: "..."}')
+            return None
+        texts = {key.text: (self.shapes.name(key, "whisper language"), self.shapes.template(value, "whisper"))
+                 for key, value in node.entries}
+        if any(None in pair for pair in texts.values()):
+            return None
+        return next(iter(texts.values()))[1], plan.frozen_map({lang: text for lang, (_, text) in texts.items()})
 
     def strategy(self, node: Node) -> str | None:
         name = self.shapes.text(node, "strategy", "one of: " + ", ".join(plan.STRATEGIES))

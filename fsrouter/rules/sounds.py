@@ -4,18 +4,28 @@ A prompt id `menu/main` in language `en` is played as `en/menu/main.wav`;
 FreeSWITCH inserts the sample-rate directory, so on disk it must exist as
 `<sounds>/en/menu/8000/main.wav` and `<sounds>/en/menu/16000/main.wav`.
 A prompt with `{variables}` is checked for every value those variables are
-known to take (from lines and `set`), in every known language.
+known to take (from lines and `set`).  Each prompt is checked in the
+languages of the lines and routes that can reach it (`route_languages`),
+and a missing file names them: "route "greek" plays it in el".  What a
+queue says through a language's grammar (numbers, minutes, keys) is checked
+per queue and language the same way.  Without a plan (rules with errors)
+every prompt is checked in every language the rules name.
 """
 
 from __future__ import annotations
 
 import errno
 import os
+from collections.abc import Hashable
+from dataclasses import dataclass, field
 from math import prod
 from pathlib import Path
 
+from .. import speech
 from .compiler import Compilation
+from .plan import Plan
 from .problems import Position, Report
+from .route_languages import Entry, entries, prompts, queue_speech
 
 RATES = (8000, 16000)
 MAX_RENDERINGS = 1000
@@ -81,8 +91,8 @@ def check_sounds(result: Compilation, sounds: Path, report: Report) -> None:
         report.warning(Position(str(sounds)), "no sounds directory here; prompts not checked", "--sounds DIR")
         return
     known = dict(result.known)
-    languages = sorted(known.get("language", ()))
-    wanted = f"a WAV file at {' and '.join(map(str, RATES))} Hz for each language ({', '.join(languages)})"
+    every_language = {language: _Players() for language in sorted(known.get("language", ()))}
+    who = _Who(result.plan, entries(result.plan, known)) if result.plan is not None else None
     listings = _Listings()
     budget = MAX_LOOKUPS
     # In file order, so "the prompts after it" that a budget leaves unchecked are the later ones.
@@ -101,23 +111,93 @@ def check_sounds(result: Compilation, sounds: Path, report: Report) -> None:
                 f"at most {MAX_RENDERINGS:,}",
             )
             continue
-        budget -= renderings * len(languages) * len(RATES)
+        by_language = (who.of(id(use.template)) if who else None) or every_language
+        budget -= renderings * len(by_language) * len(RATES)
         if budget < 0:
             report.warning(use.pos, f'prompt "{use.template}" and the prompts after it not checked: '
                            f"more than {MAX_LOOKUPS:,} sound files to look for", "fewer templated prompts")
             return
         try:
-            missing = [
-                str(path)
-                for sound_id in use.template.expand(known)
-                for language in languages
-                for path in sound_paths(sounds, language, sound_id)
-                if not listings.exists(path)
-            ]
+            missing = {
+                language: [str(path) for sound_id in use.template.expand(known)
+                           for path in sound_paths(sounds, language, sound_id) if not listings.exists(path)]
+                for language in by_language
+            }
         except OSError as exc:  # e.g. a file name too long, from a long value of a placeholder
             report.error(use.pos, f'cannot check prompt "{use.template}": {exc.strerror or exc}',
                          "prompt ids and the values of their placeholders that make usable file names")
             continue
-        if missing:
-            shown = ", ".join(missing[:_SHOWN]) + (f" and {len(missing) - _SHOWN} more" if len(missing) > _SHOWN else "")
-            report.error(use.pos, f'missing sound files for prompt "{use.template}": {shown}', wanted)
+        _report_missing(report, use.pos, f'prompt "{use.template}"', missing, by_language)
+    for queue_name in who.queues if who else ():
+        queue, by_language = result.plan.queues[queue_name], who.of(("queue", queue_name))
+        missing = {
+            language: [str(path) for sound_id in sorted(queue_speech(queue, speech.grammar(language)))
+                       for path in sound_paths(sounds, language, sound_id) if not listings.exists(path)]
+            for language in by_language
+        }
+        _report_missing(report, queue.pos, f'what queue "{queue_name}" says (numbers, minutes, keys)', missing,
+                        by_language)
+
+
+def _report_missing(report: Report, pos: Position, what: str, missing: dict[str, list[str]],
+                    by_language: dict[str, _Players]) -> None:
+    """One error for the files missing in any language, naming who plays them in it."""
+    files = [path for paths in missing.values() for path in paths]
+    if not files:
+        return
+    shown = ", ".join(files[:_SHOWN]) + (f" and {len(files) - _SHOWN} more" if len(files) > _SHOWN else "")
+    who = "; ".join(f"{by_language[language]} can play it in {language}"
+                    for language, paths in missing.items() if paths and by_language[language].count)
+    report.error(pos, f"missing sound files for {what}: {shown}" + (f" ({who})" if who else ""),
+                 f"a WAV file at {' and '.join(map(str, RATES))} Hz for each language ({', '.join(by_language)})")
+
+
+@dataclass
+class _Players:
+    """The lines and routes that can play something in one language: the
+    first few by name, and how many in all."""
+
+    labels: list[str] = field(default_factory=list)
+    count: int = 0
+
+    def add(self, labels: list[str], count: int) -> None:
+        self.labels += labels[:_SHOWN - len(self.labels)]
+        self.count += count
+
+    def __str__(self) -> str:
+        more = self.count - len(self.labels)
+        return ", ".join(self.labels) + (f" and {more} more" if more else "")
+
+
+class _Who:
+    """Who can play each written prompt (by identity: the plan holds the very
+    `Template` the compiler recorded) and who can wait in each queue, in
+    which language.  Worked out per flow, so that a thousand lines into one
+    flow cost one walk of it, not a thousand."""
+
+    def __init__(self, plan: Plan, ways: list[Entry]) -> None:
+        self._by_flow: dict[str, dict[str, _Players]] = {}
+        reaches = {}
+        for way in ways:
+            reaches[way.flow] = way.reach
+            for language in way.languages:
+                self._by_flow.setdefault(way.flow, {}).setdefault(language, _Players()).add([way.label], 1)
+        self._flows_of: dict[Hashable, set[str]] = {}
+        for flow, reach in reaches.items():
+            for node_id in reach.nodes:
+                for template in prompts(plan.nodes[node_id]):
+                    self._flows_of.setdefault(id(template), set()).add(flow)
+            for queue in reach.queues:
+                self._flows_of.setdefault(("queue", queue), set()).add(flow)
+        self.queues = sorted(key[1] for key in self._flows_of if isinstance(key, tuple))
+        """The queues some line or route can reach."""
+
+    def of(self, key: Hashable) -> dict[str, _Players] | None:
+        """Language (sorted) -> who plays `key` in it; None if nothing reaches it."""
+        if key not in self._flows_of:
+            return None
+        merged: dict[str, _Players] = {}
+        for flow in sorted(self._flows_of[key]):
+            for language, players in self._by_flow.get(flow, {}).items():
+                merged.setdefault(language, _Players()).add(players.labels, players.count)
+        return {language: merged[language] for language in sorted(merged)}

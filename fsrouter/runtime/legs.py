@@ -132,11 +132,3 @@ def speak(tts: str, text: str) -> str:
 
 def playback(path: str) -> str:
     return fsvalues.inline_app("playback", fsvalues.sound_path(path))
-
-
-def spoken_wait(seconds: float) -> str:
-    """A wait as a whisper says it: "40 seconds", "1 minute", "3 minutes"."""
-    if seconds < 60:
-        return f"{max(0, round(seconds))} seconds"
-    minutes = round(seconds / 60)
-    return "1 minute" if minutes == 1 else f"{minutes} minutes"

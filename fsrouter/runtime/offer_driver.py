@@ -75,7 +75,8 @@ from fsrouter.runtime import orphan_legs
 from fsrouter.runtime.agent_presence import refused_unregistered
 from fsrouter.runtime.callback_dialer import RULES_QUEUE
 from fsrouter.runtime.callers import Caller
-from fsrouter.runtime.legs import Legs, miss_reason, originate_command, speak, spoken_wait
+from fsrouter import speech
+from fsrouter.runtime.legs import Legs, miss_reason, originate_command, speak
 from fsrouter.runtime.switch_commands import SwitchCommands
 from fsrouter.runtime.switch_sync import SwitchSync
 from fsrouter.runtime.transfers import meta_bindings
@@ -123,10 +124,12 @@ class OfferDriver:
     """Drives every offer under way, one greenlet each."""
 
     def __init__(self, host: OfferHost, switch: SwitchCommands, sync: SwitchSync, legs: Legs, *,
-                 instance: str, tts: str, originate_margin: float, max_sleep: float,
+                 instance: str, tts: str | Mapping[str, str], originate_margin: float, max_sleep: float,
                  spawn: Callable[..., object]) -> None:
         """`instance` marks the legs originated (see `orphan_legs`); `tts` is
-        the `engine|voice` whispers are spoken with; `max_sleep` the pause
+        the `engine|voice` whispers are spoken with, or one per agent
+        language (`{"default": "flite|kal", "ru": "tts_commandline|ru"}`,
+        see `config.tts_voices`); `max_sleep` the pause
         between tries to verify a bridge while the connection is down;
         `spawn` runs each offer's greenlet."""
         self._host = host
@@ -134,7 +137,7 @@ class OfferDriver:
         self._sync = sync
         self._legs = legs
         self._instance = instance
-        self._tts = tts
+        self._tts = tts if isinstance(tts, Mapping) else {"default": tts}
         self._originate_margin = originate_margin
         self._max_sleep = max_sleep
         self._spawn = spawn
@@ -362,9 +365,10 @@ class OfferDriver:
             **{f"fsrouter_{k}": v for k, v in context.items() if k in _CONTEXT_VARIABLES},
             **orphan_legs.marker(orphan_legs.AGENT, self._instance),
         }
-        whisper = self.whisper(offer, context)
+        language, whisper = self.whisper(offer, context)
+        voice = self._tts.get(language) or self._tts["default"]
         try:
-            greeting = [*self._transfer_keys(offer), *([speak(self._tts, whisper)] if whisper else [])]
+            greeting = [*self._transfer_keys(offer), *([speak(voice, whisper)] if whisper else [])]
             command = originate_command(settings, offer.dial, greeting)
         except fsvalues.UnsafeValue as exc:
             log.error("agent %s not dialled: %s", offer.agent_id, exc, extra=_log_fields(offer))
@@ -384,9 +388,12 @@ class OfferDriver:
         caller = self._host.caller(offer.entry_id)
         return caller.variables if caller is not None else {}
 
-    def whisper(self, offer: Offer, context: Mapping[str, str]) -> str:
-        """The text the agent hears before the bridge ("" for none): the
-        rules queue's `whisper`, or its `callback.whisper` for a callback."""
+    def whisper(self, offer: Offer, context: Mapping[str, str]) -> tuple[str, str]:
+        """The language and the text the agent hears before the bridge (""
+        for none): the rules queue's `whisper` (its text in the agent's
+        language if it has one), or its `callback.whisper` for a callback.
+        A text not in the agent's language is said in its own (the first
+        of a queue's texts, else the rules' default), wait included."""
         if offer.is_callback:
             queue = self._host.plan.queues.get(context.get(RULES_QUEUE, ""))
             template = queue.callback.whisper if queue is not None and queue.callback is not None else None
@@ -394,11 +401,27 @@ class OfferDriver:
             caller = self._host.caller(offer.entry_id)
             queue = self._host.plan.queues.get(caller.queue) if caller is not None else None
             template = queue.whisper if queue is not None else None
-        said = "" if template is None else template.render(
-            {**context, "queue": queue.title, "waited": spoken_wait(offer.waited)})
-        if context.get("transfer_from") and not offer.is_callback:  # runtime/transfers.py
+        language = self._host.plan.settings.language
+        said = ""
+        if template is not None:
+            whispers = {} if offer.is_callback else queue.whispers
+            wanted = self._agent_language(offer)
+            if wanted in whispers:
+                language, template = wanted, whispers[wanted]
+            elif whispers:
+                language = next(iter(whispers))  # the first text, `queue.whisper`
+            spoken = {"queue": queue.title, "waited": speech.spoken_wait(offer.waited, language)}
+            if "number" in context:  # a callback's number: digit by digit, not "six billion..."
+                spoken["number"] = speech.spoken_digits(context["number"])
+            said = template.render({**context, **spoken})
+        if context.get("transfer_from") and not offer.is_callback:  # runtime/transfers.py (English only)
             said = f"transfer from {context['transfer_from']}: {context.get('transfer_note', '')}. {said}".strip()
-        return said
+        return language, said
+
+    def _agent_language(self, offer: Offer) -> str:
+        """The language the agent hears the whisper in: theirs, else the rules' default."""
+        agent = self._host.plan.agents.get(offer.agent_id)
+        return (agent.language if agent is not None else None) or self._host.plan.settings.language
 
 
 _ANSWERED_UNBRIDGED = frozenset({OfferState.ANSWERING, OfferState.BRIDGING, OfferState.VERIFYING,

@@ -39,6 +39,7 @@ from fsrouter.runtime.reload import PlanHolder, prepare
 from fsrouter.runtime.today import Today
 from fsrouter.flow import CallMachine
 from fsrouter.logs import fields
+from fsrouter.rules import plan
 from fsrouter.store import open_store
 from fsrouter.store.gevent_wrapper import GeventStore
 from fsrouter.store.errors import StoreError
@@ -62,15 +63,26 @@ def _listen(what: str, address: tuple[str, int | None], start) -> None:
         raise StartupError(f"cannot listen for {what} on {address[0]}:{address[1]}: {reason}") from exc
 
 
+CALLER_LANGUAGE_VARIABLE = "fsrouter_language"
+"""The channel variable a dialplan sets to the caller's language (from a CRM
+lookup, an earlier IVR...), e.g. `<action application="set" data="fsrouter_language=ru"/>`."""
+
+
 def channel_variables(call: OutboundCall) -> dict[str, str]:
-    """The normalized call variables the machine routes on."""
+    """The normalized call variables the machine routes on; the caller's
+    language when the dialplan set `fsrouter_language` (the plan decides
+    whether the call's way in can speak it)."""
     channel = call.channel
-    return {
+    variables = {
         "uuid": call.uuid,
         "destination_number": channel.get("Caller-Destination-Number") or "",
         "caller_id_number": channel.get("Caller-Caller-ID-Number") or "",
         "caller_id_name": channel.get("Caller-Caller-ID-Name") or "",
     }
+    language = channel.get("variable_" + CALLER_LANGUAGE_VARIABLE)
+    if language:
+        variables[plan.CALLER_LANGUAGE] = language
+    return variables
 
 
 class Service:

@@ -21,6 +21,7 @@ consume them, `sleep` only stops early, `answer` or `set` leave them queued.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -82,6 +83,8 @@ class CallerScript:
     actions: tuple[Action, ...] = field(default_factory=tuple)
     #: Sim seconds after answer the caller waits for an agent before hanging up (None: forever).
     patience: Duration = None
+    #: Channel variables the dialplan set before the socket application (e.g. fsrouter_language).
+    variables: Mapping[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "actions", tuple(self.actions))

@@ -92,6 +92,8 @@ class Channel:
         }
         self.variables: dict[str, str] = {}
         self.set_variables(template.INVITE_VARIABLES)
+        for name, value in script.variables.items():  # set by the dialplan, as written: no templating
+            self.set_variable(name, value)
         self.state, self.state_number = "CS_NEW", 0
         self.call_state = "DOWN"
         self.answer_state = "ringing"

@@ -45,11 +45,36 @@ def test_nothing_beyond_up_to_and_no_wait_without_an_estimate():
         "queue/you_are_caller", "numbers/2", "queue/thank_you")
 
 
+OFFER = ("callback/offer", "keys/press", "numbers/1", "callback/keep_place")
+
+
 def test_a_callback_offer_comes_before_the_thanks_even_alone():
     assert announcement(QueueStatus(3), SETTINGS, say_wait=False, offer_callback=True) == (
-        "queue/you_are_caller", "numbers/3", "callback/offer", "queue/thank_you")
+        "queue/you_are_caller", "numbers/3", *OFFER, "queue/thank_you")
     assert announcement(QueueStatus(9), SETTINGS, say_wait=False, offer_callback=True) == (
-        "callback/offer", "queue/thank_you")
+        *OFFER, "queue/thank_you")
+
+
+def test_the_offer_names_the_configured_key():
+    """Not "press 1" whatever the key: the queue's `callback.key` is said."""
+    said = announcement(QueueStatus(9), SETTINGS, say_wait=False, offer_callback=True, callback_key="7")
+    assert said[:4] == ("callback/offer", "keys/press", "numbers/7", "callback/keep_place")
+    said = announcement(QueueStatus(9), SETTINGS, say_wait=False, offer_callback=True, callback_key="*",
+                        language="hu")
+    assert said[1:3] == ("keys/press", "keys/star")
+
+
+def test_russian_position_five_and_two_minutes():
+    assert announcement(QueueStatus(5, "minutes", 2), SETTINGS, say_wait=True, language="ru") == (
+        "queue/you_are_caller", "numbers/5", "queue/estimated_wait", "numbers/2f", "queue/minutes_few",
+        "queue/thank_you")
+    assert announcement(QueueStatus(5, "more_than", 21), SETTINGS, say_wait=True, language="ru")[2:] == (
+        "queue/estimated_wait", "queue/more_than", "numbers/20", "numbers/1f", "queue/minute", "queue/thank_you")
+
+
+def test_arabic_position_two_and_the_dual():
+    assert announcement(QueueStatus(2, "minutes", 2), SETTINGS, say_wait=True, language="ar") == (
+        "queue/you_are_caller", "numbers/2", "queue/estimated_wait", "queue/minutes_two", "queue/thank_you")
 
 
 def test_machine_breaks_into_hold_music_on_schedule_and_resumes_it():
@@ -71,3 +96,15 @@ def test_machine_breaks_into_hold_music_on_schedule_and_resumes_it():
     assert machine.feed(AgentConnected("1001"), 61) == [
         CancelTimer("queue_max_wait"), CancelTimer("queue_announce")]
     assert machine.outcome == ("answered", "1001")
+
+
+def test_machine_speaks_the_calls_language_and_names_the_queues_key():
+    rules = RULES.replace('lines: {"7000": {flow: wait}}', 'lines: {"7000": {flow: wait, language: ru}}').replace(
+        "    max_wait:", '    callback: {key: "3", offer_when: {position_over: 1}, region: GR}\n    max_wait:')
+    machine = CallMachine(compile_source(rules), {"destination_number": "7000", "uuid": "u"}, now=0)
+    machine.start(0)
+    machine.feed(TimerFired("queue_announce"), 15)
+    said = machine.feed(QueueStatus(5, "minutes", 2, staffed=True), 15)[2].sounds
+    assert said == tuple(f"ru/{p}.wav" for p in (
+        "queue/you_are_caller", "numbers/5", "queue/estimated_wait", "numbers/2f", "queue/minutes_few",
+        "callback/offer", "keys/press", "numbers/3", "callback/keep_place", "queue/thank_you"))

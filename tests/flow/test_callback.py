@@ -17,7 +17,7 @@ from fsrouter.flow.events import (
     AgentConnected, CallbackBooked, CallbackNotBooked, CallerHungUp, CommandFailed, DigitPressed, MediaDone,
     QueueStatus, QueueUnavailable, TimerFired,
 )
-from fsrouter.rules import compile_source
+from fsrouter.rules import analyse_source, compile_source
 
 RULES = """
 settings: {timezone: UTC, language: en}
@@ -60,7 +60,8 @@ def offered(caller_id: str = OWN) -> CallMachine:
     assert m.feed(TimerFired("queue_announce"), 15) == [QueryQueue()]
     said = m.feed(QueueStatus(7, "minutes", 4), 15)
     assert said == [StartTimer("queue_announce", 45.0), StopMedia(), Play(2, (
-        "en/queue/you_are_caller.wav", "en/numbers/7.wav", "en/callback/offer.wav", "en/queue/thank_you.wav"))]
+        "en/queue/you_are_caller.wav", "en/numbers/7.wav", "en/callback/offer.wav", "en/keys/press.wav",
+        "en/numbers/1.wav", "en/callback/keep_place.wav", "en/queue/thank_you.wav"))]
     return m
 
 
@@ -228,3 +229,47 @@ def test_booked_is_said_only_after_the_booking_is_committed(events):
         committed = committed or isinstance(event, CallbackBooked)
         assert committed or "en/callback/booked.wav" not in said
     assert m.outcome[0] != "callback" or committed
+
+
+UK_RULES = RULES.replace('lines: {"7000": {flow: wait}}', """lines:
+  "+442071838750": {flow: wait, language: ru}
+  "7001": {flow: wait, region: GB}
+  "7002": {flow: wait}""").replace("offer_when: {wait_over: 3m, position_over: 5}",
+                                 "offer_when: {position_over: 5}\n      region: GR").replace(
+    "regions: [GR]", "regions: [GR, GB]")
+
+
+def _keyed_on(line: str, keyed: str) -> tuple[CallMachine, list]:
+    """A withheld caller on `line` takes the offer and keys `keyed`."""
+    m = CallMachine(compile_source(UK_RULES), {"destination_number": line, "caller_id_number": "anonymous",
+                                               "uuid": "u"}, now=0)
+    m.start(0)
+    m.feed(TimerFired("queue_announce"), 15)
+    m.feed(QueueStatus(7, "minutes", 4), 15)
+    m.feed(DigitPressed("1"), 16)
+    return m, m.feed(MediaDone(3, digits=keyed), 20)
+
+
+@pytest.mark.parametrize("line", ["+442071838750", "7001"])
+def test_a_national_number_is_read_in_the_lines_country_not_the_queues(line):
+    """A UK line (by its own number, or its `region`) of a queue whose region
+    is GR: "020 7183 8750" is a London number, read back as such."""
+    m, said = _keyed_on(line, "02071838750")
+    assert said[0].sounds[0].endswith("callback/confirm_number.wav")
+    assert m.feed(MediaDone(4, digits="1"), 25) == [BookCallback("+442071838750")]
+
+
+def test_without_a_line_country_the_queues_region_reads_the_number():
+    m, said = _keyed_on("7002", "2101234567")
+    assert m.feed(MediaDone(4, digits="1"), 25) == [BookCallback("+302101234567")]
+
+
+def test_the_number_is_read_back_digit_by_digit_in_the_calls_language():
+    m, said = _keyed_on("+442071838750", "02071838750")
+    assert said[0].sounds == ("ru/callback/confirm_number.wav", *(f"ru/numbers/{d}.wav" for d in "02071838750"),
+                              "ru/callback/confirm_keys.wav")
+
+
+def test_a_bad_line_region_is_reported_at_its_line():
+    problems = [str(p) for p in analyse_source(UK_RULES.replace("region: GB}", "region: XX}"), "r.yaml").problems]
+    assert any(p.startswith("r.yaml:5:") and "bad line region" in p for p in problems), problems

@@ -8,6 +8,8 @@ import re
 from pathlib import Path
 
 import pytest
+
+from fsrouter import speech
 import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -144,8 +146,11 @@ def test_load_plan_refuses_missing_prompts(tmp_path):
     with pytest.raises(RulesError) as caught:
         load_plan(E2E, tmp_path)
     reported = set(re.findall(r'missing sound files for prompt "([^"]+)"', str(caught.value)))
-    assert {"greeting/acme", "menu/main", "queue/hold_music", "queue/you_are_caller", "numbers/1"} <= reported
-    for prompt in reported:  # provide exactly what was reported missing: then it loads
+    assert {"greeting/acme", "menu/main", "queue/hold_music", "queue/you_are_caller"} <= reported
+    assert re.search(r'missing sound files for what queue "\w+" says \(numbers, minutes, keys\): \S+/en/numbers/8000/1.wav',
+                     str(caught.value))
+    # Provide what was reported missing, and the numbers English speaks: then it loads.
+    for prompt in reported | speech.grammar("en").vocabulary():
         folder, name = prompt.split("/")
         for rate in ("8000", "16000"):
             (tmp_path / "en" / folder / rate).mkdir(parents=True, exist_ok=True)

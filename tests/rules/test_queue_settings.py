@@ -107,7 +107,8 @@ def test_the_prompts_the_machine_plays_itself_are_checked_at_their_block():
     used = {u.template.source: u.pos for u in analysis.prompts}
     assert "queue/hold_music" not in used  # the default music is FreeSWITCH's stream, not a file
     assert used["queue/you_are_caller"].line == 7  # its announce block
-    assert used["callback/confirm_keys"] == used["numbers/0"] == Position("<rules>", 9, 15)
+    assert used["callback/confirm_keys"] == used["callback/keep_place"] == Position("<rules>", 9, 15)
+    assert "numbers/0" not in used  # numbers are per language: rules.sounds checks them per queue
 
 
 def test_the_acd_mapping_still_reads_the_options():
@@ -150,7 +151,7 @@ def test_the_acd_mapping_still_reads_the_options():
     ('    callback: {offer_when: {position_over: 5}, region: GR, dial_after: soon}\n',
      ['<rules>:9:72: error: bad value for callback dial_after: "soon" '
       '(expected seconds (0 allowed) or a duration like 45s, 3m, 1h30m)']),
-    ('    whisper: {a: 1}\n', ['<rules>:9:14: error: bad value for whisper: a mapping (expected text)']),
+    ('    whisper: [a]\n', ['<rules>:9:14: error: bad value for whisper: a list (expected text)']),
 ])
 def test_bad_shapes_point_at_the_line(extra, expected):
     assert problems(extra) == expected

@@ -4,7 +4,7 @@ import gevent
 
 from fsrouter.esl.codec import Event
 from fsrouter.esl.inbound import subscription
-from fsrouter.runtime.legs import Legs, originate_command, playback, speak, spoken_wait
+from fsrouter.runtime.legs import Legs, originate_command, playback, speak
 
 
 def test_without_a_greeting_the_leg_just_parks():
@@ -27,11 +27,6 @@ def test_values_cannot_break_out_of_the_variable_block():
 def test_spoken_text_cannot_end_the_application_or_the_argument():
     assert speak("flite|kal", "Acme, billing | 'VIP'\n, waited 2 minutes") == \
         "speak:flite|kal|Acme; billing VIP ; waited 2 minutes"
-
-
-def test_waits_are_said_as_a_person_would():
-    assert [spoken_wait(s) for s in (0, 42.4, 60, 89, 91, 600)] == [
-        "0 seconds", "42 seconds", "1 minute", "1 minute", "2 minutes", "10 minutes"]
 
 
 def test_a_leg_parks_or_hangs_up_and_the_waiter_learns_which():

@@ -473,3 +473,20 @@ def test_join_miss_and_bridge_are_logged_with_their_call_queue_and_agent(plan, c
     missed = next(m for m in context if m.startswith(f"agent 1001 missed call {CALLER}"))
     assert context[missed] == {"call": CALLER, "queue": "support", "agent": "1001"}
     assert context[f"call {CALLER}: bridged to agent 1002"] == {"call": CALLER, "queue": "support", "agent": "1002"}
+
+
+@pytest.mark.parametrize("agent_language, expected", [
+    ("ru", "tts_commandline|ru|acme; Billing; ждали меньше минуты"),  # the agent's own text and voice
+    ("hu", "flite|kal|acme; Billing; waited 0 seconds"),  # no Hungarian text: the first, in its language
+    (None, "flite|kal|acme; Billing; waited 0 seconds"),
+])
+def test_the_whisper_is_in_the_agents_language_where_the_queue_has_a_text_for_it(agent_language, expected):
+    rules = RULES.replace('whisper: "{brand}, {queue}, {topic}, waited {waited}"',
+                          'whisper: {en: "{brand}, {queue}, waited {waited}", ru: "{brand}, {queue}, ждали {waited}"}')
+    if agent_language:
+        rules = rules.replace('"1001": {name: Alice,', f'"1001": {{language: {agent_language}, name: Alice,')
+    inbound = FakeInbound("+OK\n")
+    rt = runtime(compile_source(rules), inbound, tts={"default": "flite|kal", "ru": "tts_commandline|ru"})
+    rt.join(CALLER, "billing", {**VARS, "brand": "acme"}, lambda m: None)
+    rt.step()
+    assert inbound.commands[0][1].endswith(f"}}user/1001 'speak:{expected},park' inline")
