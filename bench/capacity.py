@@ -28,9 +28,11 @@ import json
 import math
 import resource
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 
 import gevent
@@ -67,7 +69,29 @@ def rss_kib(pid: int) -> int:
     return 0
 
 
-def run(callers: int = 5000, rate: float = 300.0, hold: float = 65.0) -> dict:
+def profile(pid: int, seconds: float, output: Path) -> subprocess.Popen:
+    """py-spy sampling fsrouter for `seconds` (collapsed stacks: one line per
+    stack with its sample count); `.bench` extra."""
+    return subprocess.Popen([str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid),
+                             "--duration", str(int(seconds)), "--rate", "200", "--format", "raw",
+                             "--nonblocking", "--output", str(output)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def top_frames(collapsed: Path, count: int = 15) -> list[tuple[str, float]]:
+    """The functions the samples were in (self time), as shares of all samples."""
+    own: Counter = Counter()
+    total = 0
+    for line in collapsed.read_text().splitlines():
+        stack, _, samples = line.rpartition(" ")
+        if not stack:
+            continue
+        total += int(samples)
+        own[stack.split(";")[-1]] += int(samples)
+    return [(frame, round(n / total, 3)) for frame, n in own.most_common(count)]
+
+
+def run(callers: int = 5000, rate: float = 300.0, hold: float = 65.0, profile_dir: Path | None = None) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix="fsrouter-capacity-"))
     port = free_port()
     lean = LeanSwitch(("127.0.0.1", port), sounds_dir=str(SOUNDS), agents=AGENTS).start()
@@ -84,6 +108,10 @@ def run(callers: int = 5000, rate: float = 300.0, hold: float = 65.0) -> dict:
         pid = fsrouter.proc.pid
         rss_before = rss_kib(pid)
 
+        spies = []
+        if profile_dir is not None:
+            profile_dir.mkdir(parents=True, exist_ok=True)
+            spies.append(profile(pid, callers / rate + 3, profile_dir / "setup.txt"))
         # 1. set-up
         cpu_fs, cpu_gen, started = fsrouter.cpu_seconds(), own_cpu(), time.monotonic()
         for n in range(callers):
@@ -106,6 +134,8 @@ def run(callers: int = 5000, rate: float = 300.0, hold: float = 65.0) -> dict:
         # 3. holding
         wire0 = _wire_snapshot(lean)
         cpu_fs, cpu_gen, window_start = fsrouter.cpu_seconds(), own_cpu(), time.monotonic()
+        if profile_dir is not None:
+            spies.append(profile(pid, hold, profile_dir / "holding.txt"))
         queued_samples = []
         while time.monotonic() < window_start + hold:
             gevent.sleep(1.0)
@@ -129,6 +159,8 @@ def run(callers: int = 5000, rate: float = 300.0, hold: float = 65.0) -> dict:
                 silent += 1
         lost = sum(1 for r in lean.records if r.end in ("fsrouter", "refused") and r.bridged is None)
         errors = fsrouter.error_lines()
+        for spy in spies:
+            spy.wait(30)
     except FsrouterFailed as failure:
         raise SystemExit(str(failure)) from None
     finally:
@@ -204,8 +236,15 @@ def main() -> None:
     parser.add_argument("--callers", type=int, default=5000)
     parser.add_argument("--rate", type=float, default=300.0)
     parser.add_argument("--hold", type=float, default=65.0)
+    parser.add_argument("--profile", type=Path, help="py-spy fsrouter into this directory (setup.txt, holding.txt)")
     args = parser.parse_args()
-    print(json.dumps(run(args.callers, args.rate, args.hold), indent=2))
+    print(json.dumps(run(args.callers, args.rate, args.hold, args.profile), indent=2))
+    if args.profile:
+        for name in ("setup.txt", "holding.txt"):
+            if (args.profile / name).exists():
+                print(f"fsrouter's own time, {name}:")
+                for frame, share in top_frames(args.profile / name):
+                    print(f"  {share:6.1%}  {frame}")
 
 
 if __name__ == "__main__":

@@ -127,16 +127,16 @@ def _parse_header_block(
     """Split a complete header block into (command line, headers, Content-Length)."""
     lines = block.decode("utf-8", "replace").split("\n")
     command = lines.pop(0) if commands else ""
-    headers = []
+    pairs = [line.split(": ", 1) for line in lines]
+    for pair in pairs:
+        if len(pair) != 2 or not pair[0]:
+            raise ESLProtocolError(f"header line without ': ': {': '.join(pair)[:80]!r}")
+    headers = tuple(map(tuple, pairs))
     length = 0
-    for line in lines:
-        name, sep, value = line.partition(": ")
-        if not sep or not name:
-            raise ESLProtocolError(f"header line without ': ': {line[:80]!r}")
-        headers.append((name, value))
-        if name.lower() == "content-length":
+    for name, value in headers:
+        if len(name) == 14 and name.lower() == "content-length":
             length = _content_length(value, max_body_bytes)
-    return command, tuple(headers), length
+    return command, headers, length
 
 
 class Parser:
@@ -217,6 +217,8 @@ class Parser:
         self._compact()
         if headers and headers[-1][0] == "Content-Type":  # FreeSWITCH's events put it last
             content_type = headers[-1][1]
+        elif headers and headers[0][0] == "Content-Type":  # and its replies first
+            content_type = headers[0][1]
         else:
             content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
         return Frame(content_type, headers, body, command)
@@ -269,8 +271,10 @@ class Event:
 
     @classmethod
     def _lazy(cls, header_text: str, body: bytes) -> Event:
-        event = cls(body=body)
+        event = cls.__new__(cls)
         event._text = header_text
+        event._values = {}
+        event.body = body
         return event
 
     def get(self, name: str, default: str | None = None) -> str | None:
