@@ -127,7 +127,7 @@ class _Probe:
 
     def __init__(self, name: str, headers: dict[str, str]) -> None:
         self.name = name
-        self._headers = headers
+        self._headers = {"Event-Name": name, **headers}
 
     def get(self, header: str, default: str | None = None) -> str | None:
         return self._headers.get(header, default)
