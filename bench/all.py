@@ -1,6 +1,6 @@
 """Every capacity and accuracy benchmark of issue 11 in one run: a table with each target met or not, then the raw figures as JSON.
 
-    .venv/bin/python bench/all.py [--callers 5000] [--rate 300] [--hold 65] [--json-out FILE]
+    .venv/bin/python bench/all.py [--callers 5100] [--rate 300] [--hold 65] [--json-out FILE]
 
 Runs, one after the other (each well under two minutes):
 
@@ -86,9 +86,7 @@ def targets(cap: dict, recv: dict, ewt: dict) -> list[tuple[str, str, str, bool]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--callers", type=int, default=5000)
-    parser.add_argument("--rate", type=float, default=300.0)
-    parser.add_argument("--hold", type=float, default=65.0)
+    capacity.load_arguments(parser)
     parser.add_argument("--json-out", type=Path, help="also write the raw figures here")
     args = parser.parse_args()
     before = machine()

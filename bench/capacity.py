@@ -1,6 +1,6 @@
 """Queued callers, set-up rate, memory and wire cost of one `fsrouter run` under the lean load generator.
 
-    .venv/bin/python bench/capacity.py [--callers 5000] [--rate 300] [--hold 65] [--json]
+    .venv/bin/python bench/capacity.py [--callers 5100] [--rate 300] [--hold 65] [--profile DIR]
 
 `fsrouter run` as a subprocess (fsrouter.sim.harness) against
 `bench/loadgen.py`'s `LeanSwitch` over loopback, with the rules of
@@ -92,7 +92,7 @@ def top_frames(collapsed: Path, count: int = 15) -> list[tuple[str, float]]:
     return [(frame, round(n / total, 3)) for frame, n in own.most_common(count)]
 
 
-def run(callers: int = 5000, rate: float = 300.0, hold: float = 65.0, profile_dir: Path | None = None) -> dict:
+def run(callers: int = 5100, rate: float = 300.0, hold: float = 65.0, profile_dir: Path | None = None) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix="fsrouter-capacity-"))
     port = free_port()
     lean = LeanSwitch(("127.0.0.1", port), sounds_dir=str(SOUNDS), agents=AGENTS).start()
@@ -243,11 +243,17 @@ def _wire_snapshot(lean: LeanSwitch) -> dict:
             "by_name": wire.events_sent.copy(), "by_word": wire.commands.copy()}
 
 
+def load_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options that size a run (bench/all.py takes them too)."""
+    parser.add_argument("--callers", type=int, default=5100,
+                        help="calls placed (agents answer some: 5,100 keeps 5,000 queued)")
+    parser.add_argument("--rate", type=float, default=300.0, help="calls placed a second")
+    parser.add_argument("--hold", type=float, default=65.0, help="seconds of holding measured")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--callers", type=int, default=5000)
-    parser.add_argument("--rate", type=float, default=300.0)
-    parser.add_argument("--hold", type=float, default=65.0)
+    load_arguments(parser)
     parser.add_argument("--profile", type=Path, help="py-spy fsrouter into this directory (setup.txt, holding.txt)")
     args = parser.parse_args()
     print(json.dumps(run(args.callers, args.rate, args.hold, args.profile), indent=2))

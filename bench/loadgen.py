@@ -167,6 +167,21 @@ class CallRecord:
     end: str | None = None
 
 
+def _read_commands(sock: socket.socket, handle, wire: Wire | None = None) -> None:
+    """Hand each command fsrouter sends on `sock` to `handle`, until it closes
+    (counting the bytes in `wire`, if given)."""
+    parser = Parser(commands=True)
+    try:
+        while data := sock.recv(65536):
+            if wire is not None:
+                wire.bytes_received += len(data)
+            parser.feed(data)
+            for frame in parser.frames():
+                handle(frame)
+    except OSError:
+        pass
+
+
 # ------------------------------------------------------------ calls
 
 
@@ -195,18 +210,8 @@ class LeanCall:
             return
         record.connected = time.monotonic()
         self.sock.settimeout(None)  # the timeout was for the connect; a call may be silent for minutes
-        parser = Parser(commands=True)
         try:
-            while True:
-                data = self.sock.recv(65536)
-                if not data:
-                    break
-                self.switch.wire.bytes_received += len(data)
-                parser.feed(data)
-                for frame in parser.frames():
-                    self._command(frame)
-        except OSError:
-            pass
+            _read_commands(self.sock, self._command, self.switch.wire)
         finally:
             self._gone = True
             self.switch.calls.pop(self.uuid, None)
@@ -408,15 +413,9 @@ class LeanInbound:
         self.subscription = Subscription()
 
     def run(self) -> None:
-        parser = Parser(commands=True)
         self._send(encode_auth_request())
         try:
-            while data := self.sock.recv(65536):
-                parser.feed(data)
-                for frame in parser.frames():
-                    self._command(frame)
-        except OSError:
-            pass
+            _read_commands(self.sock, self._command)
         finally:
             self.switch.inbound.discard(self)
             self.sock.close()
