@@ -35,7 +35,6 @@ received.
 
 from __future__ import annotations
 
-import itertools
 import math
 import re
 import sys
@@ -68,7 +67,6 @@ from fsrouter.sim import tables  # noqa: E402
 from fsrouter.sim.events import MYEVENTS, Subscription  # noqa: E402
 from fsrouter.sim.media import SoundNotFound, open_sounds  # noqa: E402
 
-_HEADER_VALUE = "{name}: {value}"
 _ORIGINATION_UUID = re.compile(r"origination_uuid=([0-9a-fA-F-]{36})")
 _DIAL_USER = re.compile(r"\}user/([^ @']+)")
 
@@ -259,7 +257,7 @@ class LeanCall:
             self._reply("+OK bye")
             self._hang_up("fsrouter")
         else:
-            self._reply(f"-ERR command not found")
+            self._reply("-ERR command not found")
 
     def _sendmsg(self, frame: Frame) -> None:
         if frame.header("call-command") != "execute":
@@ -502,7 +500,6 @@ class LeanSwitch:
         self._durations: dict[str, float] = {}
         self._server = gevent.server.StreamServer(("127.0.0.1", 0), self._accept)
         self._greenlets: list[gevent.Greenlet] = []
-        self._numbers = itertools.count(1)
 
     @property
     def inbound_address(self) -> tuple[str, int]:
