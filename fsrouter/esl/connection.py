@@ -26,6 +26,7 @@ Guarantees the owners rely on:
 from __future__ import annotations
 
 import logging
+import time
 from collections import deque
 from dataclasses import dataclass
 
@@ -233,24 +234,41 @@ class Connection:
         request.  A write that fails or stalls ends the connection (half a
         command cannot be taken back).
         """
-        first_line = data.split(b"\n", 1)[0][:80].decode("utf-8", "replace")
+        return self.requests([data], timeout)[0]
+
+    def requests(self, commands: list[bytes], timeout: float) -> list[Frame]:
+        """Send encoded commands in one write and wait for their replies, in order.
+
+        FreeSWITCH reads a socket one command at a time and answers each in
+        turn (mod_event_socket.c, read_packet reads up to the blank line that
+        ends a command and no further), so commands need not wait for each
+        other's replies: N commands cost one write and one wait instead of N
+        round trips.  `timeout` bounds the whole; the replies of commands
+        given up on are consumed by their places in the line, as in `request`.
+        """
+        first_line = commands[0].split(b"\n", 1)[0][:80].decode("utf-8", "replace")
         if self.closed:
             raise ESLConnectionClosed(f"cannot send {first_line!r}: connection to {self.name} {self._closed_reason}")
-        waiter = gevent.event.AsyncResult()
+        waiters = [gevent.event.AsyncResult() for _ in commands]
         if not self._send_lock.acquire(timeout=timeout):
             raise ESLTimeout(f"could not send {first_line!r} within {timeout}s: another send is stuck")
         try:
-            self._waiters.append(waiter)
-            self._sendall(data, timeout)
+            self._waiters.extend(waiters)
+            self._sendall(commands[0] if len(commands) == 1 else b"".join(commands), timeout)
         finally:
             self._send_lock.release()
-        try:
-            result = waiter.get(timeout=timeout)
-        except gevent.Timeout:
-            raise ESLTimeout(f"no reply to {first_line!r} within {timeout}s") from None
-        if isinstance(result, _Closed):
-            raise ESLConnectionClosed(f"no reply to {first_line!r}: connection to {self.name} {result.reason}")
-        return result
+        deadline = time.monotonic() + timeout
+        replies = []
+        for data, waiter in zip(commands, waiters):
+            line = data.split(b"\n", 1)[0][:80].decode("utf-8", "replace")
+            try:
+                result = waiter.get(timeout=max(deadline - time.monotonic(), 0))
+            except gevent.Timeout:
+                raise ESLTimeout(f"no reply to {line!r} within {timeout}s") from None
+            if isinstance(result, _Closed):
+                raise ESLConnectionClosed(f"no reply to {line!r}: connection to {self.name} {result.reason}")
+            replies.append(result)
+        return replies
 
     def _sendall(self, data: bytes, timeout: float) -> None:
         timer = gevent.Timeout.start_new(timeout)

@@ -91,9 +91,15 @@ class OutboundCall:
 
         Returns the ``command/reply`` frame; raises ESLCommandError on ``-ERR``.
         """
-        frame = self._conn.request(encode_command(line), timeout)
-        ESLCommandError.check(line, frame.header("Reply-Text", ""))
-        return frame
+        return self.commands([line], timeout)[0]
+
+    def commands(self, lines: list[str], timeout: float = 5.0) -> list[Frame]:
+        """Socket commands sent together (`Connection.requests`): their
+        ``command/reply`` frames in order; raises ESLCommandError for the first ``-ERR``."""
+        frames = self._conn.requests([encode_command(line) for line in lines], timeout)
+        for line, frame in zip(lines, frames):
+            ESLCommandError.check(line, frame.header("Reply-Text", ""))
+        return frames
 
     def execute(
         self,

@@ -176,10 +176,8 @@ class CallRunner:
             self.call.close()
 
     def _subscribe(self) -> None:
-        timeout = self.settings.command_timeout
-        self.call.command("linger", timeout)
-        self.call.command("myevents", timeout)
-        self.call.command("nixevent " + UNWANTED_MYEVENTS, timeout)
+        # One write, one wait: FreeSWITCH answers them in turn (Connection.requests).
+        self.call.commands(["linger", "myevents", "nixevent " + UNWANTED_MYEVENTS], self.settings.command_timeout)
 
     def _loop(self) -> None:
         settle_deadline: float | None = None

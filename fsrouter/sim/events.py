@@ -265,23 +265,54 @@ class Subscription:
         return send
 
     def _passes_filters(self, event: SimEvent) -> bool:
-        """mod_event_socket event_handler: '+'/no prefix admits, '-' rejects, '/re/' is a regex."""
+        """mod_event_socket.c event_handler: once any filter is set an event
+        passes only if one admits it ('+' or no prefix) and none rejects it
+        ('-').  The prefix characters are skipped to get the value compared;
+        the comparison is a regex only when the filter's value as given
+        starts with '/' (``*hp->value == '/'``: so ``-/x/`` is compared
+        literally), case-insensitive equality otherwise."""
         send = False
         for header, spec in self.filters:
             value = event.get(header)
             if value is None:
                 continue
-            positive = not spec.startswith("-")
-            wanted = spec.lstrip("+- ")
-            if spec.startswith("/") or wanted.startswith("/"):
-                matched = re.search(wanted.strip("/"), value) is not None
-            else:
-                matched = value.lower() == wanted.lower()
+            positive, wanted = _filter_sign(spec)
+            if (send and positive) or not wanted:
+                continue
+            matched = _regex_match(wanted, value) if spec.startswith("/") else value.lower() == wanted.lower()
             if matched:
                 if not positive:
                     return False
                 send = True
         return send
+
+
+def _filter_sign(spec: str) -> tuple[bool, str]:
+    """A filter value's leading '+', '-' and spaces (the last sign wins) and what follows them."""
+    positive = True
+    for at, char in enumerate(spec):
+        if char == "+":
+            positive = True
+        elif char == "-":
+            positive = False
+        elif char != " ":
+            return positive, spec[at:]
+    return positive, ""
+
+
+def _regex_match(expression: str, value: str) -> bool:
+    """switch_regex_perform (switch_regex.c) on ``/pattern/flags``: 'i'
+    ignores case, 's' lets '.' match newlines; without the closing '/' it
+    logs an error and matches nothing."""
+    body = expression[1:]
+    pattern, slash, flags = body.rpartition("/")
+    if not slash:
+        return False
+    options = (re.IGNORECASE if "i" in flags else 0) | (re.DOTALL if "s" in flags else 0)
+    try:
+        return re.search(pattern, value, options) is not None
+    except re.error:
+        return False
 
 
 def _event_name(word: str) -> str | None:

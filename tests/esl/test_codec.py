@@ -133,3 +133,41 @@ def test_other_server_frames_match_transcripts():
     assert any(m.startswith(b"Content-Type: api/response\nContent-Length:") for m in recorded)
     api = next(m for m in recorded if m.startswith(b"Content-Type: api/response"))
     assert encode_api_response(api.split(b"\n\n", 1)[1]) == api
+
+
+def test_frames_read_while_more_arrive_keep_the_rest_of_the_buffer_intact():
+    """The parser drops handed-out bytes only now and then (not frame by
+    frame): what it still holds is exactly what was not handed out, however
+    reads and frames interleave."""
+    frames = [encode_event_plain([("Event-Name", "CUSTOM"), ("Unique-ID", f"u{n}"), ("X", "y" * n)])
+              for n in range(0, 3000, 37)]
+    data = b"".join(frames)
+    rng = random.Random(11)
+    parser, seen, fed = Parser(), [], 0
+    while fed < len(data):
+        step = rng.choice((1, 7, 100, 4096, 65536))
+        parser.feed(data[fed:fed + step])
+        fed += min(step, len(data) - fed)
+        # Sometimes only one frame before the next read, so reads land mid-buffer.
+        for _ in range(rng.choice((1, 1000))):
+            frame = parser.next_frame()
+            if frame is None:
+                break
+            seen.append(parse_event(frame).get("Unique-ID"))
+        assert parser.buffered == fed - sum(len(f) for f in frames[:len(seen)])
+    seen += [parse_event(f).get("Unique-ID") for f in parser.frames()]
+    assert seen == [f"u{n}" for n in range(0, 3000, 37)]
+    assert parser.buffered == 0
+
+
+def test_a_header_is_found_whole_first_last_or_between():
+    """Lookups match a whole header name at a line start, never the tail of
+    another name, and the last header (no newline after it) too."""
+    frame = Parser()
+    frame.feed(encode_event_plain([("Unique-ID", "first"), ("Event-Name", "CUSTOM"),
+                                   ("Other-Unique-ID", "not-it"), ("ID", "last")]))
+    event = parse_event(frame.next_frame())
+    assert event.get("Unique-ID") == "first"
+    assert event.get("Other-Unique-ID") == "not-it"
+    assert event.get("ID") == "last"
+    assert event.get("Unique") is None and event.get("Event") is None

@@ -236,3 +236,44 @@ def test_no_greenlets_or_sockets_leak():
     run_calls()
     assert open_fds() <= fds  # fewer is fine: an earlier test's socket may close meanwhile
     assert live_greenlets() <= greenlets
+
+
+def test_commands_go_out_together_and_their_replies_come_back_in_order(serve):
+    """The peer answers only once it has both commands: sent one by one,
+    each waiting for its reply, they would time out."""
+    outcome = gevent.event.AsyncResult()
+
+    def answers_after_both(fake: FakeOutboundFS) -> None:
+        lines = [fake.conn.recv_command().command for _ in range(2)]
+        for line in lines:
+            fake.conn.send(encode_reply(f"+OK {line}"))
+        fake.conn.send(encode_reply(f"-ERR no such filter ({fake.conn.recv_command().command})"))
+        fake.serve()
+
+    def handler(call: OutboundCall) -> None:
+        frames = call.commands(["linger", "myevents"], timeout=1)
+        with pytest.raises(ESLCommandError, match="no such filter"):
+            call.commands(["filter x y"], timeout=1)
+        outcome.set([f.header("Reply-Text") for f in frames])
+
+    call_fs(serve(handler), answers_after_both)
+    assert outcome.get(timeout=3) == ["+OK linger", "+OK myevents"]
+
+
+def test_late_replies_to_timed_out_commands_go_nowhere(serve):
+    outcome = gevent.event.AsyncResult()
+
+    def slow_replies(fake: FakeOutboundFS) -> None:
+        lines = [fake.conn.recv_command().command for _ in range(3)]
+        gevent.sleep(0.2)
+        for line in lines:
+            fake.conn.send(encode_reply(f"+OK {line}"))
+        fake.serve()
+
+    def handler(call: OutboundCall) -> None:
+        with pytest.raises(ESLTimeout, match="first"):
+            call.commands(["first", "second"], timeout=0.05)
+        outcome.set(call.command("third", timeout=1).header("Reply-Text"))
+
+    call_fs(serve(handler), slow_replies)
+    assert outcome.get(timeout=2) == "+OK third"

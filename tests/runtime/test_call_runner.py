@@ -35,6 +35,9 @@ class ScriptedCall:
     def command(self, line, timeout=5.0):
         return "+OK"
 
+    def commands(self, lines, timeout=5.0):
+        return [self.command(line, timeout) for line in lines]
+
     def execute(self, app, arg=None, *, event_uuid, event_lock, timeout):
         self.executed.append((app, arg, event_uuid))
 

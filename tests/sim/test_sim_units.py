@@ -55,6 +55,25 @@ def test_filters_admit_and_reject():
     assert sub.wants(event("DTMF"))
 
 
+def test_filters_are_regexes_only_when_their_value_starts_with_a_slash():
+    """As mod_event_socket.c tests ``*hp->value == '/'`` before skipping the
+    sign: ``-/u2/`` compares the literal "/u2/"; ``/^PLAY/i`` ignores case."""
+    sub = Subscription()
+    sub.subscribe(["ALL"])
+    sub.add_filter("Event-Name", "/^CHANNEL_(EXECUTE|HANGUP)$/")
+    sub.add_filter("Unique-ID", "-/u2/")
+    assert sub.wants(event("CHANNEL_HANGUP", Unique_ID="u2"))  # "/u2/" is not "u2"
+    assert not sub.wants(event("CHANNEL_HANGUP_COMPLETE", Unique_ID="u1"))
+    sub.add_filter("Unique-ID", "-u2")
+    assert not sub.wants(event("CHANNEL_HANGUP", Unique_ID="u2"))
+    folded = Subscription()
+    folded.subscribe(["ALL"])
+    folded.add_filter("Application", "/^PLAY/i")
+    folded.add_filter("Application-Data", "/unclosed")
+    assert folded.wants(event("CHANNEL_EXECUTE", Application="playback", Application_Data="unclosed"))
+    assert not folded.wants(event("CHANNEL_EXECUTE", Application="set", Application_Data="unclosed"))
+
+
 def test_event_factory_stamps_core_headers_and_sequence():
     clock = SimClock(time_scale=0.01, epoch=1_795_343_286.0)
     factory = EventFactory(SwitchIdentity(hostname="sim", core_uuid="core"), clock, first_sequence=500)
