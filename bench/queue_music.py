@@ -36,7 +36,7 @@ from fsrouter.sim.harness import FsrouterProcess, free_port  # noqa: E402
 
 SOUNDS = REPO / "sounds"
 RULES = """\
-settings: {{timezone: UTC, language: en}}
+settings: {{timezone: UTC, language: en, agent_login: auto}}
 lines: {{"7000": {{flow: wait}}}}
 flows: {{wait: [{{queue: q}}]}}
 queues:
