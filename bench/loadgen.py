@@ -275,7 +275,8 @@ class LeanCall:
             if self._playing is not None:
                 self._playing.kill(block=False)
                 self._playing = None
-                self._complete()
+            if self._running is not None and self._running[0] in ("playback", "play_and_get_digits"):
+                self._complete()  # a local_stream:// playback has no timer: it ends only here
             self._send(encode_api_response("-ERR no reply\n"))
         else:
             self._send(encode_api_response("-ERR no such command\n"))
