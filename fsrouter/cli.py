@@ -12,7 +12,7 @@ from . import __version__
 from .cli_agents import agents
 from .cli_callbacks import callbacks
 from .cli_report import report
-from .cli_live import calls, queues, rules
+from .cli_live import calls, queues, rules, transfer
 from .cli_notices import notice
 from .config import load_config
 from .rules import RulesError, analyse_path
@@ -32,6 +32,7 @@ main.add_command(callbacks)
 main.add_command(report)
 main.add_command(queues)
 main.add_command(calls)
+main.add_command(transfer)
 main.add_command(rules)
 main.add_command(notice)
 

@@ -1,5 +1,6 @@
-"""`fsrouter queues`, `fsrouter calls` and `fsrouter rules show|reload`: the
-running service's queues, calls and rules, asked through its admin API
+"""`fsrouter queues`, `fsrouter calls`, `fsrouter transfer` and `fsrouter
+rules show|reload`: the running service's queues, calls and rules, asked
+through its admin API
 (`cli_api.api_command`: --config, --api, --json).  Readable tables by
 default; exit 1 with one line when the service refuses or cannot be reached.
 """
@@ -75,6 +76,23 @@ def calls(client: ApiClient, as_json: bool) -> None:
         echo_table(("CALL", "CALLER", "LINE", "STATE", "QUEUE", "AGENT", "SINCE"),
                    ((c["uuid"], c["caller"] or None, c["line"], c["state"], c["queue"], c["agent"],
                      duration(now - c["since"])) for c in answer["calls"]))
+
+
+@click.command()
+@click.argument("call_uuid", metavar="CALL")
+@click.option("--queue", required=True, help="The rules queue the caller goes to.")
+@click.option("--note", default="", help="What the next agent's whisper says (at most 200 characters).")
+@click.option("--attended", is_flag=True, help="The agent stays on until the next one answers.")
+@api_command
+def transfer(client: ApiClient, call_uuid: str, queue: str, note: str, attended: bool, as_json: bool) -> None:
+    """Send the bridged CALL on to QUEUE, keeping its context, with a note
+    for the next agent (a warm transfer, as the agent's `*` keys do)."""
+    answer = client.post(f"/calls/{_segment(call_uuid)}/transfer",
+                         {"queue": queue, "note": note, "attended": attended})
+    if as_json:
+        echo_json(answer)
+    else:
+        click.echo(f"call {answer['call']} transferred to {answer['queue']}")
 
 
 @click.group()

@@ -160,3 +160,17 @@ def test_a_reload_still_compiling_is_a_202_and_rules_tell_the_outcome_later(rule
     assert answer.status == 202 and json.loads(answer.body)["applied"] is None
     plans.wait_reloaded(5)
     assert router.dispatch("GET", "/rules")["last_reload"]["applied"] is True
+
+
+@pytest.mark.parametrize("body, status, message", [
+    ({}, 400, "queue is required"),
+    ({"queue": "support", "color": "red"}, 400, "unknown fields: color"),
+    ({"queue": "support", "attended": "yes"}, 400, "attended must be a boolean"),
+    ({"queue": "support", "note": 7}, 400, "note must be a string"),
+    ({"queue": "support"}, 409, "is not talking to an agent"),
+])
+def test_a_transfer_refused_says_why(service, body, status, message):
+    service.join("c1", "+302101234567")
+    with pytest.raises(ApiError) as refused:
+        service.router.dispatch("POST", "/calls/c1/transfer", json.dumps(body).encode())
+    assert refused.value.status == status and message in refused.value.message

@@ -130,3 +130,33 @@ def test_an_attended_transfer_keeps_the_first_agent_on_until_the_second_is_bridg
     assert fsrouter.error_lines() == []
     fsrouter.wait_until(lambda: "ended in state finished, outcome ('answered', '1002')" in fsrouter.log_text(), 5,
                         "the call did not end as answered by Nikos")
+
+
+def test_a_supervisor_transfers_through_the_cli_with_a_note_for_the_next_agent(start_fsrouter):
+    """`fsrouter transfer CALL --queue billing --note ...` (the admin API's
+    POST /calls/{uuid}/transfer): the next agent's whisper carries the note."""
+    import gevent
+    from click.testing import CliRunner
+
+    from fsrouter.cli import main
+
+    fsrouter = start_fsrouter(rules=RULES)
+    fsrouter.switch.add_agent(agent("1001"))  # sales: stays on until sent on
+    fsrouter.switch.add_agent(agent("1002", hang_up_after=5))  # billing
+    call = fsrouter.switch.place_call(CallerScript(destination="5100"))
+    fsrouter.wait_until(lambda: call.bridged_with is not None, 10, "the caller was never bridged")
+
+    def cli(*args):
+        return gevent.get_hub().threadpool.apply(
+            CliRunner().invoke, (main, [*args, "--config", str(fsrouter.config)]))
+
+    refused = cli("transfer", call.uuid, "--queue", "nowhere")
+    assert refused.exit_code == 1 and "409 no queue 'nowhere'" in refused.output, refused.output
+    done = cli("transfer", call.uuid, "--queue", "billing", "--note", "wants a refund")
+    assert done.exit_code == 0, done.output
+    assert done.output == f"call {call.uuid} transferred to billing\n"
+    assert call.wait(CALL_TIMEOUT), fsrouter.log_text()
+    nikos = leg_of(fsrouter, "1002")
+    assert nikos.sounds == ["tts:transfer from supervisor: wants a refund. billing; router"]
+    assert call.bridged_with == nikos.uuid
+    assert fsrouter.error_lines() == []
