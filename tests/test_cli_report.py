@@ -195,6 +195,10 @@ def expected(events: list) -> dict[tuple[str, str], dict]:
                 elif isinstance(e, Answered):
                     s["kept"] += 1
     figures = {}
+    answers = defaultdict(lambda: {1: [], 2: []})
+    for call_uuid, queue, _, scored, at in surveys(events):
+        for question, score in scored:
+            answers[(queue, datetime.fromtimestamp(at, ATHENS).strftime("%Y-%m-%d"))][question].append(score)
     for (queue, day), s in sums.items():
         answered, abandoned, target = s["answered"], s["abandoned"], TARGETS[queue]
         short = [w for w in abandoned if w <= 5]
@@ -210,8 +214,28 @@ def expected(events: list) -> dict[tuple[str, str], dict]:
             "transfers_per_call": s["transfers"] / len(s["offered"]) if s["offered"] else None,
             "ewt_error": mean(s["errors"]),
             "ewt_kept": s["kept"] / (s["kept"] + s["broken"]) if s["kept"] + s["broken"] else None,
+            "surveyed": len(answers[(queue, day)][1]),
+            "survey_q1": rounded(mean(answers[(queue, day)][1])),  # survey averages have two decimals
+            "survey_q2": rounded(mean(answers[(queue, day)][2])),
         }
     return figures
+
+
+def rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def surveys(events: list) -> list[tuple[str, str, str, list[tuple[int, int]], float]]:
+    """Post-call survey answers for some of the day's calls (seeded): one in
+    three answered calls scores question 1, half of those question 2 too,
+    ten seconds after the agent hung up."""
+    rng = random.Random(7)
+    made = []
+    for e in events:
+        if isinstance(e, CallEnded) and not e.entry_id.startswith("callback:") and rng.random() < 1 / 3:
+            scored = [(1, rng.randint(1, 5))] + ([(2, rng.randint(1, 2))] if rng.random() < 0.5 else [])
+            made.append((e.entry_id, e.queue, e.agent_id, scored, e.at + 10))
+    return made
 
 
 @pytest.fixture(scope="module")
@@ -225,6 +249,8 @@ def config(tmp_path, day):
     (tmp_path / "fsrouter.yaml").write_text("rules: rules.yaml\ndatabase: {url: sqlite:stats.db}\n")
     with open_store(f"sqlite:///{tmp_path}/stats.db") as store:
         store.record_queue_events([row for row in map(to_row, day) if row is not None])
+        for call_uuid, queue, agent, scored, at in surveys(day):
+            store.record_survey(call_uuid, queue, agent, scored, at)
     return str(tmp_path / "fsrouter.yaml")
 
 
