@@ -328,3 +328,66 @@ def test_an_empty_range_and_a_missing_database_say_so(config, tmp_path):
     result = report("--from", "2025-01-01", "--to", "2025-01-02", "--database", f"sqlite:///{tmp_path}/none.db",
                     "--config", str(tmp_path / "missing.yaml"))
     assert result.exit_code == 1 and "no database at" in result.output
+
+
+def test_the_day_has_survey_answers_to_report(day):
+    figures = expected(day)
+    assert sum(f["surveyed"] for f in figures.values()) > 100
+    assert all(f["survey_q2"] is not None for (_, d), f in figures.items() if d == "2026-12-01")
+
+
+def test_calls_lists_each_call_that_joined_with_how_it_ended(config, day):
+    records = json.loads(report("--from", "2026-12-01", "--to", "2026-12-01", "--calls", "--json",
+                                "--config", config).stdout)
+    start, end = (datetime(2026, 12, d, tzinfo=ATHENS).timestamp() for d in (1, 2))
+    joined = {e.entry_id: e for e in day if isinstance(e, Queued) and start <= e.at < end}
+    assert sorted(r["entry_id"] for r in records) == sorted(joined)
+    answered = defaultdict(list)
+    for e in day:
+        if isinstance(e, Answered):
+            answered[e.entry_id].append(e.agent_id)
+    scores = {uuid: dict(scored) for uuid, _, _, scored, _ in surveys(day)}
+    for record in records:
+        queued = joined[record["entry_id"]]
+        assert record["queue"] == queued.queue and record["callback"] == queued.is_callback
+        assert datetime.strptime(record["joined"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=ATHENS).timestamp() == \
+            int(queued.at)
+        assert record["agents"] == answered[record["entry_id"]]
+        assert (record["outcome"] == "answered") == bool(answered[record["entry_id"]]) or record["callback"]
+        assert record["survey"] == {str(q): s for q, s in scores.get(record["entry_id"], {}).items()}
+    assert {r["outcome"] for r in records} >= {"answered", "abandoned", "callback_completed"}
+
+
+def test_calls_as_a_table_and_csv(config):
+    args = ("--from", "2026-12-01", "--to", "2026-12-01", "--calls", "--queue", "tech", "--config", config)
+    records = json.loads(report(*args, "--json").stdout)
+    assert records and all("tech" in r["queues"] for r in records)  # joined there or transferred there
+    assert any(r["queue"] == "billing" and r["transfers"] for r in records)
+    table = report(*args).stdout.splitlines()
+    assert table[0].split() == ["JOINED", "CALL", "QUEUE", "OUTCOME", "WAIT", "TALK", "RECORDING", "SURVEY"]
+    assert len(table) == len(records) + 1
+    answered = next(r for r in records if r["outcome"] == "answered" and r["survey"])
+    [line] = [line for line in table if line.split()[2] == answered["entry_id"]]  # after the date and time
+    assert f"answered by {answered['agents'][0]}" in line and f"Q1={answered['survey']['1']}" in line
+    rows = list(csv.DictReader(io.StringIO(report(*args, "--csv").stdout)))
+    assert [(row["entry_id"], row["outcome"], row["survey_q1"]) for row in rows] == [
+        (r["entry_id"], r["outcome"], str(r["survey"].get("1", ""))) for r in records]
+
+
+def test_surveys_per_agent(config, day):
+    figures = json.loads(report("--from", "2026-12-01", "--to", "2026-12-02", "--surveys", "--json",
+                                "--config", config).stdout)
+    per_agent = defaultdict(list)
+    for _, queue, agent, scored, _ in surveys(day):
+        per_agent[(queue, agent)].append(dict(scored)[1])
+    assert {(f["queue"], f["agent_id"]): (f["answers"], f["average"]) for f in figures if f["question"] == 1} == {
+        key: (len(values), round(sum(values) / len(values), 2)) for key, values in per_agent.items()}
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--calls", "--surveys"), "give --calls or --surveys, not both"),
+    (("--calls", "--by", "day"), "--by goes with the figures"),
+])
+def test_calls_and_surveys_refuse_what_does_not_go_with_them(config, args, message):
+    result = report("--from", "2026-12-01", "--to", "2026-12-01", *args, "--config", config)
+    assert result.exit_code == 2 and message in result.output
