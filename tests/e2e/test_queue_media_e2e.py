@@ -80,6 +80,8 @@ def test_a_recorded_call_sends_record_session_at_the_bridge_and_stores_the_path(
     statistics(fsrouter, call.uuid, "call_ended")
     [record] = report_today(fsrouter, "--calls")  # what a manager finds the recording by
     assert (record["entry_id"], record["outcome"], record["recordings"]) == (call.uuid, "answered", [recording.path])
+    day = record["joined"][:10]
+    assert fsrouter.api("GET", f"/reports/calls?from={day}&to={day}") == {"calls": [record]}  # the same, served
 
 
 def test_a_caller_who_opts_out_during_the_notice_or_the_wait_is_not_recorded(start_fsrouter):
