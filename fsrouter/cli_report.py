@@ -90,7 +90,9 @@ def report(first: datetime, last: datetime, queue: str | None, by: str | None, c
     if as_json:
         echo_json([{"queue": queue, "period": period, **values} for (queue, period), values in lines.items()])
     elif as_csv:
-        click.echo(_csv(lines), nl=False)
+        _echo_csv(["queue", "period", *(name for name, _ in COLUMNS), "target"], (
+            [queue, period, *(_blank(values[n]) for n, _ in COLUMNS), values["target"]]
+            for (queue, period), values in lines.items()))
     elif lines:
         echo_table(("QUEUE", "PERIOD", *(heading for _, heading in COLUMNS)),
                    ((queue, period, *_cells(values)) for (queue, period), values in lines.items()))
@@ -144,14 +146,13 @@ def _period(by: str | None, tz: tzinfo, first: date, last: date) -> Callable[[fl
     return lambda at: whole
 
 
-def _csv(lines: dict[tuple[str, str], dict]) -> str:
+def _echo_csv(header: Iterable[str], rows: Iterable[Iterable[object]]) -> None:
+    """One header line, then the rows (empty cells for None: see `_blank`)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["queue", "period", *(name for name, _ in COLUMNS), "target"])
-    for (queue, period), values in lines.items():
-        writer.writerow([queue, period, *("" if values[n] is None else values[n] for n, _ in COLUMNS),
-                         values["target"]])
-    return out.getvalue()
+    writer.writerow(header)
+    writer.writerows(rows)
+    click.echo(out.getvalue(), nl=False)
 
 
 def _cells(values: dict) -> Iterable[str]:
@@ -180,14 +181,10 @@ def _print_calls(records: list[CallRecord], as_csv: bool, as_json: bool) -> None
     if as_json:
         echo_json([record.as_dict() for record in records])
     elif as_csv:
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(CALL_FIELDS)
-        for r in records:
-            writer.writerow([r.joined, r.entry_id, r.queue, r.callback, r.outcome, " ".join(r.agents), r.transfers,
-                             _blank(r.wait), _blank(r.talked), " ".join(r.recordings),
-                             _blank(r.survey.get(1)), _blank(r.survey.get(2))])
-        click.echo(out.getvalue(), nl=False)
+        _echo_csv(CALL_FIELDS, (
+            [r.joined, r.entry_id, r.queue, r.callback, r.outcome, " ".join(r.agents), r.transfers, _blank(r.wait),
+             _blank(r.talked), " ".join(r.recordings), _blank(r.survey.get(1)), _blank(r.survey.get(2))]
+            for r in records))
     elif records:
         echo_table(("JOINED", "CALL", "QUEUE", "OUTCOME", "WAIT", "TALK", "RECORDING", "SURVEY"), (
             (r.joined, ("callback " if r.callback else "") + r.entry_id, r.queue, r.summary(), duration(r.wait),
@@ -203,11 +200,7 @@ def _print_surveys(figures: list[SurveyFigure], as_csv: bool, as_json: bool) -> 
     if as_json:
         echo_json([{name: getattr(f, name) for name in names} for f in figures])
     elif as_csv:
-        out = io.StringIO()
-        writer = csv.writer(out, lineterminator="\n")
-        writer.writerow(names)
-        writer.writerows([getattr(f, name) for name in names] for f in figures)
-        click.echo(out.getvalue(), nl=False)
+        _echo_csv(names, ([getattr(f, name) for name in names] for f in figures))
     elif figures:
         echo_table(("QUEUE", "AGENT", "QUESTION", "ANSWERS", "AVERAGE"),
                    ((f.queue, f.agent_id, f.question, f.answers, f"{f.average:.2f}") for f in figures))

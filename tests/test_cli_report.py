@@ -391,3 +391,18 @@ def test_surveys_per_agent(config, day):
 def test_calls_and_surveys_refuse_what_does_not_go_with_them(config, args, message):
     result = report("--from", "2026-12-01", "--to", "2026-12-01", *args, "--config", config)
     assert result.exit_code == 2 and message in result.output
+
+
+def test_survey_answers_alone_show_beside_no_calls(tmp_path):
+    """Answers given in an hour with no call events (the call was the hour
+    before, outside --by hour's line) still show, beside zero calls."""
+    url = f"sqlite:///{tmp_path}/alone.db"
+    with open_store(url) as store:
+        store.record_survey("call-1", "billing", "1001", [(1, 3), (2, 2)], datetime(2026, 12, 1, 9, 5, tzinfo=ZoneInfo("UTC")).timestamp())
+    args = ("--from", "2026-12-01", "--to", "2026-12-01", "--database", url, "--config", str(tmp_path / "none.yaml"))
+    [line] = json.loads(report(*args, "--json").stdout)
+    assert (line["queue"], line["offered"], line["surveyed"], line["survey_q1"], line["survey_q2"]) == (
+        "billing", 0, 1, 3.0, 2.0)
+    assert list(csv.reader(io.StringIO(report(*args, "--surveys", "--csv").stdout))) == [
+        ["queue", "agent_id", "question", "answers", "average"],
+        ["billing", "1001", "1", "1", "3.0"], ["billing", "1001", "2", "1", "2.0"]]
