@@ -195,6 +195,10 @@ def expected(events: list) -> dict[tuple[str, str], dict]:
                 elif isinstance(e, Answered):
                     s["kept"] += 1
     figures = {}
+    answers = defaultdict(lambda: {1: [], 2: []})
+    for call_uuid, queue, _, scored, at in surveys(events):
+        for question, score in scored:
+            answers[(queue, datetime.fromtimestamp(at, ATHENS).strftime("%Y-%m-%d"))][question].append(score)
     for (queue, day), s in sums.items():
         answered, abandoned, target = s["answered"], s["abandoned"], TARGETS[queue]
         short = [w for w in abandoned if w <= 5]
@@ -210,8 +214,28 @@ def expected(events: list) -> dict[tuple[str, str], dict]:
             "transfers_per_call": s["transfers"] / len(s["offered"]) if s["offered"] else None,
             "ewt_error": mean(s["errors"]),
             "ewt_kept": s["kept"] / (s["kept"] + s["broken"]) if s["kept"] + s["broken"] else None,
+            "surveyed": len(answers[(queue, day)][1]),
+            "survey_q1": rounded(mean(answers[(queue, day)][1])),  # survey averages have two decimals
+            "survey_q2": rounded(mean(answers[(queue, day)][2])),
         }
     return figures
+
+
+def rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def surveys(events: list) -> list[tuple[str, str, str, list[tuple[int, int]], float]]:
+    """Post-call survey answers for some of the day's calls (seeded): one in
+    three answered calls scores question 1, half of those question 2 too,
+    ten seconds after the agent hung up."""
+    rng = random.Random(7)
+    made = []
+    for e in events:
+        if isinstance(e, CallEnded) and not e.entry_id.startswith("callback:") and rng.random() < 1 / 3:
+            scored = [(1, rng.randint(1, 5))] + ([(2, rng.randint(1, 2))] if rng.random() < 0.5 else [])
+            made.append((e.entry_id, e.queue, e.agent_id, scored, e.at + 10))
+    return made
 
 
 @pytest.fixture(scope="module")
@@ -225,6 +249,8 @@ def config(tmp_path, day):
     (tmp_path / "fsrouter.yaml").write_text("rules: rules.yaml\ndatabase: {url: sqlite:stats.db}\n")
     with open_store(f"sqlite:///{tmp_path}/stats.db") as store:
         store.record_queue_events([row for row in map(to_row, day) if row is not None])
+        for call_uuid, queue, agent, scored, at in surveys(day):
+            store.record_survey(call_uuid, queue, agent, scored, at)
     return str(tmp_path / "fsrouter.yaml")
 
 
@@ -302,3 +328,81 @@ def test_an_empty_range_and_a_missing_database_say_so(config, tmp_path):
     result = report("--from", "2025-01-01", "--to", "2025-01-02", "--database", f"sqlite:///{tmp_path}/none.db",
                     "--config", str(tmp_path / "missing.yaml"))
     assert result.exit_code == 1 and "no database at" in result.output
+
+
+def test_the_day_has_survey_answers_to_report(day):
+    figures = expected(day)
+    assert sum(f["surveyed"] for f in figures.values()) > 100
+    assert all(f["survey_q2"] is not None for (_, d), f in figures.items() if d == "2026-12-01")
+
+
+def test_calls_lists_each_call_that_joined_with_how_it_ended(config, day):
+    records = json.loads(report("--from", "2026-12-01", "--to", "2026-12-01", "--calls", "--json",
+                                "--config", config).stdout)
+    start, end = (datetime(2026, 12, d, tzinfo=ATHENS).timestamp() for d in (1, 2))
+    joined = {e.entry_id: e for e in day if isinstance(e, Queued) and start <= e.at < end}
+    assert sorted(r["entry_id"] for r in records) == sorted(joined)
+    answered = defaultdict(list)
+    for e in day:
+        if isinstance(e, Answered):
+            answered[e.entry_id].append(e.agent_id)
+    scores = {uuid: dict(scored) for uuid, _, _, scored, _ in surveys(day)}
+    for record in records:
+        queued = joined[record["entry_id"]]
+        assert record["queue"] == queued.queue and record["callback"] == queued.is_callback
+        assert datetime.strptime(record["joined"], "%Y-%m-%d %H:%M:%S").replace(tzinfo=ATHENS).timestamp() == \
+            int(queued.at)
+        assert record["agents"] == answered[record["entry_id"]]
+        assert (record["outcome"] == "answered") == bool(answered[record["entry_id"]]) or record["callback"]
+        assert record["survey"] == {str(q): s for q, s in scores.get(record["entry_id"], {}).items()}
+    assert {r["outcome"] for r in records} >= {"answered", "abandoned", "callback_completed"}
+
+
+def test_calls_as_a_table_and_csv(config):
+    args = ("--from", "2026-12-01", "--to", "2026-12-01", "--calls", "--queue", "tech", "--config", config)
+    records = json.loads(report(*args, "--json").stdout)
+    assert records and all("tech" in r["queues"] for r in records)  # joined there or transferred there
+    assert any(r["queue"] == "billing" and r["transfers"] for r in records)
+    table = report(*args).stdout.splitlines()
+    assert table[0].split() == ["JOINED", "CALL", "QUEUE", "OUTCOME", "WAIT", "TALK", "RECORDING", "SURVEY"]
+    assert len(table) == len(records) + 1
+    answered = next(r for r in records if r["outcome"] == "answered" and r["survey"])
+    [line] = [line for line in table if line.split()[2] == answered["entry_id"]]  # after the date and time
+    assert f"answered by {answered['agents'][0]}" in line and f"Q1={answered['survey']['1']}" in line
+    rows = list(csv.DictReader(io.StringIO(report(*args, "--csv").stdout)))
+    assert [(row["entry_id"], row["outcome"], row["survey_q1"]) for row in rows] == [
+        (r["entry_id"], r["outcome"], str(r["survey"].get("1", ""))) for r in records]
+
+
+def test_surveys_per_agent(config, day):
+    figures = json.loads(report("--from", "2026-12-01", "--to", "2026-12-02", "--surveys", "--json",
+                                "--config", config).stdout)
+    per_agent = defaultdict(list)
+    for _, queue, agent, scored, _ in surveys(day):
+        per_agent[(queue, agent)].append(dict(scored)[1])
+    assert {(f["queue"], f["agent_id"]): (f["answers"], f["average"]) for f in figures if f["question"] == 1} == {
+        key: (len(values), round(sum(values) / len(values), 2)) for key, values in per_agent.items()}
+
+
+@pytest.mark.parametrize("args, message", [
+    (("--calls", "--surveys"), "give --calls or --surveys, not both"),
+    (("--calls", "--by", "day"), "--by goes with the figures"),
+])
+def test_calls_and_surveys_refuse_what_does_not_go_with_them(config, args, message):
+    result = report("--from", "2026-12-01", "--to", "2026-12-01", *args, "--config", config)
+    assert result.exit_code == 2 and message in result.output
+
+
+def test_survey_answers_alone_show_beside_no_calls(tmp_path):
+    """Answers given in an hour with no call events (the call was the hour
+    before, outside --by hour's line) still show, beside zero calls."""
+    url = f"sqlite:///{tmp_path}/alone.db"
+    with open_store(url) as store:
+        store.record_survey("call-1", "billing", "1001", [(1, 3), (2, 2)], datetime(2026, 12, 1, 9, 5, tzinfo=ZoneInfo("UTC")).timestamp())
+    args = ("--from", "2026-12-01", "--to", "2026-12-01", "--database", url, "--config", str(tmp_path / "none.yaml"))
+    [line] = json.loads(report(*args, "--json").stdout)
+    assert (line["queue"], line["offered"], line["surveyed"], line["survey_q1"], line["survey_q2"]) == (
+        "billing", 0, 1, 3.0, 2.0)
+    assert list(csv.reader(io.StringIO(report(*args, "--surveys", "--csv").stdout))) == [
+        ["queue", "agent_id", "question", "answers", "average"],
+        ["billing", "1001", "1", "1", "3.0"], ["billing", "1001", "2", "1", "2.0"]]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from fsrouter.api import agents, callbacks, calls, metrics, notices, queues, rules, status, wallboard
+from fsrouter.api import agents, callbacks, calls, metrics, notices, queues, reports, rules, status, wallboard
 from fsrouter.api.routing import Router
 
 if TYPE_CHECKING:
@@ -27,4 +27,5 @@ def build_router(service: Service) -> Router:
     notices.add_routes(router, service.notices)
     callbacks.add_routes(router, service.store)
     wallboard.add_routes(router, service.queues, service.today, service.store)
+    reports.add_routes(router, service.store, lambda: service.today.tz)
     return router

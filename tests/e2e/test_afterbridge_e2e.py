@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from report_cli import report_today
+
 from fsrouter.sim import CallerScript, HangUp, Press
 from fsrouter.sim.agent import AgentScript
 from fsrouter.sim.scenario import prompt_id
@@ -87,7 +89,17 @@ def test_the_agent_hanging_up_first_leaves_the_caller_with_the_survey(start_fsro
     assert [(s.call_uuid, s.agent_id, s.question, s.score) for s in scores] == [
         (call.uuid, "1004", 1, 4), (call.uuid, "1004", 2, 1)]
     assert survey_figures(scores) == [SurveyFigure("helpdesk", "1004", 1, 1, 4.0),
-                                      SurveyFigure("helpdesk", "1004", 2, 1, 1.0)]  # what a report shows
+                                      SurveyFigure("helpdesk", "1004", 2, 1, 1.0)]
+    # What the report shows: the figures' survey columns, the call's record, each agent's scores.
+    fsrouter.wait_until(lambda: report_today(fsrouter, "--calls"), 5, "the call's statistics were not stored")
+    [helpdesk] = report_today(fsrouter, "--queue", "helpdesk")
+    assert (helpdesk["answered"], helpdesk["surveyed"], helpdesk["survey_q1"], helpdesk["survey_q2"]) == (1, 1, 4, 1)
+    [record] = report_today(fsrouter, "--calls")
+    assert (record["entry_id"], record["outcome"], record["agents"], record["survey"]) == (
+        call.uuid, "answered", ["1004"], {"1": 4, "2": 1})
+    assert report_today(fsrouter, "--surveys") == [
+        {"queue": "helpdesk", "agent_id": "1004", "question": 1, "answers": 1, "average": 4.0},
+        {"queue": "helpdesk", "agent_id": "1004", "question": 2, "answers": 1, "average": 1.0}]
     assert fsrouter.error_lines() == []
 
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from report_cli import report_today
+
 from fsrouter.sim import CallerScript
 from fsrouter.sim.agent import AgentScript
 from fsrouter.sim.caller import Press
@@ -75,6 +77,11 @@ def test_a_recorded_call_sends_record_session_at_the_bridge_and_stores_the_path(
     apps = [(run.name, run.arg) for run in call.esl_apps if "record" in run.name]
     assert apps == [("record_session", recording.path), ("stop_record_session", recording.path)]
     assert statistics(fsrouter, call.uuid, "recorded")[0].fields == {"path": recording.path}
+    statistics(fsrouter, call.uuid, "call_ended")
+    [record] = report_today(fsrouter, "--calls")  # what a manager finds the recording by
+    assert (record["entry_id"], record["outcome"], record["recordings"]) == (call.uuid, "answered", [recording.path])
+    day = record["joined"][:10]
+    assert fsrouter.api("GET", f"/reports/calls?from={day}&to={day}") == {"calls": [record]}  # the same, served
 
 
 def test_a_caller_who_opts_out_during_the_notice_or_the_wait_is_not_recorded(start_fsrouter):

@@ -50,3 +50,15 @@ def test_figures_per_queue_agent_and_question(store):
         SurveyFigure("sales", "1001", 2, 1, 1.0),
     ]
     assert survey_figures([]) == []
+
+
+def test_figures_per_queue_and_period_with_agents_together():
+    scores = [SurveyScore(0, call, queue, agent, question, value, at) for call, queue, agent, question, value, at in [
+        ("a", "sales", "1001", 1, 5, 10.0), ("a", "sales", "1001", 2, 1, 10.0),
+        ("b", "sales", "1002", 1, 2, 20.0), ("c", "sales", "1002", 1, 4, 70.0)]]
+    minute = lambda at: f"minute {int(at // 60)}"  # noqa: E731
+    assert survey_figures(scores, by_agent=False, period=minute) == [
+        SurveyFigure("sales", "", 1, 2, 3.5, "minute 0"),
+        SurveyFigure("sales", "", 2, 1, 1.0, "minute 0"),
+        SurveyFigure("sales", "", 1, 1, 4.0, "minute 1"),
+    ]
