@@ -97,18 +97,29 @@ class Queueing:
         return None
 
 
-@pytest.fixture
-def running():
-    machine = CallMachine(compile_source(RULES), {"destination_number": "5000", "uuid": UUID}, now=0)
+def started(rules):
+    """A runner on a call to 5000 under `rules`, waiting in its first queue;
+    (runner greenlet, call, queueing, machine)."""
+    machine = CallMachine(compile_source(rules), {"destination_number": "5000", "uuid": UUID}, now=0)
     call, queueing = ScriptedCall(), Queueing()
-    runner = gevent.spawn(CallRunner(call, machine, RunnerSettings(sounds_root="/s", settle_timeout=0.05, command_timeout=0.05),
-                                    queueing=queueing).run)
+    settings = RunnerSettings(sounds_root="/s", settle_timeout=0.05, command_timeout=0.05)
+    runner = gevent.spawn(CallRunner(call, machine, settings, queueing=queueing).run)
     gevent.sleep(0.01)
     assert len(call.playbacks()) == 1  # on hold
-    yield call, queueing, machine
+    return runner, call, queueing, machine
+
+
+def hang_up(runner, call):
     call.sends("CHANNEL_HANGUP_COMPLETE")
     runner.join(2)
     assert runner.dead
+
+
+@pytest.fixture
+def running():
+    runner, *running = started(RULES)
+    yield running
+    hang_up(runner, running[0])
 
 
 def test_media_broken_by_the_bridge_is_not_answered_with_more_media(running):
@@ -185,16 +196,10 @@ queues:
 @pytest.fixture
 def moving():
     """A caller waiting in queue a of `MOVES`."""
-    machine = CallMachine(compile_source(MOVES), {"destination_number": "5000", "uuid": UUID}, now=0)
-    call, queueing = ScriptedCall(), Queueing()
-    runner = gevent.spawn(CallRunner(call, machine, RunnerSettings(sounds_root="/s", settle_timeout=0.05,
-                                                                   command_timeout=0.05), queueing=queueing).run)
-    gevent.sleep(0.01)
+    runner, call, queueing, machine = started(MOVES)
     assert queueing.joins == ["a"]
     yield call, queueing, machine
-    call.sends("CHANNEL_HANGUP_COMPLETE")
-    runner.join(2)
-    assert runner.dead
+    hang_up(runner, call)
 
 
 def press(call, digit):
