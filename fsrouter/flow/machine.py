@@ -113,13 +113,25 @@ class CallMachine:
         self._menu: str | None = None
         self._misses = {p.INVALID: 0, p.TIMEOUT: 0}
         self._record: p.RecordSettings | None = None
-        """What recording the bridged call would have (until the caller opts out)."""
+        """What recording the bridged call would have (None once the caller opted out)."""
+        self._opted_out = False
+        """The caller keyed the opt-out key: nothing of this call is recorded, transfers included."""
+        self._notice_said = False
+        """The recording notice was said: once a call, not again after a transfer."""
         self._noticed: str | None = None
         """The queue step whose recording notice was just said."""
         self.recording: str | None = None
         """The file the bridged call is being recorded into."""
+        self._recordings: list[str] = []
+        """Every file this call's bridges were recorded into, in turn."""
         self.exit_key: str | None = None
-        """The exit key the caller left their last queue by."""
+        """The exit key the caller left their last queue by (None if they left it otherwise)."""
+        self.left_by: str | None = None
+        """Why the caller left their last queue: "exit_key", "max_wait" or "no_agents"."""
+        self.queue_entries = 0
+        """How many times the flow has put the caller in line.  The runner
+        joins the ACD anew each time; a transfer is not counted, the queue
+        runtime moves the transferred caller itself."""
         self.outcome: tuple[str, str] | None = None
         """("transfer", extension), ("hangup", cause), ("queue", name),
         ("answered", agent_id), ("callback", callback_id) or
@@ -272,8 +284,8 @@ class CallMachine:
         it short.  Its opt-out key may be keyed while it plays."""
         self._queue = self._plan.queues[step.queue]
         if self._noticed != self._node.id:
-            self._record = self._queue.record or self.decision.record
-            notice = self._sound(self._record.announce) if self._record and self._record.announce else None
+            self._record = self._recording_settings()
+            notice = self._notice()
             if notice is not None:
                 self._noticed = self._node.id
                 key = self._record.opt_out_key
@@ -281,17 +293,46 @@ class CallMachine:
                            if key else Play(i, (notice,)), commands)
                 return
         self._noticed = None
+        self.queue_entries += 1
+        self._wait_in_queue(commands)
+
+    def _wait_in_queue(self, commands: list[Command]) -> None:
+        """In line in `self._queue`: its timers and music."""
         commands.append(StartTimer(MAX_WAIT_TIMER, self._queue.max_wait))
         if self._queue.announce is not None:
             commands.append(StartTimer(ANNOUNCE_TIMER, self._queue.announce.first))
         self._hold(commands)
-        self._end(commands, ("queue", step.queue), phase="queued")
+        self._end(commands, ("queue", self._queue.name), phase="queued")
+
+    def _recording_settings(self) -> p.RecordSettings | None:
+        """The recording the bridge in `self._queue` would have: the queue's,
+        else the line's or route's; none for a caller who opted out."""
+        return None if self._opted_out else self._queue.record or self.decision.record
+
+    def _notice(self) -> str | None:
+        """The recording notice still to be said before the bridge, if any
+        (it is said once a call: not again in the next queue or after a transfer)."""
+        if self._notice_said or self._record is None or self._record.announce is None:
+            return None
+        notice = self._sound(self._record.announce)
+        self._notice_said = notice is not None
+        return notice
+
+    def _opt_out(self) -> None:
+        log.info("call %s: opted out of recording in queue %s", self._uuid, self._queue.name)
+        self._record, self._opted_out = None, True
 
     def _after_notice(self, event: MediaDone | CommandFailed, now: float) -> list[Command]:
-        """The recording notice was said (or could not be): into the queue."""
-        if isinstance(event, MediaDone) and event.digits == self._record.opt_out_key:
-            log.info("call %s: opted out of recording in queue %s", self._uuid, self._queue.name)
-            self._record = None
+        """The recording notice was said (or could not be): into the queue.
+        A key keyed meanwhile is the opt-out key, or one of the queue's exit
+        keys, which the caller may key at any time while in it: they leave
+        for its destination before joining the line."""
+        digits = event.digits if isinstance(event, MediaDone) else ""
+        if digits and digits == self._record.opt_out_key:
+            self._opt_out()
+        elif digits in self._queue.exits:
+            self._noticed = None
+            return self._exit(digits, now, cancels=[])
         return self._go(self._node.id, now)
 
     def _enter_agent_desk(self, step: p.AgentDesk, now: float, commands: list[Command]) -> str | None:
@@ -352,19 +393,19 @@ class CallMachine:
         if isinstance(event, DigitPressed) and self._offered and event.digits == self._queue.callback.key:
             return self._start_dialog()
         if isinstance(event, DigitPressed) and self._record and event.digits == self._record.opt_out_key:
-            log.info("call %s: opted out of recording in queue %s", self._uuid, self._queue.name)
-            self._record = None
+            self._opt_out()
             return []
         commands: list[Command] = []
         if isinstance(event, MediaDone) and event.command_id == self._waiting:
             self._hold(commands)  # after the music or an announcement: music again
         return commands
 
-    def _exit(self, key: str, now: float) -> list[Command]:
+    def _exit(self, key: str, now: float, cancels: list[Command] | None = None) -> list[Command]:
         """The caller keyed an exit key: out of the queue to its destination."""
         log.info("call %s: left queue %s by exit key %s", self._uuid, self._queue.name, key)
-        self.exit_key = key
-        cancels: list[Command] = [CancelTimer(MAX_WAIT_TIMER), CancelTimer(ANNOUNCE_TIMER), StopMedia()]
+        self.exit_key, self.left_by = key, "exit_key"
+        if cancels is None:
+            cancels = [CancelTimer(MAX_WAIT_TIMER), CancelTimer(ANNOUNCE_TIMER), StopMedia()]
         return self._leave_queue(cancels, self._queue.exits[key], now)
 
     def _start_recording(self, now: float) -> list[Command]:
@@ -373,16 +414,23 @@ class CallMachine:
             return []
         values = {**self._vars, "queue": self._queue.name,
                   "date": self._plan.context(self._vars, now).moment.date.isoformat()}
-        self.recording = record_path(self._record.path, values)
-        return [StartRecording(self.recording)]
+        path = record_path(self._record.path, values)
+        if path in self._recordings:  # record_session would write over the earlier bridge's file
+            stem, dot, extension = path.rpartition(".")
+            path = f"{stem}-{len(self._recordings) + 1}{dot}{extension}"
+        self.recording = path
+        self._recordings.append(path)
+        return [StartRecording(path)]
 
     def _queue_exit(self, event: Event) -> tuple[list[Command], str] | None:
         """If `event` ends the wait: the timers to cancel and where the call goes."""
         if isinstance(event, TimerFired) and event.name == MAX_WAIT_TIMER:
             log.info("call %s: maximum wait in queue %s reached", self._uuid, self._queue.name)
+            self.exit_key, self.left_by = None, "max_wait"
             return [CancelTimer(ANNOUNCE_TIMER)], self._queue.max_wait_then
         if isinstance(event, QueueUnavailable):
             log.info("call %s: queue %s has nobody to serve it", self._uuid, self._queue.name)
+            self.exit_key, self.left_by = None, "no_agents"
             destination = self._queue.no_agents or self._queue.max_wait_then
             return [CancelTimer(MAX_WAIT_TIMER), CancelTimer(ANNOUNCE_TIMER)], destination
         return None
@@ -500,10 +548,14 @@ class CallMachine:
         commands = self._stop_recording()
         commands += [SetVariable(EXPORT_PREFIX + k, v) for k, v in event.variables.items()]
         self._offered, self._wait_said_at, self._dialog, self._deferred_exit = False, None, None, None
-        prompt = self._sound(Template.parse(TRANSFER_PROMPT))
-        if prompt is not None:
-            commands.append(Play(next(self._ids), (prompt,)))
-        self._enter_queue(p.Enqueue(event.queue), now, commands)
+        # Already in line there (the runtime put them): no notice step
+        # before it; the notice goes with the prompt if not yet said.
+        self._queue = self._plan.queues[event.queue]
+        self._record = self._recording_settings()
+        prompts = tuple(s for s in (self._sound(Template.parse(TRANSFER_PROMPT)), self._notice()) if s is not None)
+        if prompts:
+            commands.append(Play(next(self._ids), prompts))
+        self._wait_in_queue(commands)
         return commands
 
     # -- what a finished command means -------------------------------------

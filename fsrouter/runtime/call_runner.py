@@ -143,6 +143,10 @@ class CallRunner:
         #: Messages from the queue runtime's greenlets (`_tell`); never blocks them.
         self._inbox: gevent.queue.Queue = gevent.queue.Queue()
         self._in_queue = False
+        #: The machine's `queue_entries` when the caller joined the ACD: a
+        #: new entry (exit key, max wait, no agents to another queue) is a
+        #: move, a transfer is not one (the runtime moves the caller itself).
+        self._joined_entry = 0
         self._timers = _Timers()
         #: Application-UUID -> (command, variable holding collected digits)
         self._pending: dict[str, tuple[object, str | None]] = {}
@@ -303,13 +307,20 @@ class CallRunner:
         callback) or the call ends."""
         if self._must_join():
             self._join()
-        elif self._in_queue and (self._hung_up or self.machine.state not in ("queued", "connected")):
+        elif self._in_queue and (self._hung_up or self._moving_on()):
             self._in_queue = False
             if self._hung_up:
                 self._queueing.hang_up(self.call.uuid)
             else:
                 key = self.machine.exit_key
-                self._queueing.leave(self.call.uuid, exit_reason(key) if key else "left_queue")
+                self._queueing.leave(self.call.uuid, exit_reason(key) if key else self.machine.left_by or "left_queue")
+
+    def _moving_on(self) -> bool:
+        """The machine left the queue the caller is in line in: out of the
+        flow's queues, or into another queue step."""
+        state = self.machine.state
+        return state not in ("queued", "connected") or (
+            state == "queued" and self.machine.queue_entries != self._joined_entry)
 
     def _must_join(self) -> bool:
         return (self._queueing is not None and not self._in_queue and not self._hung_up
@@ -322,7 +333,7 @@ class CallRunner:
         # When the agent's side of the bridge ends, the caller must come
         # back to us (parked) rather than run on through the dialplan.
         self._execute("set", fsvalues.set_arg("park_after_bridge", "true"))
-        self._in_queue = True
+        self._in_queue, self._joined_entry = True, self.machine.queue_entries
         if self._queueing.join(self.call.uuid, queue, self.machine.variables, self._tell):
             return True
         self._in_queue = False
@@ -332,7 +343,7 @@ class CallRunner:
     # -- commands out ------------------------------------------------------
 
     def _perform(self, commands) -> None:
-        if self._in_queue and not self._hung_up and self.machine.state not in ("queued", "connected"):
+        if self._in_queue and not self._hung_up and self._moving_on():
             # Out of the ACD before anything is sent (each send yields), so no
             # agent is bridged to a caller who is already on their way out.
             self._sync_queue()

@@ -20,10 +20,12 @@ on commas.  The inbound connection subscribes to `CHANNEL_APPLICATION`
 `offer.transfer.decide` says: the statistics hear `Transferred`, the
 caller's runner `Transferring` (before anything else, so it knows what the
 end of the bridge means), the first agent's call ends (they wrap up) and
-their leg is hung up -- the caller stays with fsrouter: as `uuid_bridge`'s
-first leg it goes back to its `socket` application when the bridge ends
-(`uuid_bridge_on_soft_execute`, switch_ivr_bridge.c), and it has
-`park_after_bridge` besides (docs/afterbridge.md) --
+their leg is hung up -- the caller stays with fsrouter because it has
+`park_after_bridge`: `switch_ivr_multi_threaded_bridge` parks it when the
+bridge ends, still under the socket's control (without it, the caller,
+`uuid_bridge`'s first leg, would be set back to `CS_EXECUTE` and run on to
+the dialplan's next action after `socket`: switch_ivr_bridge.c,
+`uuid_bridge_on_soft_execute`; docs/afterbridge.md) --
 and the caller is put in line in the new queue with the context added,
 waiting from now unless that queue's `transfer.keep_arrival` says to keep
 the first arrival, at the higher of their priority and the new queue's.

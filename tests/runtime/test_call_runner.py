@@ -16,7 +16,7 @@ from fsrouter.esl.codec import Event
 from fsrouter.esl.errors import ESLConnectionClosed
 from fsrouter.esl.outbound import WAKE
 from fsrouter.flow import CallMachine
-from fsrouter.offer.messages import Bridging, Bridged, BridgeFailed
+from fsrouter.offer.messages import Bridging, Bridged, BridgeFailed, NoAgents, Transferring
 from fsrouter.rules.compiler import compile_source
 
 UUID = "caller-1"
@@ -75,12 +75,17 @@ class Queueing:
     notify = None
     left = None
 
+    def __init__(self):
+        self.joins, self.leaves = [], []
+
     def join(self, call_uuid, queue, variables, notify):
         self.notify = notify
+        self.joins.append(queue)
         return True
 
     def leave(self, call_uuid, reason):
         self.left = reason
+        self.leaves.append(reason)
 
     def hang_up(self, call_uuid):
         self.left = "hangup"
@@ -92,18 +97,29 @@ class Queueing:
         return None
 
 
-@pytest.fixture
-def running():
-    machine = CallMachine(compile_source(RULES), {"destination_number": "5000", "uuid": UUID}, now=0)
+def started(rules):
+    """A runner on a call to 5000 under `rules`, waiting in its first queue;
+    (runner greenlet, call, queueing, machine)."""
+    machine = CallMachine(compile_source(rules), {"destination_number": "5000", "uuid": UUID}, now=0)
     call, queueing = ScriptedCall(), Queueing()
-    runner = gevent.spawn(CallRunner(call, machine, RunnerSettings(sounds_root="/s", settle_timeout=0.05, command_timeout=0.05),
-                                    queueing=queueing).run)
+    settings = RunnerSettings(sounds_root="/s", settle_timeout=0.05, command_timeout=0.05)
+    runner = gevent.spawn(CallRunner(call, machine, settings, queueing=queueing).run)
     gevent.sleep(0.01)
     assert len(call.playbacks()) == 1  # on hold
-    yield call, queueing, machine
+    return runner, call, queueing, machine
+
+
+def hang_up(runner, call):
     call.sends("CHANNEL_HANGUP_COMPLETE")
     runner.join(2)
     assert runner.dead
+
+
+@pytest.fixture
+def running():
+    runner, *running = started(RULES)
+    yield running
+    hang_up(runner, running[0])
 
 
 def test_media_broken_by_the_bridge_is_not_answered_with_more_media(running):
@@ -156,3 +172,79 @@ def test_an_early_unbridge_survives_a_slow_bridge_report(running):
     queueing.notify(Bridged("1001"))
     gevent.sleep(0.01)
     assert machine.state == "finished"
+
+
+MOVES = """
+settings: {timezone: UTC, language: en}
+lines: {"5000": {flow: wait}}
+flows:
+  wait:
+    - queue: a
+queues:
+  a:
+    exit: {"0": {queue: b}}
+    max_wait: {after: 0.3s, then: {queue: b}}
+    no_agents: {queue: c}
+  b:
+    max_wait: {after: 0.3s, then: {queue: c}}
+  c:
+    max_wait: {after: 10m, then: {hangup: NORMAL_CLEARING}}
+"""
+"""Queue a sends its callers on to b by exit key 0, max wait or no agents; b to c by max wait."""
+
+
+@pytest.fixture
+def moving():
+    """A caller waiting in queue a of `MOVES`."""
+    runner, call, queueing, machine = started(MOVES)
+    assert queueing.joins == ["a"]
+    yield call, queueing, machine
+    hang_up(runner, call)
+
+
+def press(call, digit):
+    call.events.put(Event({"Event-Name": "DTMF", "Unique-ID": UUID, "DTMF-Digit": digit}))
+
+
+def test_an_exit_key_to_another_queue_moves_the_caller_in_the_acd(moving):
+    call, queueing, machine = moving
+    press(call, "0")
+    gevent.sleep(0.05)
+    assert machine.outcome == ("queue", "b")
+    assert (queueing.joins, queueing.leaves) == (["a", "b"], ["exit_key:0"])
+
+
+def test_the_max_wait_to_another_queue_moves_the_caller_in_the_acd(moving):
+    call, queueing, machine = moving
+    gevent.sleep(0.4)
+    assert machine.outcome == ("queue", "b")
+    assert (queueing.joins, queueing.leaves) == (["a", "b"], ["max_wait"])
+
+
+def test_nobody_left_to_serve_moves_the_caller_to_the_no_agents_queue(moving):
+    call, queueing, machine = moving
+    queueing.notify(NoAgents("a"))
+    gevent.sleep(0.05)
+    assert machine.outcome == ("queue", "c")
+    assert (queueing.joins, queueing.leaves) == (["a", "c"], ["no_agents"])
+
+
+def test_an_exit_key_is_not_the_reason_for_leaving_the_next_queue(moving):
+    call, queueing, machine = moving
+    press(call, "0")
+    gevent.sleep(0.4)  # b's max wait
+    assert machine.outcome == ("queue", "c")
+    assert (queueing.joins, queueing.leaves) == (["a", "b", "c"], ["exit_key:0", "max_wait"])
+
+
+def test_a_transfer_is_not_joined_again_the_runtime_moved_the_caller_itself(moving):
+    call, queueing, machine = moving
+    queueing.notify(Bridging("1001"))
+    queueing.notify(Bridged("1001"))
+    gevent.sleep(0.01)
+    queueing.notify(Transferring("b", {"transfers": "1"}))
+    gevent.sleep(0.01)
+    call.sends("CHANNEL_UNBRIDGE")
+    gevent.sleep(0.05)
+    assert machine.outcome == ("queue", "b")
+    assert (queueing.joins, queueing.leaves) == (["a"], [])

@@ -490,3 +490,16 @@ def test_the_whisper_is_in_the_agents_language_where_the_queue_has_a_text_for_it
     rt.join(CALLER, "billing", {**VARS, "brand": "acme"}, lambda m: None)
     rt.step()
     assert inbound.commands[0][1].endswith(f"}}user/1001 'speak:{expected},park' inline")
+
+
+def test_a_caller_timed_out_by_the_acd_then_sent_on_by_the_flow_leaves_once(plan):
+    """The ACD's max wait ran out first (a `timed_out` row); the flow's own
+    then sends the caller to another queue: no second row for leaving."""
+    clock, events = Clock(), []
+    rt = runtime(plan, FakeInbound(), clock, login=(), on_events=events.extend)
+    rt.join(CALLER, "support", VARS, lambda m: None)
+    clock.now += 121
+    rt.step()
+    rt.leave(CALLER, "max_wait")  # the runner, as the flow moved on
+    assert rt.join(CALLER, "billing", VARS, lambda m: None)
+    assert [type(e).__name__ for e in events if e.entry_id == CALLER] == ["Queued", "TimedOut", "Queued"]
