@@ -4,6 +4,7 @@ rules have errors, 2 usage)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -14,8 +15,10 @@ from .cli_callbacks import callbacks
 from .cli_report import report
 from .cli_live import calls, queues, rules, transfer
 from .cli_notices import notice
+from .api.token import token_file_problem
 from .config import load_config
 from .rules import RulesError, analyse_path
+from .rules.problems import Position, Problem
 from .rules import check as check_rules
 from .offer import MACHINES
 from .rules.graph import FORMATS, graph_names, render
@@ -62,6 +65,7 @@ def check(path: Path, sounds: Path | None) -> None:
         else:
             path = Path(config.rules_path)
             sounds = sounds or Path(config.sounds_dir)
+            problems.extend(_config_problems(config, config_path))
     if not problems:
         problems.extend(check_rules(path, sounds))
     for problem in problems:
@@ -171,6 +175,18 @@ def simulate(scenario: str, target: str, time_scale: float) -> None:
         raise click.UsageError(str(exc)) from None
     report = run_scenario(spec, (host, int(port)), time_scale)
     click.echo(report.format())
+
+
+def _config_problems(config, config_path: Path) -> list[Problem]:
+    """What `run` would fail on that loading the configuration cannot see."""
+    from_env = config.api_token_env and os.environ.get(config.api_token_env, "").strip()
+    if config.api_token_file is None or from_env:
+        return []
+    reason = token_file_problem(config.api_token_file)
+    if reason is None:
+        return []
+    return [Problem(Position(str(config_path)), "error", f"{reason}; `run` would fail",
+                    "a token_file under a directory the service can write, e.g. /var/lib/fsrouter/api-token")]
 
 
 def _load_or_exit(path: str):
