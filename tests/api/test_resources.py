@@ -10,7 +10,7 @@ import pytest
 from fake_service import SOUNDS, Service, rules_copy
 
 from fsrouter.acd import AgentState
-from fsrouter.acd.events import CallbackBooked, CallbackFinished
+from fsrouter.acd.events import CallbackBooked, CallbackFinished, Queued, Removed
 from fsrouter.api import rules
 from fsrouter.api.routing import ApiError, Response, Router
 from fsrouter.flow import CallMachine
@@ -130,6 +130,18 @@ def test_callbacks_counted_by_queue_and_outcome(service):
     assert samples['fsrouter_callbacks_total{outcome="booked",queue="support"}'] == 2
     assert samples['fsrouter_callbacks_total{outcome="completed",queue="support"}'] == 1
     assert samples['fsrouter_callbacks_total{outcome="failed",queue="support"}'] == 1
+
+
+def test_a_caller_put_back_in_line_is_offered_once_per_queue_as_in_the_reports(service):
+    def queued(queue):
+        return Queued(entry_id="call-a", queue=queue, at=1000.0, arrival=990.0, priority=0, is_callback=False)
+    # joins, leaves to book a callback, the booking fails: back in line (then moved by a reload)
+    service.queues.handle([queued("support"),
+                           Removed(entry_id="call-a", queue="support", at=1000.0, waited=10.0, reason="callback"),
+                           queued("support"), queued("billing")])
+    samples = scrape(service)
+    assert samples['fsrouter_calls_offered_total{queue="support"}'] == 1
+    assert samples['fsrouter_calls_offered_total{queue="billing"}'] == 1
 
 
 def test_announcement_lateness_counts_only_announcements(service):
