@@ -26,6 +26,7 @@ import click
 from .api.client import ApiClient, ClientError
 from .api.token import TokenError
 from .config import load_config
+from .logs import escape_controls
 from .rules import RulesError
 
 #: Read for the token when `--api` is given without a configuration.
@@ -73,8 +74,11 @@ def echo_json(value: Any) -> None:
 
 
 def echo_table(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """Columns padded to their widest cell; None shows as "-"."""
-    lines = [tuple(columns), *(tuple("-" if cell is None else str(cell) for cell in row) for row in rows)]
+    """Columns padded to their widest cell; None shows as "-".  Cells carry
+    callers' values (caller ids, names): control characters are shown
+    escaped, so a cell can neither forge a line nor drive the terminal."""
+    lines = [tuple(columns),
+             *(tuple("-" if cell is None else escape_controls(str(cell)) for cell in row) for row in rows)]
     widths = [max(len(line[i]) for line in lines) for i in range(len(columns))]
     for line in lines:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())
