@@ -238,6 +238,13 @@ class AgentDesk:
 
     def _store_pause(self, agent_id: str, reason: str) -> None:
         with self._lock:
+            # A change made while this greenlet waited for the lock (an
+            # unpause, a logout) is the newer choice: the pause is no longer.
+            try:
+                if self.chosen(agent_id) != Choice(PAUSED, reason):
+                    return
+            except NoSuchAgent:
+                return
             try:
                 self._save(agent_id, Choice(PAUSED, reason))
             except StoreDown:
