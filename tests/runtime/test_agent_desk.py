@@ -179,6 +179,10 @@ def test_run_time_skills_count_for_the_next_offer_and_a_reload_that_changes_them
     ({}, "no skills given"),
     ({"billing": 11}, "integer 1-10"),
     ({"billing": "7"}, "integer 1-10"),
+    ({"support": False}, "integer 1-10"),  # JSON false is not 0: it does not remove the skill
+    ({"support": 0.0}, "integer 1-10"),
+    ({"support": 7.0}, "integer 1-10"),
+    ({"support": True}, "integer 1-10"),
     ({"bad name!": 3}, "bad skill name"),
 ])
 def test_bad_skills_are_refused(desk, skills, message):
