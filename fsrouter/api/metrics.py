@@ -69,10 +69,24 @@ class ServiceMetrics:
             "How long after it was due each queue announcement's timer fired.",
             buckets=LATENESS_BUCKETS, registry=self.registry)
         self._offered: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._runtime: QueueRuntime | None = None
 
     def read_live(self, runtime: QueueRuntime, plans: PlanHolder) -> None:
         """Read the live figures of `runtime` and `plans` at every scrape."""
+        self._runtime = runtime
         self.registry.register(_Live(runtime, plans))
+
+    def _known_queues(self) -> None:
+        """Every queue of the rules in force has its counters, at 0 until a
+        call counts: `rate()` and `increase()` see a queue's first call, and
+        a dashboard lists a queue nobody has called yet."""
+        if self._runtime is None:
+            return
+        for queue in self._runtime.acd.queue_names():
+            for counter in self._calls.values():
+                counter.labels(queue)
+            for outcome in ("booked", "completed", "failed"):
+                self._callbacks.labels(queue, outcome)
 
     def record(self, events: Iterable[object]) -> None:
         """ACD events (called by the queue runtime's `on_events`; never blocks)."""
@@ -103,6 +117,7 @@ class ServiceMetrics:
             self._lateness.observe(max(0.0, seconds))
 
     def exposition(self) -> Response:
+        self._known_queues()
         return Response(generate_latest(self.registry), content_type=CONTENT_TYPE_LATEST)
 
 

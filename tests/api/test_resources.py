@@ -119,6 +119,15 @@ def test_metrics_read_live_figures_and_count_calls(service):
     assert samples['fsrouter_esl_reconnects_total'] == 0
 
 
+def test_the_counters_of_every_queue_start_at_zero(service):
+    samples = scrape(service)
+    for queue in ("support", "billing"):
+        for kind in ("offered", "answered", "abandoned"):
+            assert samples[f'fsrouter_calls_{kind}_total{{queue="{queue}"}}'] == 0
+        for outcome in ("booked", "completed", "failed"):
+            assert samples[f'fsrouter_callbacks_total{{outcome="{outcome}",queue="{queue}"}}'] == 0
+
+
 def test_callbacks_counted_by_queue_and_outcome(service):
     service.queues.handle([CallbackBooked(entry_id="callback:1", queue="support", at=1000.0),
                            CallbackBooked(entry_id="callback:2", queue="support", at=1000.0),
@@ -156,8 +165,8 @@ def test_announcement_lateness_counts_only_announcements(service):
 def test_each_service_has_its_own_registry(service, rules_file):
     other = Service(rules_file)
     service.join("call-a", "+306971111111")
-    assert 'fsrouter_calls_offered_total{queue="support"}' in scrape(service)
-    assert 'fsrouter_calls_offered_total{queue="support"}' not in scrape(other)
+    assert scrape(service)['fsrouter_calls_offered_total{queue="support"}'] == 1
+    assert scrape(other)['fsrouter_calls_offered_total{queue="support"}'] == 0
 
 
 def test_a_reload_still_compiling_is_a_202_and_rules_tell_the_outcome_later(rules_file):
