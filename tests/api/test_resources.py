@@ -195,3 +195,9 @@ def test_a_transfer_refused_says_why(service, body, status, message):
     with pytest.raises(ApiError) as refused:
         service.router.dispatch("POST", "/calls/c1/transfer", json.dumps(body).encode())
     assert refused.value.status == status and message in refused.value.message
+
+
+def test_only_the_wallboard_page_is_served_without_the_token(service):
+    public = [(route.method, route.pattern.pattern) for route in service.router.routes if route.public]
+    assert public == [("GET", r"/wallboard\Z")]
+    assert len(service.router.routes) > 10  # every resource registered, behind the token
