@@ -113,7 +113,6 @@ def run(config_path: str, simulator: str | None) -> None:
     from .runtime.service import Service, StartupError
     from .store.errors import StoreError
     from .store.url import redacted
-    from .sim.standin import StandIn, freeswitch_answers
 
     config = _load_or_exit(config_path)
     logs.setup(config.log_level, config.log_format)  # caller values escaped: one record, one line
@@ -122,9 +121,15 @@ def run(config_path: str, simulator: str | None) -> None:
     # as they are now anyway.  The service installs its handler once started.
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     # Whatever stops the start is said in one line (the rules: one per problem).
+    standin = None
     try:
-        service = Service(config)
-        service.start()
+        try:
+            service = Service(config)
+            standin = _stand_in(config, simulator, service)
+            service.start()
+        except BaseException:
+            _stop(standin)
+            raise
     except RulesError as exc:
         _print_problems(exc)
         raise SystemExit(1) from None
@@ -134,26 +139,42 @@ def run(config_path: str, simulator: str | None) -> None:
     except StartupError as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(1) from None
+    except click.UsageError:
+        raise
     except Exception as exc:  # noqa: BLE001 - the unforeseen too, without a traceback
         click.echo(f"error: cannot start: {describe(exc)}", err=True)
         raise SystemExit(1) from None
-    mode = simulator or config.simulator_mode
-    standin = None
-    if mode == "always" or (mode == "auto" and not freeswitch_answers(config.inbound_host,
-                                                                      config.inbound_port)):
-        if config.simulator_scenario is None:
-            raise click.UsageError("simulator.scenario is not set in the configuration")
-        standin = StandIn(service.outbound.address, (config.inbound_host, config.inbound_port),
-                          config.inbound_password, config.simulator_scenario,
-                          time_scale=config.simulator_time_scale, every=config.simulator_every,
-                          sounds_dir=config.sounds_dir,
-                          agent_dial_strings=[a.dial for a in service.plans.current.agents.values()])
-        standin.start()
+    if standin is not None:
+        standin.start(service.outbound.address)
     try:
         service.serve_forever()
     finally:
-        if standin is not None:
-            standin.stop()
+        _stop(standin)
+
+
+def _stand_in(config, simulator: str | None, service):
+    """The simulator standing in for FreeSWITCH, listening already, when the
+    mode asks for one; None otherwise.  Before the service starts, so its
+    inbound connection finds the switch at once."""
+    from .sim.standin import StandIn, freeswitch_answers
+
+    mode = simulator or config.simulator_mode
+    if not (mode == "always" or (mode == "auto" and not freeswitch_answers(config.inbound_host,
+                                                                           config.inbound_port))):
+        return None
+    if config.simulator_scenario is None:
+        raise click.UsageError("simulator.scenario is not set in the configuration")
+    standin = StandIn((config.inbound_host, config.inbound_port), config.inbound_password,
+                      config.simulator_scenario, time_scale=config.simulator_time_scale,
+                      every=config.simulator_every, sounds_dir=config.sounds_dir,
+                      agent_dial_strings=[a.dial for a in service.plans.current.agents.values()])
+    standin.listen()
+    return standin
+
+
+def _stop(standin) -> None:
+    if standin is not None:
+        standin.stop()
 
 
 @main.command()

@@ -253,3 +253,32 @@ def test_the_api_on_loopback_without_a_token_is_a_warning(tmp_path):
                           "agents and rules; set api.token_file") for w in warnings), warnings
     path, _ = configure(tmp_path, api={"token_file": str(tmp_path / "token")})
     assert not any("without a token" in line for line in started_log(path))
+
+
+def log_until(path, marker: str, *args: str) -> list[str]:
+    """The lines `fsrouter run` logs up to one holding `marker`, then stopped."""
+    process = subprocess.Popen([sys.executable, "-c", "from fsrouter.cli import main; main()", "run",
+                                "--config", str(path), *args], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    lines = []
+    try:
+        for line in process.stderr:
+            lines.append(line.rstrip("\n"))
+            if marker in line:
+                break
+    finally:
+        process.terminate()
+        lines.extend(process.communicate(timeout=20)[1].splitlines())
+    return lines
+
+
+def test_the_stand_in_listens_before_the_service_dials_it_and_draws_new_call_ids_each_run(tmp_path):
+    scenario = Path(__file__).resolve().parents[1] / "fsrouter" / "sim" / "scenarios" / "demo.yaml"
+    path, _ = configure(tmp_path, simulator={"mode": "always", "scenario": str(scenario), "time_scale": 0.05})
+    runs = [log_until(path, " from +") for _ in range(2)]  # up to the first demo call
+    for lines in runs:
+        assert not [line for line in lines if "inbound ESL" in line and " WARNING " in line], lines
+        assert any("inbound ESL connected" in line for line in lines), lines
+    first_calls = [next(line.split(" call ", 1)[1].split()[0] for line in lines if " from +" in line)
+                   for lines in runs]
+    assert first_calls[0] != first_calls[1]
