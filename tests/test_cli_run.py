@@ -227,32 +227,14 @@ def test_systemd_hears_ready_watchdog_reloading_and_stopping(tmp_path):
 
 
 
-def started_log(path) -> list[str]:
-    """The lines `fsrouter run` logs up to serving the admin API, then stopped."""
-    process = subprocess.Popen([sys.executable, "-c", "from fsrouter.cli import main; main()", "run",
-                                "--config", str(path)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               text=True)
-    lines = []
-    try:
-        for line in process.stderr:
-            lines.append(line.rstrip("\n"))
-            if "admin API on http" in line:
-                break
-        time.sleep(0.2)  # a warning logged right after the line above
-    finally:
-        process.terminate()
-        lines.extend(process.communicate(timeout=20)[1].splitlines())
-    return lines
-
-
 def test_the_api_on_loopback_without_a_token_is_a_warning(tmp_path):
     path, config = configure(tmp_path)
-    warnings = [line.split(" WARNING ", 1)[1] for line in started_log(path) if " WARNING " in line]
+    warnings = [line.split(" WARNING ", 1)[1] for line in log_until(path, "inbound ESL") if " WARNING " in line]
     port = config["api"]["port"]
     assert any(w.endswith(f"admin API on 127.0.0.1:{port} without a token: any local user can change "
                           "agents and rules; set api.token_file") for w in warnings), warnings
     path, _ = configure(tmp_path, api={"token_file": str(tmp_path / "token")})
-    assert not any("without a token" in line for line in started_log(path))
+    assert not any("without a token" in line for line in log_until(path, "inbound ESL"))
 
 
 def log_until(path, marker: str, *args: str) -> list[str]:
