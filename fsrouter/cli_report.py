@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 import click
 
 from .cli_api import echo_json, echo_table
-from .cli_callbacks import _opened
+from .cli_store import opened as _opened
 from .config import load_config
 from .figures import Figures, Tallies, rules_queue
 from .rules import RulesError, compile_rules
