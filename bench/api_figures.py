@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 def rules(queues: int, agents: int) -> str:
     rng = random.Random(7)
-    lines = ["settings: {timezone: UTC, language: en}", "lines:"]
+    lines = ["settings: {timezone: UTC, language: en, agent_login: auto}", "lines:"]
     lines += [f'  "{5000 + n}": {{brand: acme, language: en, flow: f{n}}}' for n in range(queues)]
     lines += ["flows:"] + [f"  f{n}:\n    - queue: q{n}" for n in range(queues)]
     lines += ["queues:"] + [f"  q{n}:\n    require: {{s{n}: 1}}\n    max_wait: {{after: 1h, then: {{hangup: NORMAL_CLEARING}}}}"

@@ -39,7 +39,7 @@ import gevent
 
 import acd_select  # bench/, beside this script
 from fsrouter import rules
-from fsrouter.acd import InMemoryAcd
+from fsrouter.acd import AgentState, InMemoryAcd
 from fsrouter.acd.memory import compile_layout
 from fsrouter.runtime.queue_runtime import QueueRuntime
 from fsrouter.runtime.reload import PlanHolder, off_hub
@@ -90,7 +90,9 @@ def inline(function, *args):
 def measure(path: Path, way: str) -> tuple[float, float]:
     """(longest hub stall, reload duration) of one reload, in seconds."""
     plans = PlanHolder(str(path), str(SOUNDS), prepare_in=inline)
-    runtime = QueueRuntime(plans.current, _Disconnected(), login_all=True)
+    runtime = QueueRuntime(plans.current, _Disconnected())
+    for agent in plans.current.agents:  # what the agent desk does for `agent_login: auto`
+        runtime.set_agent_state(agent, AgentState.AVAILABLE)
     plans.apply = lambda prepared: runtime.reconfigure(prepared.plan, prepared.layout, prepared.compiled)
     if way == "before":  # what PlanHolder.reload did: compile on the hub, swap the plan
         reload = lambda: setattr(plans, "current", rules.load_plan(path, sounds_dir=SOUNDS))  # noqa: E731

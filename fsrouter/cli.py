@@ -4,6 +4,7 @@ rules have errors, 2 usage)."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
@@ -14,8 +15,10 @@ from .cli_callbacks import callbacks
 from .cli_report import report
 from .cli_live import calls, queues, rules, transfer
 from .cli_notices import notice
+from .api.token import token_file_problem
 from .config import load_config
 from .rules import RulesError, analyse_path
+from .rules.problems import Position, Problem
 from .rules import check as check_rules
 from .offer import MACHINES
 from .rules.graph import FORMATS, graph_names, render
@@ -62,6 +65,7 @@ def check(path: Path, sounds: Path | None) -> None:
         else:
             path = Path(config.rules_path)
             sounds = sounds or Path(config.sounds_dir)
+            problems.extend(_config_problems(config, config_path))
     if not problems:
         problems.extend(check_rules(path, sounds))
     for problem in problems:
@@ -109,7 +113,6 @@ def run(config_path: str, simulator: str | None) -> None:
     from .runtime.service import Service, StartupError
     from .store.errors import StoreError
     from .store.url import redacted
-    from .sim.standin import StandIn, freeswitch_answers
 
     config = _load_or_exit(config_path)
     logs.setup(config.log_level, config.log_format)  # caller values escaped: one record, one line
@@ -118,9 +121,15 @@ def run(config_path: str, simulator: str | None) -> None:
     # as they are now anyway.  The service installs its handler once started.
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     # Whatever stops the start is said in one line (the rules: one per problem).
+    standin = None
     try:
-        service = Service(config)
-        service.start()
+        try:
+            service = Service(config)
+            standin = _stand_in(config, simulator, service)
+            service.start()
+        except BaseException:
+            _stop(standin)
+            raise
     except RulesError as exc:
         _print_problems(exc)
         raise SystemExit(1) from None
@@ -130,26 +139,42 @@ def run(config_path: str, simulator: str | None) -> None:
     except StartupError as exc:
         click.echo(f"error: {exc}", err=True)
         raise SystemExit(1) from None
+    except click.UsageError:
+        raise
     except Exception as exc:  # noqa: BLE001 - the unforeseen too, without a traceback
         click.echo(f"error: cannot start: {describe(exc)}", err=True)
         raise SystemExit(1) from None
-    mode = simulator or config.simulator_mode
-    standin = None
-    if mode == "always" or (mode == "auto" and not freeswitch_answers(config.inbound_host,
-                                                                      config.inbound_port)):
-        if config.simulator_scenario is None:
-            raise click.UsageError("simulator.scenario is not set in the configuration")
-        standin = StandIn(service.outbound.address, (config.inbound_host, config.inbound_port),
-                          config.inbound_password, config.simulator_scenario,
-                          time_scale=config.simulator_time_scale, every=config.simulator_every,
-                          sounds_dir=config.sounds_dir,
-                          agent_dial_strings=[a.dial for a in service.plans.current.agents.values()])
-        standin.start()
+    if standin is not None:
+        standin.start(service.outbound.address)
     try:
         service.serve_forever()
     finally:
-        if standin is not None:
-            standin.stop()
+        _stop(standin)
+
+
+def _stand_in(config, simulator: str | None, service):
+    """The simulator standing in for FreeSWITCH, listening already, when the
+    mode asks for one; None otherwise.  Before the service starts, so its
+    inbound connection finds the switch at once."""
+    from .sim.standin import StandIn, freeswitch_answers
+
+    mode = simulator or config.simulator_mode
+    if not (mode == "always" or (mode == "auto" and not freeswitch_answers(config.inbound_host,
+                                                                           config.inbound_port))):
+        return None
+    if config.simulator_scenario is None:
+        raise click.UsageError("simulator.scenario is not set in the configuration")
+    standin = StandIn((config.inbound_host, config.inbound_port), config.inbound_password,
+                      config.simulator_scenario, time_scale=config.simulator_time_scale,
+                      every=config.simulator_every, sounds_dir=config.sounds_dir,
+                      agent_dial_strings=[a.dial for a in service.plans.current.agents.values()])
+    standin.listen()
+    return standin
+
+
+def _stop(standin) -> None:
+    if standin is not None:
+        standin.stop()
 
 
 @main.command()
@@ -171,6 +196,18 @@ def simulate(scenario: str, target: str, time_scale: float) -> None:
         raise click.UsageError(str(exc)) from None
     report = run_scenario(spec, (host, int(port)), time_scale)
     click.echo(report.format())
+
+
+def _config_problems(config, config_path: Path) -> list[Problem]:
+    """What `run` would fail on that loading the configuration cannot see."""
+    from_env = config.api_token_env and os.environ.get(config.api_token_env, "").strip()
+    if config.api_token_file is None or from_env:
+        return []
+    reason = token_file_problem(config.api_token_file)
+    if reason is None:
+        return []
+    return [Problem(Position(str(config_path)), "error", f"{reason}; `run` would fail",
+                    "a token_file under a directory the service can write, e.g. /var/lib/fsrouter/api-token")]
 
 
 def _load_or_exit(path: str):

@@ -26,6 +26,7 @@ import click
 from .api.client import ApiClient, ClientError
 from .api.token import TokenError
 from .config import load_config
+from .logs import escape_controls
 from .rules import RulesError
 
 #: Read for the token when `--api` is given without a configuration.
@@ -36,11 +37,7 @@ def api_command(command: Callable[..., Any]) -> Callable[..., Any]:
     """Decorate a click command (put it under `@group.command()`): it gets
     `client` and `as_json`; `ClientError` it lets through becomes one line."""
 
-    @click.option("--json", "as_json", is_flag=True, help="Print the API's JSON answer instead of a table.")
-    @click.option("--api", "api_url", metavar="URL",
-                  help="The service's admin API (default: the configuration's api.host and api.port).")
-    @click.option("--config", "config_path", default="config/fsrouter.yaml", show_default=True,
-                  type=click.Path(dir_okay=False), help="Service configuration: the API's address and token.")
+    @api_options
     @wraps(command)
     def run(config_path: str, api_url: str | None, **kwargs: Any) -> None:
         client = connect(config_path, api_url)
@@ -50,6 +47,19 @@ def api_command(command: Callable[..., Any]) -> Callable[..., Any]:
             raise click.ClickException(str(exc)) from None
 
     return run
+
+
+def api_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options `--config`, `--api` and `--json`, passed to `command` as
+    `config_path`, `api_url` and `as_json` (for commands that connect in
+    their own way; most use `api_command`)."""
+    command = click.option("--json", "as_json", is_flag=True,
+                           help="Print the API's JSON answer instead of a table.")(command)
+    command = click.option("--api", "api_url", metavar="URL",
+                           help="The service's admin API (default: the configuration's api.host and api.port).")(command)
+    return click.option("--config", "config_path", default="config/fsrouter.yaml", show_default=True,
+                        type=click.Path(dir_okay=False),
+                        help="Service configuration: the API's address and token.")(command)
 
 
 def connect(config_path: str, api_url: str | None) -> ApiClient:
@@ -73,8 +83,11 @@ def echo_json(value: Any) -> None:
 
 
 def echo_table(columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """Columns padded to their widest cell; None shows as "-"."""
-    lines = [tuple(columns), *(tuple("-" if cell is None else str(cell) for cell in row) for row in rows)]
+    """Columns padded to their widest cell; None shows as "-".  Cells carry
+    callers' values (caller ids, names): control characters are shown
+    escaped, so a cell can neither forge a line nor drive the terminal."""
+    lines = [tuple(columns),
+             *(tuple("-" if cell is None else escape_controls(str(cell)) for cell in row) for row in rows)]
     widths = [max(len(line[i]) for line in lines) for i in range(len(columns))]
     for line in lines:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(line, widths)).rstrip())

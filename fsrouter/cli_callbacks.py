@@ -16,11 +16,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import datetime
+from collections.abc import Callable
 from functools import wraps
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -28,9 +25,9 @@ import click
 
 from .api.callbacks import view as _as_dict
 from .api.client import ApiClient, ClientError
-from .cli_api import connect, duration, echo_table
-from .store import AttemptOutcome, CallbackRecord, CallbackStatus, Store, StoreError, UnsupportedURL, open_store
-from .store.url import sqlite_path
+from .cli_api import api_options, clock, connect, duration, echo_table
+from .cli_store import opened
+from .store import AttemptOutcome, CallbackRecord, CallbackStatus, Store
 
 _ACTIVE = (CallbackStatus.PENDING, CallbackStatus.DIALING)
 
@@ -76,20 +73,17 @@ def _record(answer: dict[str, Any]) -> CallbackRecord:
 
 
 def _source_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """--config/--api/--database/--json, turned into a `callbacks` argument
-    (the API, or the store with --database)."""
+    """cli_api's --config/--api/--json and --database, turned into a
+    `callbacks` argument (the API, or the store with --database)."""
 
-    @click.option("--config", "config_path", default="config/fsrouter.yaml", show_default=True,
-                  type=click.Path(dir_okay=False), help="Service configuration: the API's address and token.")
-    @click.option("--api", "api_url", metavar="URL", help="The service's admin API, instead of the configuration's.")
+    @api_options
     @click.option("--database", metavar="URL", help="Work on this store directly (the service may be down).")
-    @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
     @wraps(command)
     def run(config_path: str, api_url: str | None, database: str | None, **kwargs: Any) -> None:
         if database is not None:
             if api_url is not None:
                 raise click.UsageError("give --api or --database, not both")
-            with _opened(database) as store:
+            with opened(database) as store:
                 command(callbacks=_Database(store), **kwargs)
             return
         try:
@@ -134,40 +128,6 @@ def retry(callbacks, callback_id: int, as_json: bool) -> None:
     _report(callbacks.retry(callback_id), as_json, "pending again, due now")
 
 
-# -- opening the store --------------------------------------------------------
-
-
-@contextmanager
-def _opened(url: str) -> Iterator[Store]:
-    """The store at `url`; store errors become one-line messages (exit 1)."""
-    _require_existing_sqlite_file(url)
-    try:
-        store = open_store(url)
-    except UnsupportedURL as exc:
-        raise click.BadParameter(str(exc), param_hint="--database") from None
-    except StoreError as exc:
-        raise click.ClickException(str(exc)) from None
-    try:
-        yield store
-    except StoreError as exc:
-        raise click.ClickException(str(exc)) from None
-    finally:
-        store.close()
-
-
-def _require_existing_sqlite_file(url: str) -> None:
-    """Opening a SQLite URL creates the file: refuse a path that names no
-    database yet, which is a typo or the wrong configuration."""
-    if not url.lower().startswith("sqlite:"):
-        return
-    try:
-        path = sqlite_path(url)
-    except UnsupportedURL as exc:
-        raise click.BadParameter(str(exc), param_hint="--database") from None
-    if path != ":memory:" and not Path(path).is_file():
-        raise click.ClickException(f"no database at {path} (has fsrouter run with this configuration?)")
-
-
 # -- output -------------------------------------------------------------------
 
 
@@ -186,7 +146,7 @@ def _row(r: CallbackRecord, now: float) -> tuple[str, ...]:
     arriving in the queue (until the callback ended, if it has)."""
     ended = r.finished_at if r.status not in _ACTIVE and r.finished_at is not None else now
     attempts = f"{r.attempts} ({r.last_outcome})" if r.last_outcome else str(r.attempts)
-    return (str(r.id), r.status.value, r.queue, r.number, _clock(r.booked_at),
+    return (str(r.id), r.status.value, r.queue, r.number, clock(r.booked_at),
             duration(ended - r.arrival_time), attempts, _next_attempt(r, now))
 
 
@@ -195,8 +155,6 @@ def _next_attempt(r: CallbackRecord, now: float) -> str:
         return f"dialling ({r.lease_owner})"
     if r.status is not CallbackStatus.PENDING:
         return "-"
-    return "due now" if r.next_attempt_at <= now else _clock(r.next_attempt_at)
+    return "due now" if r.next_attempt_at <= now else clock(r.next_attempt_at)
 
 
-def _clock(t: float) -> str:
-    return datetime.fromtimestamp(t).strftime("%Y-%m-%d %H:%M:%S")

@@ -24,7 +24,7 @@ import click
 
 from .call_records import CallRecord, day_bounds, read_call_records
 from .cli_api import duration, echo_json, echo_table
-from .cli_callbacks import _opened
+from .cli_store import opened as _opened
 from .config import load_config
 from .figures import DEFAULT_TARGET, Tallies, Tally, rules_queue
 from .rules import RulesError, compile_rules

@@ -9,6 +9,8 @@ behaves the same whatever directory systemd or a shell starts it from).
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,8 +159,8 @@ def _tts(shapes: Shapes, node: Node) -> str | Mapping[str, str] | None:
     mod_tts_commandline.c, tts_commandline_speech_feed_tts); the text itself
     is made safe for `speak` by fsvalues.speech."""
     if not isinstance(node, Map):
-        return shapes.text(node, "freeswitch.tts", _TTS_HINT)
-    voices = {key.text: (shapes.name(key, "freeswitch.tts language"), shapes.text(value, "freeswitch.tts", _TTS_HINT))
+        return _voice(shapes, node)
+    voices = {key.text: (shapes.name(key, "freeswitch.tts language"), _voice(shapes, value))
               for key, value in node.entries}
     if any(None in pair for pair in voices.values()):
         return None
@@ -167,6 +169,20 @@ def _tts(shapes: Shapes, node: Node) -> str | Mapping[str, str] | None:
                             "default: flite|kal, beside the voices per language")
         return None
     return MappingProxyType({language: voice for language, (_, voice) in voices.items()})
+
+
+_VOICE = re.compile(r"[\w.-]+\|[\w.-]+")
+
+
+def _voice(shapes: Shapes, node: Node) -> str | None:
+    """One `engine|voice`: it goes into every whisper's `speak` application,
+    where a comma, a space or a second `|` would break all of them at run
+    time, so it is refused here, at its place."""
+    voice = shapes.text(node, "freeswitch.tts", _TTS_HINT)
+    if voice is not None and not _VOICE.fullmatch(voice):
+        shapes.bad(node, "freeswitch.tts", "engine|voice, each of letters, digits, _, . and -, e.g. flite|kal")
+        return None
+    return voice
 
 
 def _put(values: dict, key: str, node: Node | None, read) -> None:

@@ -160,8 +160,10 @@ def speech(text_: str) -> str:
     """Text to speak inside an inline dialplan: ``,`` becomes ``;`` (it
     would end the application), ``|`` and quotes (the TTS engine's separator
     and the originate argument's end) and everything else outside the
-    alphabet become spaces; runs of spaces shrink to one."""
-    return " ".join(_NOT_SPEECH.sub(" ", text_.replace(",", ";")).split())
+    alphabet become spaces; runs of spaces shrink to one.  Leading dashes
+    go: mod_tts_commandline puts the text on a command line, where a TTS
+    program (espeak-ng, say) would read ``-w /etc/x`` as its own option."""
+    return " ".join(_NOT_SPEECH.sub(" ", text_.replace(",", ";")).split()).lstrip("- ")
 
 
 _APP_NAME = re.compile(r"[a-z][a-z0-9_]*")

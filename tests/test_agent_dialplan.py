@@ -33,3 +33,9 @@ def test_the_feature_codes_reach_agent_steps_on_the_callers_socket():
     assert _socket(ROOT / "dialplan" / "fsrouter_agents.xml") == _socket(ROOT / "dialplan" / "fsrouter.xml")
     apps = [a.get("application") for a in condition.findall("action")]
     assert apps.index("socket") < apps.index("hangup") and "transfer" not in apps  # no operator fallback
+
+
+def test_the_caller_id_of_a_feature_code_is_the_authenticated_user_not_the_from_header():
+    (condition,) = ET.parse(ROOT / "dialplan" / "fsrouter_agents.xml").getroot().iter("condition")
+    actions = [(a.get("application"), a.get("data")) for a in condition.findall("action")]
+    assert actions.index(("set_profile_var", "caller_id_number=${user_name}")) < [a for a, _ in actions].index("socket")

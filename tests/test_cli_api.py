@@ -37,6 +37,7 @@ def api():
     router = Router()
     router.add("GET", "/thing", lambda request: {"name": "héllo", "none": None})
     router.add("GET", "/refuse", refuse)
+    router.add("GET", "/hostile", lambda request: {"caller": "+30\nagent 1001  available\x1b[2J"})
     server = AdminAPI("127.0.0.1", 0, router, token=TOKEN)
     server.start()
     yield "http://%s:%d" % server.address
@@ -73,6 +74,12 @@ def test_api_without_a_configuration_takes_the_token_from_the_environment(api, t
     assert refused.output == "Error: GET /thing: 401 a valid bearer token is required\n"
     result = invoke("/thing", "--config", missing, "--api", api + "/", env={"FSROUTER_API_TOKEN": TOKEN})
     assert result.exit_code == 0, result.output
+
+
+def test_a_callers_control_characters_are_shown_escaped_in_a_table(config):
+    result = invoke("/hostile", "--config", config)
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == ["NAME    VALUE", "caller  +30\\nagent 1001  available\\x1b[2J"]
 
 
 def test_a_refusal_is_one_line_and_exit_1(config):

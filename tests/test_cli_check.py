@@ -385,3 +385,36 @@ def test_deep_nesting_is_refused_by_the_real_command_without_a_traceback(tmp_pat
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and "Traceback" not in done.stderr + done.stdout
     assert f"{path}:3:1805: error: nested more than 64 levels deep" in done.stdout
+
+
+def _config_with_token_file(tmp_path: Path, token_file: str) -> Path:
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "main.yaml").write_text(E2E.read_text())
+    config = tmp_path / "fsrouter.yaml"
+    config.write_text(f"api: {{token_file: {token_file}}}\n")
+    return config
+
+
+def test_a_token_file_the_service_cannot_create_is_an_error(tmp_path, sounds):
+    # As /etc/fsrouter under ProtectSystem=strict: no writable directory to make it in
+    # (a regular file stands in the path, which even root cannot write through).
+    (tmp_path / "readonly").write_text("")
+    config = _config_with_token_file(tmp_path, "readonly/var/api-token")
+    code, lines = check(config, sounds)
+    assert code == 1
+    assert lines == [
+        f"{config}: error: the API token file {tmp_path}/readonly/var/api-token (api.token_file) does not "
+        f"exist and cannot be created: {tmp_path}/readonly is not a writable directory; `run` would fail "
+        "(expected a token_file under a directory the service can write, e.g. /var/lib/fsrouter/api-token)"
+    ]
+
+
+def test_a_token_file_that_cannot_be_read_is_an_error(tmp_path, sounds):
+    (tmp_path / "token").mkdir()
+    code, lines = check(_config_with_token_file(tmp_path, "token"), sounds)
+    assert code == 1
+    assert "(api.token_file) cannot be read; `run` would fail" in lines[0]
+
+
+def test_a_token_file_to_be_created_in_a_writable_directory_is_fine(tmp_path, sounds):
+    assert check(_config_with_token_file(tmp_path, "var/api-token"), sounds) == (0, [])

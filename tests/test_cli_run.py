@@ -225,3 +225,42 @@ def test_systemd_hears_ready_watchdog_reloading_and_stopping(tmp_path):
     assert any(m.startswith("listening for FreeSWITCH outbound sockets") for m in messages)
     assert any(m.startswith("rules reloaded from") for m in messages), stderr
 
+
+
+def test_the_api_on_loopback_without_a_token_is_a_warning(tmp_path):
+    path, config = configure(tmp_path)
+    warnings = [line.split(" WARNING ", 1)[1] for line in log_until(path, "inbound ESL") if " WARNING " in line]
+    port = config["api"]["port"]
+    assert any(w.endswith(f"admin API on 127.0.0.1:{port} without a token: any local user can change "
+                          "agents and rules; set api.token_file") for w in warnings), warnings
+    path, _ = configure(tmp_path, api={"token_file": str(tmp_path / "token")})
+    assert not any("without a token" in line for line in log_until(path, "inbound ESL"))
+
+
+def log_until(path, marker: str, *args: str) -> list[str]:
+    """The lines `fsrouter run` logs up to one holding `marker`, then stopped."""
+    process = subprocess.Popen([sys.executable, "-c", "from fsrouter.cli import main; main()", "run",
+                                "--config", str(path), *args], stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)
+    lines = []
+    try:
+        for line in process.stderr:
+            lines.append(line.rstrip("\n"))
+            if marker in line:
+                break
+    finally:
+        process.terminate()
+        lines.extend(process.communicate(timeout=20)[1].splitlines())
+    return lines
+
+
+def test_the_stand_in_listens_before_the_service_dials_it_and_draws_new_call_ids_each_run(tmp_path):
+    scenario = Path(__file__).resolve().parents[1] / "fsrouter" / "sim" / "scenarios" / "demo.yaml"
+    path, _ = configure(tmp_path, simulator={"mode": "always", "scenario": str(scenario), "time_scale": 0.05})
+    runs = [log_until(path, " from +") for _ in range(2)]  # up to the first demo call
+    for lines in runs:
+        assert not [line for line in lines if "inbound ESL" in line and " WARNING " in line], lines
+        assert any("inbound ESL connected" in line for line in lines), lines
+    first_calls = [next(line.split(" call ", 1)[1].split()[0] for line in lines if " from +" in line)
+                   for lines in runs]
+    assert first_calls[0] != first_calls[1]

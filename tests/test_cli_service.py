@@ -87,6 +87,11 @@ def test_tts_takes_one_voice_or_one_per_language_with_a_default(tmp_path):
     ("{ru: tts_commandline|ru}", '1:19: error: freeswitch.tts has no default voice'),
     ("{default: flite|kal, r u: x|y}", '1:40: error: bad value for freeswitch.tts language: "r u"'),
     ("{default: [flite]}", "1:29: error: bad value for freeswitch.tts: a list"),
+    ('"flite|kal,x"', '1:19: error: bad value for freeswitch.tts: "flite|kal,x"'),
+    ('"tts commandline"', '1:19: error: bad value for freeswitch.tts: "tts commandline"'),
+    ("{default: flite|kal, ru: tts_commandline|ru|x}", '1:44: error: bad value for freeswitch.tts: '
+     '"tts_commandline|ru|x" (expected engine|voice, each of letters, digits, _, . and -, e.g. flite|kal)'),
+    ("{default: flite}", '1:29: error: bad value for freeswitch.tts: "flite"'),
 ])
 def test_a_bad_tts_voice_is_reported_at_its_place(tmp_path, tts, error):
     config = tmp_path / "fsrouter.yaml"

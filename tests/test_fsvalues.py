@@ -156,3 +156,9 @@ def test_a_lone_surrogate_reaches_no_command():
     command would raise and end the call (hypothesis found it, one run in six)."""
     encode_sendmsg("set", fsvalues.set_arg("x", "a\ud800b"), event_uuid="e1")
     assert fsvalues.set_arg("x", "a\ud800b") == "x=a b"
+
+
+@pytest.mark.parametrize("text, spoken", [("-w /etc/passwd", "w etc passwd"), ("--  - x-ray", "x-ray"),
+                                          ("pay -5", "pay -5"), ("---", "")])
+def test_spoken_text_never_starts_like_a_command_line_option(text, spoken):
+    assert fsvalues.speech(text) == spoken

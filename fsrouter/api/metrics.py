@@ -16,10 +16,18 @@ mix or collide).  Two kinds of figure:
 
 Callback entries (dialled back, not calls arriving) are counted by the
 callback counters, not as calls offered/answered/abandoned.
+
+The counters follow `fsrouter.figures` (the reports and the wallboard's
+"today"): offered counts each caller once per queue they joined, however
+many times they were put back in line there (a failed callback booking, a
+bridge failing after answer, a reload moving them), as figures.py's set of
+entries does; answered and abandoned count events, as figures.py does.
+Unlike the reports they start from zero when the service starts.
 """
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
@@ -41,6 +49,11 @@ if TYPE_CHECKING:
 #: starts at tens of milliseconds (a hub stalled by something).
 LATENESS_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
+#: How many (queue, caller) pairs already counted as offered are remembered:
+#: far more than ever wait at once, so a caller put back in line is still
+#: known, and the memory stays bounded however long the service runs.
+OFFERED_MEMORY = 100_000
+
 
 class ServiceMetrics:
     def __init__(self) -> None:
@@ -55,21 +68,48 @@ class ServiceMetrics:
             "fsrouter_announcement_lateness_seconds",
             "How long after it was due each queue announcement's timer fired.",
             buckets=LATENESS_BUCKETS, registry=self.registry)
+        self._offered: OrderedDict[tuple[str, str], None] = OrderedDict()
+        self._runtime: QueueRuntime | None = None
 
     def read_live(self, runtime: QueueRuntime, plans: PlanHolder) -> None:
         """Read the live figures of `runtime` and `plans` at every scrape."""
+        self._runtime = runtime
         self.registry.register(_Live(runtime, plans))
+
+    def _known_queues(self) -> None:
+        """Every queue of the rules in force has its counters, at 0 until a
+        call counts: `rate()` and `increase()` see a queue's first call, and
+        a dashboard lists a queue nobody has called yet."""
+        if self._runtime is None:
+            return
+        for queue in self._runtime.acd.queue_names():
+            for counter in self._calls.values():
+                counter.labels(queue)
+            for outcome in ("booked", "completed", "failed"):
+                self._callbacks.labels(queue, outcome)
 
     def record(self, events: Iterable[object]) -> None:
         """ACD events (called by the queue runtime's `on_events`; never blocks)."""
         for event in events:
             kind = _KINDS.get(type(event))
             if kind is not None and not event.entry_id.startswith(CALLBACK_ENTRY_PREFIX):  # type: ignore[attr-defined]
+                if kind == "offered" and not self._first_time(event):
+                    continue
                 self._calls[kind].labels(event.queue).inc()  # type: ignore[attr-defined]
             elif isinstance(event, CallbackBooked):
                 self._callbacks.labels(event.queue, "booked").inc()
             elif isinstance(event, CallbackFinished):
                 self._callbacks.labels(event.queue, "completed" if event.completed else "failed").inc()
+
+    def _first_time(self, event: Queued) -> bool:
+        """Whether `event` is the caller's first joining of its queue."""
+        key = (event.queue, event.entry_id)
+        if key in self._offered:
+            return False
+        self._offered[key] = None
+        if len(self._offered) > OFFERED_MEMORY:
+            self._offered.popitem(last=False)
+        return True
 
     def timer_fired_late(self, name: str, seconds: float) -> None:
         """A call runner's timer fired `seconds` after its deadline."""
@@ -77,6 +117,7 @@ class ServiceMetrics:
             self._lateness.observe(max(0.0, seconds))
 
     def exposition(self) -> Response:
+        self._known_queues()
         return Response(generate_latest(self.registry), content_type=CONTENT_TYPE_LATEST)
 
 

@@ -70,6 +70,10 @@ class AdminAPI:
     def address(self) -> tuple[str, int]:
         return self._server.address
 
+    @property
+    def needs_token(self) -> bool:
+        return self._token is not None
+
     def start(self) -> None:
         self._server.start()
 

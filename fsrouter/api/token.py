@@ -50,6 +50,28 @@ def read_token(token_file: str | None, token_env: str | None, *, create: bool) -
     return token
 
 
+def token_file_problem(token_file: str) -> str | None:
+    """Why the service could neither read nor create `token_file`, or None.
+
+    `fsrouter check` asks this before `run` would fail on it: an installed
+    configuration keeps a relative `../var/api-token` that lands in a
+    read-only `/etc` (systemd's `ProtectSystem=strict`).  Run the check as
+    the service's user for the answer to hold for the service.
+    """
+    path = Path(token_file)
+    if path.exists():
+        if path.is_file() and os.access(path, os.R_OK):
+            return None
+        return f"the API token file {path} (api.token_file) cannot be read"
+    existing = path.parent
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.is_dir() and os.access(existing, os.W_OK | os.X_OK):
+        return None
+    return (f"the API token file {path} (api.token_file) does not exist and cannot be created: "
+            f"{existing} is not a writable directory")
+
+
 def authorized(header: str | None, token: str | None) -> bool:
     """Whether an `Authorization` header carries `token` (always, without one)."""
     if token is None:

@@ -10,7 +10,10 @@ route it to a flow with an `agent:` step:
 
 The step identifies the agent by the calling number (the agent's
 `caller_id:`, else the user of its dial string `user/1001`), or asks for the
-agent id and PIN (the agent's `pin:`); the change itself is the runtime's
+agent id and PIN (the agent's `pin:`).  The calling number is only as good
+as the dialplan makes it: FreeSWITCH takes it from the SIP From header,
+which a phone writes, so dialplan/fsrouter_agents.xml sets it from the
+user the phone authenticated as (`${user_name}`) first.  The change itself is the runtime's
 (it knows the state, and stores it), and the step then says what happened
 (`agent/logged_in`, ... `SPOKEN`).  Agents also say here whether they start
 logged in (`login: auto`, or the settings' `agent_login`).

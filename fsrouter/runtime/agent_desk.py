@@ -197,9 +197,10 @@ class AgentDesk:
                 problem = skill_name_problem(name, placeholders=False)
                 if problem is not None:
                     raise BadValue(f"bad skill name {name!r}: {problem}")
-                if level in (0, None):
+                is_integer = isinstance(level, int) and not isinstance(level, bool)  # JSON false == 0
+                if level is None or (is_integer and level == 0):
                     skills.pop(name, None)
-                elif isinstance(level, int) and not isinstance(level, bool) and MIN_LEVEL <= level <= MAX_LEVEL:
+                elif is_integer and MIN_LEVEL <= level <= MAX_LEVEL:
                     skills[name] = level
                 else:
                     raise BadValue(f"level of skill {name!r} must be an integer {MIN_LEVEL}-{MAX_LEVEL} "
@@ -238,6 +239,13 @@ class AgentDesk:
 
     def _store_pause(self, agent_id: str, reason: str) -> None:
         with self._lock:
+            # A change made while this greenlet waited for the lock (an
+            # unpause, a logout) is the newer choice: the pause is no longer.
+            try:
+                if self.chosen(agent_id) != Choice(PAUSED, reason):
+                    return
+            except NoSuchAgent:
+                return
             try:
                 self._save(agent_id, Choice(PAUSED, reason))
             except StoreDown:

@@ -82,7 +82,6 @@ class QueueRuntime:
         inbound,
         *,
         clock: Callable[[], float] = time.time,
-        login_all: bool = False,
         tts: str = "flite|kal",
         on_events: Callable[[list], None] | None = None,
         max_sleep: float = 1.0,
@@ -96,9 +95,9 @@ class QueueRuntime:
     ) -> None:
         """`plan` is a compiled rules plan; `inbound` has `bgapi(cmd,
         timeout)` returning an event with `.body` and `api(cmd, timeout)`,
-        and must pass its events to `on_event`.  `login_all` makes every
-        agent available at once (until agents log in through the API);
-        `tts` is the `engine|voice` whispers are spoken with; `on_events`
+        and must pass its events to `on_event`.  Agents start logged out
+        (the service's `AgentDesk` logs them in as chosen or as the rules
+        say); `tts` is the `engine|voice` whispers are spoken with; `on_events`
         receives every list of ACD events (statistics); `spawn` runs offer
         greenlets (tests pass one that runs them inline); `instance` names
         this fsrouter on the legs it originates (default: the host name; see
@@ -134,17 +133,6 @@ class QueueRuntime:
         """Warm transfers of bridged calls (`transfer_call`, the agents' feature codes)."""
         self.surveys = None
         """Where post-call survey answers are stored (the service's store), if anywhere."""
-        self._login_all = login_all
-        self._log_in_new(self.layout.agents, known=())
-
-    def _log_in_new(self, agents, known) -> list:
-        """With `login_all`, agents not among `known` ids start available."""
-        events = []
-        if self._login_all:
-            for agent in agents:
-                if agent.id not in known:
-                    events += self.acd.set_agent_state(agent.id, AgentState.AVAILABLE, self.now())
-        return events
 
     def reconfigure(self, plan, layout: AcdPlan | None = None, compiled: Layout | None = None) -> None:
         """A rules reload: queues, agents and skills change in place for the
@@ -160,7 +148,6 @@ class QueueRuntime:
         events = self.acd.reconfigure(layout.queues, layout.agents, self.now(),  # the last that may raise
                                       compiled=compiled)
         self.plan, self.layout, self.presence = plan, layout, presence
-        events += self._log_in_new(layout.agents, users)
         # An agent whose dial string no longer needs a registration is
         # reachable whatever their old phone did.
         untracked = [(a.id, True) for a in layout.agents if users.get(a.id) and not presence.tracks(a.id)]

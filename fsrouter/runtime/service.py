@@ -165,6 +165,9 @@ class Service:
         if self.api is not None:  # bound before anything else runs
             _listen("the admin API", (config.api_host, config.api_port), self.api.start)
             log.info("admin API on http://%s:%d/", *self.api.address)
+            if not self.api.needs_token:  # allowed on loopback, but every local account gets in
+                log.warning("admin API on %s:%d without a token: any local user can change agents "
+                            "and rules; set api.token_file", *self.api.address)
         self.inbound.start()
         self._seed_today()
         self.stats.start()

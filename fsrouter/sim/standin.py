@@ -9,6 +9,7 @@ fsrouter routing calls end to end over real sockets.
 from __future__ import annotations
 
 import logging
+import os
 import socket
 from collections.abc import Iterable
 
@@ -32,12 +33,22 @@ def freeswitch_answers(host: str, port: int, timeout: float = 1.0) -> bool:
 
 
 class StandIn:
-    """A simulated switch: inbound listener plus a demo loop of scripted calls."""
+    """A simulated switch: inbound listener plus a demo loop of scripted calls.
 
-    def __init__(self, outbound: tuple[str, int], inbound: tuple[str, int], password: str,
+    `listen` before the service starts (its inbound connection then finds
+    the switch at once, with no "connection refused" on the way), `start`
+    once fsrouter's outbound listener has its address.
+    """
+
+    def __init__(self, inbound: tuple[str, int], password: str,
                  scenario_path: str, *, time_scale: float, every: float, sounds_dir: str,
                  agent_dial_strings: Iterable[str] = ()):
-        self.switch = Switch(outbound, time_scale=time_scale, sounds_dir=sounds_dir, seed=1)
+        # A new seed each run: a seeded switch draws the same call UUIDs every
+        # time, and the store keeps calls across restarts (reports, callback
+        # and survey keys).  Logged, so a demo run can be replayed.
+        seed = int.from_bytes(os.urandom(6), "big")
+        log.info("simulator: seed %d", seed)
+        self.switch = Switch(("127.0.0.1", 0), time_scale=time_scale, sounds_dir=sounds_dir, seed=seed)
         # Every agent the rules declare gets a phone that answers after a few
         # rings and talks for 20-60 s, so the demo shows calls reaching agents.
         for dial in agent_dial_strings:
@@ -48,9 +59,14 @@ class StandIn:
         self.every = every
         self._loop: gevent.Greenlet | None = None
 
-    def start(self) -> None:
+    def listen(self) -> None:
         self.listener.start()
         log.info("simulator: standing in for FreeSWITCH on %s:%d", *self.listener.address)
+
+    def start(self, outbound: tuple[str, int]) -> None:
+        """Place the demo calls on fsrouter's `outbound` listener, a round
+        `every` seconds after the previous one ended."""
+        self.switch.target = outbound
         self._loop = gevent.spawn(self._demo_loop)
 
     def stop(self) -> None:

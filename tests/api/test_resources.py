@@ -10,7 +10,7 @@ import pytest
 from fake_service import SOUNDS, Service, rules_copy
 
 from fsrouter.acd import AgentState
-from fsrouter.acd.events import CallbackBooked, CallbackFinished
+from fsrouter.acd.events import CallbackBooked, CallbackFinished, Queued, Removed
 from fsrouter.api import rules
 from fsrouter.api.routing import ApiError, Response, Router
 from fsrouter.flow import CallMachine
@@ -119,6 +119,15 @@ def test_metrics_read_live_figures_and_count_calls(service):
     assert samples['fsrouter_esl_reconnects_total'] == 0
 
 
+def test_the_counters_of_every_queue_start_at_zero(service):
+    samples = scrape(service)
+    for queue in ("support", "billing"):
+        for kind in ("offered", "answered", "abandoned"):
+            assert samples[f'fsrouter_calls_{kind}_total{{queue="{queue}"}}'] == 0
+        for outcome in ("booked", "completed", "failed"):
+            assert samples[f'fsrouter_callbacks_total{{outcome="{outcome}",queue="{queue}"}}'] == 0
+
+
 def test_callbacks_counted_by_queue_and_outcome(service):
     service.queues.handle([CallbackBooked(entry_id="callback:1", queue="support", at=1000.0),
                            CallbackBooked(entry_id="callback:2", queue="support", at=1000.0),
@@ -130,6 +139,18 @@ def test_callbacks_counted_by_queue_and_outcome(service):
     assert samples['fsrouter_callbacks_total{outcome="booked",queue="support"}'] == 2
     assert samples['fsrouter_callbacks_total{outcome="completed",queue="support"}'] == 1
     assert samples['fsrouter_callbacks_total{outcome="failed",queue="support"}'] == 1
+
+
+def test_a_caller_put_back_in_line_is_offered_once_per_queue_as_in_the_reports(service):
+    def queued(queue):
+        return Queued(entry_id="call-a", queue=queue, at=1000.0, arrival=990.0, priority=0, is_callback=False)
+    # joins, leaves to book a callback, the booking fails: back in line (then moved by a reload)
+    service.queues.handle([queued("support"),
+                           Removed(entry_id="call-a", queue="support", at=1000.0, waited=10.0, reason="callback"),
+                           queued("support"), queued("billing")])
+    samples = scrape(service)
+    assert samples['fsrouter_calls_offered_total{queue="support"}'] == 1
+    assert samples['fsrouter_calls_offered_total{queue="billing"}'] == 1
 
 
 def test_announcement_lateness_counts_only_announcements(service):
@@ -144,8 +165,8 @@ def test_announcement_lateness_counts_only_announcements(service):
 def test_each_service_has_its_own_registry(service, rules_file):
     other = Service(rules_file)
     service.join("call-a", "+306971111111")
-    assert 'fsrouter_calls_offered_total{queue="support"}' in scrape(service)
-    assert 'fsrouter_calls_offered_total{queue="support"}' not in scrape(other)
+    assert scrape(service)['fsrouter_calls_offered_total{queue="support"}'] == 1
+    assert scrape(other)['fsrouter_calls_offered_total{queue="support"}'] == 0
 
 
 def test_a_reload_still_compiling_is_a_202_and_rules_tell_the_outcome_later(rules_file):
@@ -174,3 +195,9 @@ def test_a_transfer_refused_says_why(service, body, status, message):
     with pytest.raises(ApiError) as refused:
         service.router.dispatch("POST", "/calls/c1/transfer", json.dumps(body).encode())
     assert refused.value.status == status and message in refused.value.message
+
+
+def test_only_the_wallboard_page_is_served_without_the_token(service):
+    public = [(route.method, route.pattern.pattern) for route in service.router.routes if route.public]
+    assert public == [("GET", r"/wallboard\Z")]
+    assert len(service.router.routes) > 10  # every resource registered, behind the token

@@ -24,7 +24,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from fsrouter.acd import InMemoryAcd
+from fsrouter.acd import AgentState, InMemoryAcd
 from fsrouter.acd.from_plan import from_plan
 from fsrouter.cli import main
 from fsrouter.flow import CallMachine
@@ -211,7 +211,9 @@ def start(rules: Path) -> None:
     layout = from_plan(plan)
     InMemoryAcd(layout.queues, layout.agents)
     AgentPresence(layout.agents)
-    runtime = QueueRuntime(plan, NoSwitch(), login_all=True, spawn=lambda *args, **kwargs: None)
+    runtime = QueueRuntime(plan, NoSwitch(), spawn=lambda *args, **kwargs: None)
+    for agent in plan.agents:
+        runtime.set_agent_state(agent, AgentState.AVAILABLE)
     CallbackDialer(runtime, store=None, sounds_root="/usr/share/freeswitch/sounds")
     for number in [*plan.lines, "999"]:
         machine = CallMachine(plan, {"destination_number": number, "caller_id_number": "+302101234567",

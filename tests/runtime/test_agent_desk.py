@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from fsrouter.acd import AgentState
+from fsrouter.acd import AgentState, AgentStateChanged
 from fsrouter.rules import compile_source
 from fsrouter.runtime.agent_desk import AgentDesk, BadValue, NoSuchAgent, StateForbids, StoreDown
 from fsrouter.runtime.queue_runtime import QueueRuntime
@@ -132,11 +132,28 @@ def test_feature_code_outcomes(desk):
 
 
 def test_a_pause_the_acd_makes_after_missed_offers_is_stored(desk):
-    from fsrouter.acd import AgentStateChanged
-
+    desk.runtime.set_agent_state("1002", AgentState.PAUSED, "missed 3 offers in a row")
     desk.desk.on_events([AgentStateChanged(agent_id="1002", at=1.0, old=AgentState.AVAILABLE,
                                            new=AgentState.PAUSED, reason="missed 3 offers in a row")])
     assert desk.store.agent_states()["1002"].reason == "missed 3 offers in a row"
+
+
+def test_an_unpause_made_before_the_acds_pause_is_stored_wins(tmp_path):
+    later = []
+    made = Desk(tmp_path)
+    made.desk._spawn = lambda f, *a: later.append((f, a))  # the storing greenlet runs late
+    try:
+        made.runtime.set_agent_state("1002", AgentState.PAUSED, "missed 3 offers in a row")
+        made.desk.on_events([AgentStateChanged(agent_id="1002", at=1.0, old=AgentState.AVAILABLE,
+                                               new=AgentState.PAUSED, reason="missed 3 offers in a row")])
+        assert later  # the ACD's own pause, to be stored
+        made.desk.change("1002", "unpause")  # took the lock first
+        for function, args in later:
+            function(*args)
+        assert made.state("1002") == ("available", "")
+        assert made.store.agent_states()["1002"].state == "available"
+    finally:
+        made.store.close()
 
 
 def test_run_time_skills_count_for_the_next_offer_and_a_reload_that_changes_them_wins(desk):
@@ -162,6 +179,10 @@ def test_run_time_skills_count_for_the_next_offer_and_a_reload_that_changes_them
     ({}, "no skills given"),
     ({"billing": 11}, "integer 1-10"),
     ({"billing": "7"}, "integer 1-10"),
+    ({"support": False}, "integer 1-10"),  # JSON false is not 0: it does not remove the skill
+    ({"support": 0.0}, "integer 1-10"),
+    ({"support": 7.0}, "integer 1-10"),
+    ({"support": True}, "integer 1-10"),
     ({"bad name!": 3}, "bad skill name"),
 ])
 def test_bad_skills_are_refused(desk, skills, message):

@@ -198,8 +198,10 @@ def test_unsafe_caller_id_is_not_passed_into_the_dial_string(plan):
 def test_dispatcher_greenlet_offers_without_being_stepped(plan):
     inbound = FakeInbound("+OK\n")
     told = []
-    rt = QueueRuntime(plan, inbound, login_all=True, max_sleep=0.05)
+    rt = QueueRuntime(plan, inbound, max_sleep=0.05)
     inbound.on_event = rt.on_event
+    for agent in plan.agents:
+        rt.set_agent_state(agent, AgentState.AVAILABLE)
     rt.start()
     try:
         rt.join(CALLER, "support", VARS, told.append)

@@ -190,8 +190,10 @@ def test_requests_during_a_reload_are_run_once_afterwards(rules_file, monkeypatc
 
 
 def runtime(plan, inbound):
-    rt = QueueRuntime(plan, inbound, clock=Clock(), login_all=True, spawn=lambda f, *a: f(*a))
+    rt = QueueRuntime(plan, inbound, clock=Clock(), spawn=lambda f, *a: f(*a))
     inbound.on_event = rt.on_event
+    for agent in plan.agents:
+        rt.set_agent_state(agent, AgentState.AVAILABLE)
     return rt
 
 
@@ -213,14 +215,15 @@ def test_new_skills_pick_the_agent_for_the_next_offer():
     assert offered_agent(inbound) == "user/1002"
 
 
-def test_agents_keep_their_state_and_new_ones_log_in():
+def test_agents_keep_their_state_and_new_ones_start_logged_out():
     inbound = FakeInbound()
     rt = runtime(compile_source(RULES), inbound)
     rt.set_agent_state("1001", AgentState.PAUSED, "lunch")
     added = RULES + '  "1003": {name: Cy, dial: user/1003, skills: {sales: 5}}\n'
     rt.reconfigure(compile_source(added))
     assert rt.acd.agent_status("1001").state is AgentState.PAUSED
-    assert rt.acd.agent_status("1003").state is AgentState.AVAILABLE
+    assert rt.acd.agent_status("1003").state is AgentState.LOGGED_OUT  # the agent desk logs them in
+    rt.set_agent_state("1003", AgentState.AVAILABLE)
     assert rt.join(CALLER, "sales", {}, lambda m: None)  # "sales" refused callers before: nobody sold
 
 

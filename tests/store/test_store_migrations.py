@@ -67,3 +67,29 @@ def test_dialect_specific_statement_is_chosen(backend):
     sql = migration.sql_for(store.dialect)
     assert sql[0][0] == store.dialect.name[0].upper()
     assert "{" not in "".join(sql)
+
+
+def test_a_version_2_database_with_data_is_upgraded_to_the_latest_keeping_it(backend, monkeypatch):
+    """A store last opened by a release at schema 2 (callbacks and queue
+    statistics) opens under this one with its rows and every later table."""
+    from fsrouter.store import NewQueueEvent
+
+    url = backend.fresh_url()
+    monkeypatch.setattr(migrations, "MIGRATIONS", MIGRATIONS[:2])
+    monkeypatch.setattr(migrations, "LATEST", 2)
+    old = backend.open(url)
+    assert old.schema_version() == 2
+    booked = old.book_callback("billing", "+302101234567", "+302101234567", 100.0, 0, {"brand": "acme"},
+                               idempotency_key="call-1/1")
+    old.record_queue_events([NewQueueEvent("offered", "billing", "call-1", 100.0)])
+    old.close()
+    monkeypatch.undo()
+
+    store = backend.open(url)
+    assert store.schema_version() == LATEST
+    assert [(c.id, c.number, c.variables) for c in store.list_callbacks()] == [
+        (booked.id, "+302101234567", {"brand": "acme"})]
+    assert [(e.kind, e.entry_id) for e in store.queue_events()] == [("offered", "call-1")]
+    store.save_agent_state("1001", "paused", "lunch", 200.0)  # tables of later migrations work
+    assert store.agent_states()["1001"].reason == "lunch"
+    assert store.add_notice("global", "notices/outage", 200.0, None).scope == "global"
