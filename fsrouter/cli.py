@@ -104,6 +104,7 @@ def run(config_path: str, simulator: str | None) -> None:
     import signal
 
     from . import logs
+    from .runtime.heap import settle_heap
     from .runtime.reload import describe
     from .runtime.service import Service, StartupError
     from .store.errors import StoreError
@@ -144,6 +145,7 @@ def run(config_path: str, simulator: str | None) -> None:
                           sounds_dir=config.sounds_dir,
                           agent_dial_strings=[a.dial for a in service.plans.current.agents.values()])
         standin.start()
+    settle_heap()  # started: from here on the collector walks calls, not start-up (runtime/heap.py)
     try:
         service.serve_forever()
     finally:
