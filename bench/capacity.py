@@ -1,6 +1,6 @@
 """Queued callers, set-up rate, memory and wire cost of one `fsrouter run` under the lean load generator.
 
-    .venv/bin/python bench/capacity.py [--callers 5100] [--rate 300] [--hold 65] [--profile DIR]
+    .venv/bin/python bench/capacity.py [--callers 5100] [--rate 300] [--hold 65] [--profile DIR] [--gc-probe FILE]
 
 `fsrouter run` as a subprocess (fsrouter.sim.harness) against
 `bench/loadgen.py`'s `LeanSwitch` over loopback, with the rules of
@@ -19,6 +19,10 @@ hold music, 10 agents answering after 1 s, talking 20 s).  One run:
    commands and bytes fsrouter sent.
 4. No call lost: every call connected, none ended by fsrouter, every caller
    still queued heard each announcement due.
+
+`--gc-probe FILE` runs fsrouter with bench/gc_probe/sitecustomize.py: its
+full collections (duration, objects tracked) and what each call keeps
+tracked, in the output's "gc".
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import argparse
 import gc
 import json
 import math
+import os
 import resource
 import shutil
 import subprocess
@@ -92,7 +97,8 @@ def top_frames(collapsed: Path, count: int = 15) -> list[tuple[str, float]]:
     return [(frame, round(n / total, 3)) for frame, n in own.most_common(count)]
 
 
-def run(callers: int = 5100, rate: float = 300.0, hold: float = 65.0, profile_dir: Path | None = None) -> dict:
+def run(callers: int = 5100, rate: float = 300.0, hold: float = 65.0, profile_dir: Path | None = None,
+        gc_probe: Path | None = None) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix="fsrouter-capacity-"))
     port = free_port()
     lean = LeanSwitch(("127.0.0.1", port), sounds_dir=str(SOUNDS), agents=AGENTS).start()
@@ -102,7 +108,12 @@ def run(callers: int = 5100, rate: float = 300.0, hold: float = 65.0, profile_di
     config["max_sessions"] = callers + 100
     config["log_level"] = "warning"  # a line per call and announcement would be the bench's own cost
     fsrouter.config.write_text(json.dumps(config))
+    if gc_probe is not None:
+        gc_probe.unlink(missing_ok=True)
+        os.environ.update(PYTHONPATH=str(REPO / "bench" / "gc_probe"), FSROUTER_GC_PROBE=str(gc_probe))
     fsrouter.start()
+    if gc_probe is not None:  # fsrouter only: nothing else started from here is probed
+        del os.environ["PYTHONPATH"], os.environ["FSROUTER_GC_PROBE"]
     # The load generator's own objects (a record, a greenlet and a parser per
     # call) hold no cycles worth collecting for two minutes: full collections
     # of them would stall it and show as fsrouter's latency.
@@ -183,7 +194,7 @@ def run(callers: int = 5100, rate: float = 300.0, hold: float = 65.0, profile_di
     queued = sum(queued_samples) / len(queued_samples)
     caller_minutes = queued * window / 60
     sent = wire1["events_sent"] - wire0["events_sent"]
-    return {
+    figures = {
         "callers": callers,
         "rate_offered": rate,
         "setup": {
@@ -233,6 +244,21 @@ def run(callers: int = 5100, rate: float = 300.0, hold: float = 65.0, profile_di
                                  (wire1["by_word"] - wire0["by_word"]).items()},
         },
     }
+    if gc_probe is not None:
+        figures["gc"] = gc_figures(gc_probe)
+    return figures
+
+
+def gc_figures(path: Path) -> dict:
+    """The probe's lines: every full collection, and the tracked objects per call
+    (per live `Connection`, one a call) at the first big one."""
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    counted = next((line["by_type"] for line in lines if "by_type" in line), {})
+    calls = counted.get("fsrouter.esl.connection.Connection", 0)
+    return {"full_collections": [{"ms": line["full_ms"], "tracked": line["tracked"]} for line in lines],
+            "calls_when_counted": calls,
+            "tracked_per_call_by_type": {name: round(n / calls, 2) for name, n in counted.items()
+                                         if calls and n >= calls / 2}}
 
 
 def _wire_snapshot(lean: LeanSwitch) -> dict:
@@ -255,8 +281,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     load_arguments(parser)
     parser.add_argument("--profile", type=Path, help="py-spy fsrouter into this directory (setup.txt, holding.txt)")
+    parser.add_argument("--gc-probe", type=Path, help="log fsrouter's full collections to this file")
     args = parser.parse_args()
-    print(json.dumps(run(args.callers, args.rate, args.hold, args.profile), indent=2))
+    print(json.dumps(run(args.callers, args.rate, args.hold, args.profile, args.gc_probe), indent=2))
     if args.profile:
         for name in ("setup.txt", "holding.txt"):
             if (args.profile / name).exists():

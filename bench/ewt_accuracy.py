@@ -1,6 +1,6 @@
 """EWT accuracy on simulated traffic: fsrouter's estimate against Asterisk's, on the very same calls.
 
-    .venv/bin/python bench/ewt_accuracy.py [--hours 40] [--agents 10] [--seed 1]
+    .venv/bin/python bench/ewt_accuracy.py [--hours 40] [--agents 10] [--seed 1] [--wording minutes] [--floor]
 
 The real ACD (`fsrouter.acd.InMemoryAcd`, simulated time) serves one queue
 of `--agents` agents: Poisson arrivals, log-normal handle times (mean 240 s,
@@ -25,6 +25,15 @@ waiting after N minutes, answered or not; a caller who abandoned before the
 bound proves nothing.  *Over-estimate*: for kept promises, the share of the
 promised time the caller did not need, (bound - wait) / bound, averaged
 over callers, and weighted by time, 1 - (sum of waits) / (sum of bounds).
+
+`--wording` judges other bounds on the same estimate, to see what a finer
+wording would buy before recording prompts for it: ``30s`` ("less than 30
+seconds", then whole minutes), ``15s`` (quarter minutes), ``unrounded`` (the
+estimate's seconds as they are).  `--floor` prints what even a perfect
+estimator would over-promise: the caller at position k with every agent busy
+waits for k completions, a Gamma(k) wait when handle times are exponential;
+promising its 90th percentile keeps 90 % and leaves, on average, the printed
+share of each kept promise unused.
 """
 
 from __future__ import annotations
@@ -81,6 +90,29 @@ class Score:
                 "time_weighted_over_estimate": round(1 - self.needed / self.promised, 3) if self.promised else None}
 
 
+WORDINGS = {
+    "minutes": lambda estimate: estimate.minutes * 60,  # what fsrouter says
+    "30s": lambda estimate: 30 if estimate.seconds < 30 else estimate.minutes * 60,
+    "15s": lambda estimate: math.ceil(estimate.seconds / 15) * 15,
+    "unrounded": lambda estimate: estimate.seconds,
+}
+"""The bound a caller is promised, in seconds, by how the estimate is worded."""
+
+
+def over_estimate_floor(positions=(1, 2, 3, 5, 10), kept: float = 0.9, samples: int = 200_000) -> dict:
+    """Mean over-estimate of kept promises when the bound is the exact `kept`
+    quantile of a Gamma(k) wait (k exponential completions): the least any
+    estimator keeping that share can leave unused."""
+    rng = random.Random(1)
+    floors = {}
+    for k in positions:
+        waits = sorted(sum(rng.expovariate(1.0) for _ in range(k)) for _ in range(samples))
+        bound = waits[int(kept * samples)]
+        met = [w for w in waits if w <= bound]
+        floors[k] = round(sum((bound - w) / bound for w in met) / len(met), 3)
+    return floors
+
+
 class AsteriskHoldtime:
     """app_queue.c's estimate: an exponential average of answered callers' waits."""
 
@@ -95,7 +127,7 @@ class AsteriskHoldtime:
         return abs(int(value / 60))  # C's division truncates toward zero
 
 
-def simulate(load: float, agents: int, hours: float, seed: int) -> dict:
+def simulate(load: float, agents: int, hours: float, seed: int, wording: str = "minutes") -> dict:
     rng = random.Random(seed)
     sigma = math.sqrt(math.log(1 + HANDLE_CV ** 2))
     mu = math.log(MEAN_HANDLE) - sigma ** 2 / 2
@@ -152,7 +184,7 @@ def simulate(load: float, agents: int, hours: float, seed: int) -> dict:
             serve(now)
             if caller in waiting and now >= WARM_UP:
                 estimate = acd.announce_wait(caller, now)
-                promises[caller] = (now, estimate.minutes * 60 if estimate else None, asterisk.minutes(0))
+                promises[caller] = (now, WORDINGS[wording](estimate) if estimate else None, asterisk.minutes(0))
             heapq.heappush(events, (now + rng.expovariate(1 / MEAN_PATIENCE), next(order), "give_up", caller))
             heapq.heappush(events, (now + rng.expovariate(rate), next(order), "arrive", data + 1))
         elif kind == "end":
@@ -166,13 +198,13 @@ def simulate(load: float, agents: int, hours: float, seed: int) -> dict:
     return {"load": load, "callers": callers, "fsrouter": ours.figures(), "asterisk": theirs.figures()}
 
 
-def run(hours: float = 40.0, agents: int = 10, seed: int = 1) -> dict:
-    results = [simulate(load, agents, hours, seed) for load in LOADS]
+def run(hours: float = 40.0, agents: int = 10, seed: int = 1, wording: str = "minutes") -> dict:
+    results = [simulate(load, agents, hours, seed, wording) for load in LOADS]
     worst_kept = min(r["fsrouter"]["kept_share"] for r in results)
     overs = [r["fsrouter"]["mean_over_estimate"] for r in results]
     under_ratio = max(r["fsrouter"]["under_share"] / r["asterisk"]["under_share"] for r in results
                       if r["asterisk"]["under_share"])
-    return {"agents": agents, "hours_per_load": hours, "mean_handle_s": MEAN_HANDLE, "handle_cv": HANDLE_CV,
+    return {"agents": agents, "hours_per_load": hours, "wording": wording, "mean_handle_s": MEAN_HANDLE, "handle_cv": HANDLE_CV,
             "mean_patience_s": MEAN_PATIENCE, "loads": results, "worst_kept_share": worst_kept,
             "worst_mean_over_estimate": max(overs), "worst_under_ratio_to_asterisk": round(under_ratio, 3)}
 
@@ -182,14 +214,21 @@ def main() -> None:
     parser.add_argument("--hours", type=float, default=40.0)
     parser.add_argument("--agents", type=int, default=10)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--wording", choices=sorted(WORDINGS), default="minutes")
+    parser.add_argument("--floor", action="store_true", help="the least over-estimate keeping 90 %%, by position")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
-    result = run(args.hours, args.agents, args.seed)
+    if args.floor:
+        for position, floor in over_estimate_floor().items():
+            print(f"position {position}: promising the 90th percentile of the wait leaves {floor:.0%} unused")
+        return
+    result = run(args.hours, args.agents, args.seed, args.wording)
     if args.json:
         print(json.dumps(result, indent=2))
         return
     print(f"{args.agents} agents, {args.hours:g} simulated hours per load, handle log-normal mean "
-          f"{MEAN_HANDLE:g} s cv {HANDLE_CV:g}, patience exponential mean {MEAN_PATIENCE:g} s")
+          f"{MEAN_HANDLE:g} s cv {HANDLE_CV:g}, patience exponential mean {MEAN_PATIENCE:g} s, "
+          f"fsrouter's bound worded as {args.wording}")
     print("| load | callers | fsrouter kept | fsrouter under | fsrouter over (time-weighted) | Asterisk kept "
           "| Asterisk under | Asterisk over (time-weighted) |")
     print("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")

@@ -109,6 +109,7 @@ def run(config_path: str, simulator: str | None) -> None:
     import signal
 
     from . import logs
+    from .runtime.heap import settle_heap
     from .runtime.reload import describe
     from .runtime.service import Service, StartupError
     from .store.errors import StoreError
@@ -146,6 +147,7 @@ def run(config_path: str, simulator: str | None) -> None:
         raise SystemExit(1) from None
     if standin is not None:
         standin.start(service.outbound.address)
+    settle_heap()  # started: from here on the collector walks calls, not start-up (runtime/heap.py)
     try:
         service.serve_forever()
     finally:

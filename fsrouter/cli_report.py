@@ -24,7 +24,7 @@ import click
 
 from .call_records import CallRecord, day_bounds, read_call_records
 from .cli_api import duration, echo_json, echo_table
-from .cli_store import opened as _opened
+from .cli_store import opened
 from .config import load_config
 from .figures import DEFAULT_TARGET, Tallies, Tally, rules_queue
 from .rules import RulesError, compile_rules
@@ -71,13 +71,13 @@ def report(first: datetime, last: datetime, queue: str | None, by: str | None, c
         raise click.UsageError("--to is before --from")
     url, tz, targets = _settings(config_path, database)
     if calls:
-        with _opened(url) as store:
+        with opened(url) as store:
             records = read_call_records(store, first.date(), last.date(), tz, queue)
         _print_calls(records, as_csv, as_json)
         return
     start, end = day_bounds(first.date(), last.date(), tz)
     period = _period(by, tz, first.date(), last.date())
-    with _opened(url) as store:
+    with opened(url) as store:
         rows = [row for row in store.queue_events(since=start) if row.at < end
                 and (queue is None or rules_queue(row.queue) == queue)]
         scores = store.survey_scores(since=start, until=end, queue=queue)
