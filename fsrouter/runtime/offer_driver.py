@@ -414,8 +414,11 @@ class OfferDriver:
             if "number" in context:  # a callback's number: digit by digit, not "six billion..."
                 spoken["number"] = speech.spoken_digits(context["number"])
             said = template.render({**context, **spoken})
-        if context.get("transfer_from") and not offer.is_callback:  # runtime/transfers.py (English only)
-            said = f"transfer from {context['transfer_from']}: {context.get('transfer_note', '')}. {said}".strip()
+        if context.get("transfer_from") and not offer.is_callback:  # runtime/transfers.py
+            if template is None:  # no whisper of the queue's: the prefix is in the agent's language
+                language = self._agent_language(offer)
+            preamble = speech.transfer_preamble(context["transfer_from"], context.get("transfer_note", ""), language)
+            said = f"{preamble} {said}".strip()
         return language, said
 
     def _agent_language(self, offer: Offer) -> str:

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from .grammar import DIGITS, KEYS, MAX_NUMBER, Grammar
 from .languages import GRAMMARS, grammar
-from .text import spoken_digits, spoken_wait
+from .text import spoken_digits, spoken_wait, transfer_preamble
 
-__all__ = ["DIGITS", "GRAMMARS", "KEYS", "MAX_NUMBER", "Grammar", "grammar", "spoken_digits", "spoken_wait"]
+__all__ = ["DIGITS", "GRAMMARS", "KEYS", "MAX_NUMBER", "Grammar", "grammar", "spoken_digits", "spoken_wait",
+           "transfer_preamble"]

@@ -28,6 +28,14 @@ UNDER_A_MINUTE = {
     "ar": "أقل من دقيقة",
 }
 """What a wait under a minute is called (English says its seconds)."""
+TRANSFERRED_BY = {
+    "en": "transfer from",
+    "el": "μεταφορά από",
+    "hu": "átkapcsolás, küldte:",
+    "ru": "перевод от",
+    "ar": "تحويل من",
+}
+"""How a whisper says who sent the caller on (a warm transfer), before their name."""
 RUSSIAN_FEMININE = {1: "одна", 2: "две"}
 """A TTS engine reads "21" as "двадцать один"; a minute needs "двадцать одна"."""
 
@@ -50,6 +58,13 @@ def _figure(n: int, language: str) -> str:
     if language == "ru" and units in RUSSIAN_FEMININE and n % 100 not in (11, 12):
         return " ".join([*([str(n - units)] if n > units else []), RUSSIAN_FEMININE[units]])
     return str(n)
+
+
+def transfer_preamble(sender: str, note: str, language: str = "en") -> str:
+    """What a whisper says first after a warm transfer: "transfer from Becky:
+    billing dispute." in the agent's language (English where it has no words)."""
+    said = TRANSFERRED_BY.get(language, TRANSFERRED_BY["en"])
+    return f"{said} {sender}: {note}." if note else f"{said} {sender}."
 
 
 def spoken_digits(number: str) -> str:

@@ -209,3 +209,21 @@ def test_the_caller_leaving_during_an_attended_transfer_drops_the_first_agent():
     rt.hang_up(CALLER)
     assert inbound.apis()[-1] == f"uuid_kill {becky_leg(inbound)} ORIGINATOR_CANCEL"
     assert not rt.acd.has_entry(CALLER)
+
+
+def test_the_transfer_preamble_is_in_the_next_agents_language_when_the_queue_has_no_whisper():
+    rules = RULES.replace('    whisper: "{queue}"\n', "").replace(
+        '"1002": {name: Nikos, dial: user/1002,', '"1002": {name: Nikos, language: ru, dial: user/1002,')
+    inbound = FakeInbound(*["+OK\n"] * 6)
+    rt = QueueRuntime(compile_source(rules), inbound, clock=Clock(), instance="fsr-1", spawn=lambda f, *a: f(*a),
+                      tts={"default": "flite|kal", "ru": "tts_commandline|ru"})
+    rt.spawn = lambda f, *a: f(*a)
+    inbound.on_event = rt.on_event
+    for agent in ("1001", "1002"):
+        rt.set_agent_state(agent, AgentState.AVAILABLE)
+    assert rt.join(CALLER, "sales", {"language": "en"}, lambda message: None)
+    rt.step()
+    assert rt.transfer_call(CALLER, "billing", "wants a refund") == "billing"
+    rt.step()
+    originate = inbound.commands[-2][1]
+    assert "user/1002" in originate and "speak:tts_commandline|ru|перевод от supervisor: wants a refund." in originate

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fsrouter.speech import spoken_digits, spoken_wait
+from fsrouter.speech import spoken_digits, spoken_wait, transfer_preamble
 
 SECONDS = (0, 42.4, 60, 89, 91, 600, 1260, 1320, 660, 720)
 SAID = {
@@ -33,3 +33,17 @@ def test_a_language_without_words_speaks_english():
 def test_a_number_is_spelled_digit_by_digit():
     assert spoken_digits("+306971234567") == "+ 3 0 6 9 7 1 2 3 4 5 6 7"
     assert spoken_digits("69 71;x") == "6 9 7 1"
+
+
+@pytest.mark.parametrize("language, said", [
+    ("en", "transfer from Becky: billing dispute."),
+    ("ru", "перевод от Becky: billing dispute."),
+    ("el", "μεταφορά από Becky: billing dispute."),
+    ("de", "transfer from Becky: billing dispute."),  # no words of its own: English
+])
+def test_a_transfer_preamble_is_said_in_the_agents_language(language, said):
+    assert transfer_preamble("Becky", "billing dispute", language) == said
+
+
+def test_a_transfer_without_a_note_names_the_sender_only():
+    assert transfer_preamble("supervisor", "", "en") == "transfer from supervisor."
