@@ -27,8 +27,9 @@ from collections.abc import Callable, Mapping, Sequence
 from itertools import count
 from types import MappingProxyType
 
+from .. import speech
 from ..rules import plan as p
-from ..rules.media_settings import MUSIC_AS_IS, record_path
+from ..rules.media_settings import MUSIC_AS_IS, OPT_OUT_PROMPT, record_path
 from ..rules.afterbridge import TRANSFER_PROMPT
 from ..rules.templates import Template
 from .agent_dialog import AgentDialog
@@ -286,11 +287,11 @@ class CallMachine:
         if self._noticed != self._node.id:
             self._record = self._recording_settings()
             notice = self._notice()
-            if notice is not None:
+            if notice:
                 self._noticed = self._node.id
                 key = self._record.opt_out_key
-                self._wait(lambda i: Collect(i, (notice,), timeout_ms=OPT_OUT_WAIT_MS, terminators="")
-                           if key else Play(i, (notice,)), commands)
+                self._wait(lambda i: Collect(i, notice, timeout_ms=OPT_OUT_WAIT_MS, terminators="")
+                           if key else Play(i, notice), commands)
                 return
         self._noticed = None
         self.queue_entries += 1
@@ -309,14 +310,20 @@ class CallMachine:
         else the line's or route's; none for a caller who opted out."""
         return None if self._opted_out else self._queue.record or self.decision.record
 
-    def _notice(self) -> str | None:
+    def _notice(self) -> tuple[str, ...]:
         """The recording notice still to be said before the bridge, if any
-        (it is said once a call: not again in the next queue or after a transfer)."""
+        (it is said once a call: not again in the next queue or after a
+        transfer), naming its opt-out key in the call's language: "This call
+        may be recorded. If you prefer not to be recorded, press 9."."""
         if self._notice_said or self._record is None or self._record.announce is None:
-            return None
+            return ()
         notice = self._sound(self._record.announce)
-        self._notice_said = notice is not None
-        return notice
+        if notice is None:
+            return ()
+        self._notice_said = True
+        key = self._record.opt_out_key
+        opt_out = (OPT_OUT_PROMPT, *speech.grammar(self._language).press(key)) if key else ()
+        return (notice, *self._prompts(opt_out))
 
     def _opt_out(self) -> None:
         log.info("call %s: opted out of recording in queue %s", self._uuid, self._queue.name)
@@ -552,7 +559,8 @@ class CallMachine:
         # before it; the notice goes with the prompt if not yet said.
         self._queue = self._plan.queues[event.queue]
         self._record = self._recording_settings()
-        prompts = tuple(s for s in (self._sound(Template.parse(TRANSFER_PROMPT)), self._notice()) if s is not None)
+        transfer = self._sound(Template.parse(TRANSFER_PROMPT))
+        prompts = (*((transfer,) if transfer is not None else ()), *self._notice())
         if prompts:
             commands.append(Play(next(self._ids), prompts))
         self._wait_in_queue(commands)

@@ -32,6 +32,8 @@ RECORD_KEYS = ("path", "announce", "opt_out_key")
 RECORD_PATH_HINT = ('an absolute file path template ending in .wav, .mp3 or .ogg, e.g. '
                     '"/var/lib/fsrouter/recordings/{date}/{queue}/{uuid}.wav"')
 RECORD_FORMATS = (".wav", ".mp3", ".ogg")
+OPT_OUT_PROMPT = "recording/opt_out"
+"""Said after the notice, before the opt-out key's name: "If you prefer not to be recorded, press 9"."""
 KEY = re.compile(r"[0-9*#]")
 KEY_HINT = 'one DTMF key, quoted: "0"'
 
@@ -89,7 +91,12 @@ class MediaSettings:
             "announce": ("announce", lambda n: self.prompt(n, f"{what} announce")),
             "opt_out_key": ("opt_out_key", lambda n: self.key(n, f"{what} opt_out_key")),
         })
-        return None if values is None else plan.RecordSettings(**values)
+        if values is None:
+            return None
+        if values.get("announce") is not None and values.get("opt_out_key"):
+            # The machine names the key after the notice (flow/machine.py _notice): its prompt is checked too.
+            self.prompt(Scalar(OPT_OUT_PROMPT, OPT_OUT_PROMPT, fields["opt_out_key"].pos), f"{what} opt_out_key")
+        return plan.RecordSettings(**values)
 
     def record_path(self, node: Node) -> Template | None:
         """Absolute, no `..`, an audio file, and nothing in its fixed text

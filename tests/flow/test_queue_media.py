@@ -75,7 +75,9 @@ def test_the_stream_is_played_once_broken_into_by_an_announcement_and_resumed():
 
 def waiting_after_the_notice(caller: str = "+302101234567", digits: str = "") -> CallMachine:
     machine, start = queued("7001", caller)
-    assert start[-1] == Collect(1, ("en/recording/notice.wav",), timeout_ms=1000, terminators="")
+    # The notice names its opt-out key: "... If you prefer not to be recorded, press 7."
+    assert start[-1] == Collect(1, ("en/recording/notice.wav", "en/recording/opt_out.wav", "en/keys/press.wav",
+                                    "en/numbers/7.wav"), timeout_ms=1000, terminators="")
     assert machine.state == "recorded.1"  # not in the line yet: no agent cuts the notice short
     assert machine.feed(MediaDone(1, digits=digits), T0 + 3) == [
         StartTimer("queue_max_wait", 600.0), Play(2, ("en/queue/hold_music.wav",))]

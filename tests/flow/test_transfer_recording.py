@@ -33,6 +33,7 @@ queues:
 """
 PLAN = compile_source(RULES)
 NOTICE, TRANSFER, STREAM = "en/recording/notice.wav", "en/queue/transfer.wav", ("local_stream://moh",)
+OPT_OUT_9 = ("en/recording/opt_out.wav", "en/keys/press.wav", "en/numbers/9.wav")  # "... press 9"
 
 
 def call(number: str = "7000") -> CallMachine:
@@ -87,7 +88,7 @@ def test_a_caller_transferred_into_a_recorded_queue_hears_its_notice_once_with_t
     m = call("7001")
     m.feed(AgentConnected("1001"), 20)
     out = m.feed(Transferred("recorded", {}), 60)
-    assert [c for c in out if isinstance(c, Play)] == [Play(2, (TRANSFER, NOTICE)), Play(3, STREAM)]
+    assert [c for c in out if isinstance(c, Play)] == [Play(2, (TRANSFER, NOTICE, *OPT_OUT_9)), Play(3, STREAM)]
     assert m.state == "queued"
     assert m.feed(AgentConnected("1002"), 90)[-1] == StartRecording("/rec/q/u.wav")
 

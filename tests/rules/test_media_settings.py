@@ -161,3 +161,26 @@ def test_announcing_exit_keys_a_queue_does_not_have_is_refused():
     assert found == ['<rules>:10:15: error: announce exit names exit keys the queue does not have '
                      '(expected exit: {"0": {goto: operator}})']
     assert problems("    announce: {position: {first: 15s}, exit: 'bad prompt'}\n")[0].startswith("<rules>:10:46: error: bad prompt id")
+
+
+def test_the_opt_out_prompt_is_checked_where_the_key_is_given(tmp_path):
+    """The notice names its opt-out key (recording/opt_out + "press 9"):
+    `check` wants that prompt's files too, and says so at the key."""
+    import shutil
+    from pathlib import Path
+
+    from fsrouter.rules import check
+
+    rules = tmp_path / "rules.yaml"
+    rules.write_text('lines: {"1": {flow: main, language: en,\n'
+                     '  record: {path: "/rec/{uuid}.wav", announce: recording/notice, opt_out_key: "9"}}}\n'
+                     "flows: {main: [{queue: q}]}\n"
+                     "queues: {q: {music: local_stream://moh, max_wait: {after: 1m, then: {hangup: }}}}\n")
+    sounds = tmp_path / "sounds"
+    shutil.copytree(Path(__file__).parents[2] / "sounds" / "en", sounds / "en")
+    assert [p for p in check(rules, sounds) if p.severity == "error"] == []
+    shutil.rmtree(sounds / "en" / "recording" / "8000")
+    shutil.rmtree(sounds / "en" / "recording" / "16000")
+    errors = [str(p) for p in check(rules, sounds) if p.severity == "error"]
+    assert any(':2:' in e and 'prompt "recording/opt_out"' in e for e in errors), errors
+    assert any('prompt "recording/notice"' in e for e in errors), errors
