@@ -50,12 +50,16 @@ class Score(Protocol):
     score: int
 
 
+CALL_TAIL = 86_400.0
+"""How long after the range a call that joined in it may still have rows (seconds)."""
+
+
 class CallStore(Protocol):
     """The two reading methods of `fsrouter.store.Store` used here."""
 
-    def queue_events(self, since: float | None = None) -> list: ...
+    def queue_events(self, since: float | None = None, until: float | None = None) -> list: ...
 
-    def survey_scores(self, since: float | None = None) -> list: ...
+    def survey_scores(self, since: float | None = None, until: float | None = None) -> list: ...
 
 
 @dataclass(frozen=True)
@@ -179,7 +183,10 @@ def _record(entry_id: str, joined: Row, rows: list[Row], survey: Mapping[int, in
 def read_call_records(store: CallStore, first: date, last: date, tz: tzinfo,
                       queue: str | None = None) -> list[CallRecord]:
     """The records of the calls that joined from day `first` to day `last`
-    (in `tz`), read from `store`: every row from the range's start on (a
-    call's last rows may fall past its end), and the survey answers since."""
+    (in `tz`), read from `store`: the rows from the range's start to a day
+    past its end (a call's last rows, its survey among them, may fall past
+    midnight; a year of later rows is not read to find them)."""
     start, end = day_bounds(first, last, tz)
-    return call_records(store.queue_events(since=start), store.survey_scores(since=start), tz, start, end, queue)
+    until = end + CALL_TAIL
+    return call_records(store.queue_events(since=start, until=until), store.survey_scores(since=start, until=until),
+                        tz, start, end, queue)

@@ -78,8 +78,8 @@ def report(first: datetime, last: datetime, queue: str | None, by: str | None, c
     start, end = day_bounds(first.date(), last.date(), tz)
     period = _period(by, tz, first.date(), last.date())
     with opened(url) as store:
-        rows = [row for row in store.queue_events(since=start) if row.at < end
-                and (queue is None or rules_queue(row.queue) == queue)]
+        rows = [row for row in store.queue_events(since=start, until=end)
+                if queue is None or rules_queue(row.queue) == queue]
         scores = store.survey_scores(since=start, until=end, queue=queue)
     if surveys:
         _print_surveys(survey_figures(scores), as_csv, as_json)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from fsrouter.call_records import CallRecord, call_records, day_bounds, read_call_records
+from fsrouter.call_records import CALL_TAIL, CallRecord, call_records, day_bounds, read_call_records
 from fsrouter.store import SurveyScore
 from fsrouter.store.records import NewQueueEvent
 
@@ -112,18 +112,19 @@ def test_a_call_is_in_the_range_it_joined_in_and_reported_whole():
     assert (record.entry_id, record.joined, record.agents) == ("late", "2026-12-07 23:59:50", ["1002"])
 
 
-def test_read_call_records_asks_the_store_from_the_ranges_start():
+def test_read_call_records_asks_the_store_from_the_ranges_start_to_a_day_past_its_end():
     asked = []
 
     class Store:
-        def queue_events(self, since=None):
-            asked.append(("events", since))
+        def queue_events(self, since=None, until=None):
+            asked.append(("events", since, until))
             return [row("offered", "a", T, priority=0, is_callback=False)]
 
-        def survey_scores(self, since=None):
-            asked.append(("scores", since))
+        def survey_scores(self, since=None, until=None):
+            asked.append(("scores", since, until))
             return [score("a", 1, 5)]
 
     [record] = read_call_records(Store(), date(2026, 12, 7), date(2026, 12, 7), ATHENS)
     assert record.survey == {1: 5} and record.joined == datetime.fromtimestamp(T, ATHENS).strftime("%Y-%m-%d %H:%M:%S")
-    assert asked == [("events", START), ("scores", START)]
+    tail = START + 86_400 + CALL_TAIL  # the one day asked for, and a day after it
+    assert asked == [("events", START, tail), ("scores", START, tail)]

@@ -208,8 +208,9 @@ class Store(ABC):
         since: float | None = None,
         queue: str | None = None,
         kind: QueueEventKind | str | None = None,
+        until: float | None = None,
     ) -> list[QueueEvent]:
-        """Events at or after `since`, oldest first, for reporting."""
+        """Events at or after `since` and before `until`, oldest first, for reporting."""
 
     # -- agent states --------------------------------------------------------
 

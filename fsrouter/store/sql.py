@@ -365,14 +365,15 @@ class SqlStore(SqlNotices, Store):
             for id_, e in zip(ids, events)
         ]
 
-    def queue_events(self, since=None, queue=None, kind=None):
+    def queue_events(self, since=None, queue=None, kind=None, until=None):
         kind = QueueEventKind(kind).value if kind is not None else None
-        where = _where({"at >= :since": since, "queue = :queue": queue, "kind = :kind": kind})
+        where = _where({"at >= :since": since, "at < :until": until, "queue = :queue": queue, "kind = :kind": kind})
         rows = self._run(
             lambda tx: tx.rows(
                 "SELECT id, kind, queue, entry_id, at, fields FROM queue_events"
                 f" WHERE {where} ORDER BY at, id",
                 since=since,
+                until=until,
                 queue=queue,
                 kind=kind,
             ),

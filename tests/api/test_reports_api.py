@@ -64,7 +64,7 @@ def test_bad_days_are_400(store, query, message):
 
 def test_a_store_that_does_not_answer_is_503():
     class Down:
-        def queue_events(self, since=None):
+        def queue_events(self, since=None, until=None):
             raise StoreError("database is locked")
 
     with pytest.raises(ApiError) as refused:

@@ -36,6 +36,7 @@ def test_queue_events_filters(store):
     assert [e.at for e in store.queue_events(since=2.0)] == [2.0, 3.0]
     assert [e.at for e in store.queue_events(queue="a")] == [1.0, 3.0]
     assert [e.at for e in store.queue_events(since=2.0, queue="a", kind="answered")] == [3.0]
+    assert [e.at for e in store.queue_events(since=1.0, until=3.0)] == [1.0, 2.0]  # until: exclusive
 
 
 def test_unknown_event_kind_is_refused(store):
