@@ -34,6 +34,8 @@ TRANSFER_KEYS = ("codes", "max_transfers", "over_cap", "keep_arrival")
 CODE_KEYS = ("queue", "reason", "attended")
 _CODE_REQUIRED = ("queue", "reason")
 SURVEY_KEYS = ("prompt", "second", "keys", "thanks")
+STOCK_SURVEY_PROMPT, STOCK_SURVEY_KEYS = "survey/rate", "12345"
+"""sounds/: "Press 1 for not at all, up to 5 for very satisfied.": right for these keys only."""
 TRANSFER_PROMPT = "queue/transfer"
 """What a transferred caller hears before the music of the queue they go to."""
 MAX_TRANSFERS = 20
@@ -126,7 +128,14 @@ class AfterBridge:
             "keys": ("keys", self.keys),
             "thanks": ("thanks", lambda n: self.prompt(n, "survey thanks")),
         })
-        return None if values is None else plan.SurveySettings(**values)
+        if values is None:
+            return None
+        survey = plan.SurveySettings(**values)
+        if survey.keys != STOCK_SURVEY_KEYS and survey.prompt.source == STOCK_SURVEY_PROMPT:
+            self.shapes.report.warning(
+                fields["keys"].pos, f'the stock prompt {STOCK_SURVEY_PROMPT} names the keys 1 to 5, '
+                f'not "{survey.keys}"', "a prompt of your own that names the keys")
+        return survey
 
     def keys(self, node: Node) -> str | None:
         keys = self.shapes.text(node, "survey keys", _KEYS_HINT)

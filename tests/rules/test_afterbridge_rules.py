@@ -94,3 +94,13 @@ def test_a_bad_global_transfer_points_at_its_line():
     rules = BASE.replace("queues:\n", 'settings:\n  transfer: {codes: {"9": {queue: boss, reason: help}}}\nqueues:\n')
     assert [str(p) for p in analyse_source(rules).problems] == [
         '<rules>:6:35: error: undefined queue "boss" (expected one of: billing, q, supervisor)']
+
+
+def test_other_survey_keys_with_the_stock_prompt_are_warned_about():
+    """The stock survey/rate says "press 1 ... up to 5": with other keys the
+    caller would be told keys that are not taken."""
+    assert problems('    survey: {prompt: survey/rate, keys: "123"}\n') == [
+        '<rules>:10:41: warning: the stock prompt survey/rate names the keys 1 to 5, not "123" '
+        '(expected a prompt of your own that names the keys)']
+    assert problems('    survey: {prompt: survey/rate, keys: "12345"}\n') == []
+    assert problems('    survey: {prompt: survey/custom_rate, keys: "123"}\n') == []
