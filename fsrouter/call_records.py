@@ -37,11 +37,10 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any, Protocol
 
-from .figures import Row, rules_queue
+from .figures import CALLBACK_COMPLETED, CALLBACK_FAILED, WAIT_ENDS, Row, rules_queue
 
-#: Kinds that end an entry's wait (its last one is the call's outcome).
-_ENDS = ("answered", "abandoned", "timed_out", "left_empty", "removed", "exited",
-         "callback_completed", "callback_failed")
+#: Kinds that end an entry's wait, and a callback's (its last one is the call's outcome).
+_ENDS = (*WAIT_ENDS, CALLBACK_COMPLETED, CALLBACK_FAILED)
 
 
 class Score(Protocol):

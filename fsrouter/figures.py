@@ -60,8 +60,9 @@ TRANSFERRED = "transferred"
 CALLBACK_BOOKED = "callback_booked"
 CALLBACK_COMPLETED = "callback_completed"
 CALLBACK_FAILED = "callback_failed"
-#: Kinds that end an entry's wait and may carry the EWT promises made to it.
-_OUTCOMES = frozenset({ANSWERED, ABANDONED, "timed_out", "left_empty", "removed"})
+#: Kinds that end an entry's wait and may carry the EWT promises made to it
+#: (store/stats.py writes them with the promises; `exited`: by an exit key).
+WAIT_ENDS = (ANSWERED, ABANDONED, "timed_out", "left_empty", "removed", "exited")
 
 
 class Row(Protocol):
@@ -167,7 +168,7 @@ class Tally:
             self.transfers += 1
         elif kind in self.callbacks:
             self.callbacks[kind] += 1
-        if kind in _OUTCOMES:
+        if kind in WAIT_ENDS:
             self._judge(row, answered=kind == ANSWERED)
 
     def _judge(self, row: Row, answered: bool) -> None:

@@ -68,3 +68,13 @@ def test_a_queue_variant_counts_for_its_rules_queue_with_its_target():
     tallies.add([row("answered", queue="billing[language=de]", wait=40.0), row("answered", "c2", wait=40.0)])
     [(key, figures)] = tallies.figures().items()
     assert (key, figures.answered, figures.service_level, figures.target) == (("billing", "day"), 2, 1.0, 45.0)
+
+
+def test_a_caller_leaving_by_an_exit_key_has_their_promise_judged():
+    """Told "2 minutes", still waiting at 130 s, then keyed an exit key: a
+    broken promise, as for a caller who hung up (the `exited` row carries
+    the promises like every row that ends a wait)."""
+    tally = Tally()
+    promise = [{"at": 0.0, "seconds": 90.0, "minutes": 2}]
+    tally.add(row("exited", at=130.0, wait=130.0, key="0", promises=promise))
+    assert (tally.ewt_kept, tally.ewt_broken) == (0, 1)
