@@ -34,10 +34,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import Any, Protocol
 
-from .figures import CALLBACK_COMPLETED, CALLBACK_FAILED, WAIT_ENDS, Row, rules_queue
+from .figures import CALLBACK_COMPLETED, CALLBACK_FAILED, WAIT_ENDS, Row, day_bounds, rules_queue
 
 #: Kinds that end an entry's wait, and a callback's (its last one is the call's outcome).
 _ENDS = (*WAIT_ENDS, CALLBACK_COMPLETED, CALLBACK_FAILED)
@@ -101,13 +101,6 @@ class CallRecord:
         if self.transfers:
             words += f"; transferred {self.transfers} time{'s' if self.transfers > 1 else ''}"
         return words
-
-
-def day_bounds(first: date, last: date, tz: tzinfo) -> tuple[float, float]:
-    """From midnight starting `first` to midnight ending `last`, in `tz`."""
-    start = datetime.combine(first, time(), tz)
-    end = datetime.combine(last + timedelta(days=1), time(), tz)
-    return start.timestamp(), end.timestamp()
 
 
 def call_records(rows: Iterable[Row], scores: Iterable[Score], tz: tzinfo, start: float, end: float,

@@ -22,11 +22,11 @@ from zoneinfo import ZoneInfo
 
 import click
 
-from .call_records import CallRecord, day_bounds, read_call_records
+from .call_records import CallRecord, read_call_records
 from .cli_api import duration, echo_json, echo_table
 from .cli_store import opened
 from .config import load_config
-from .figures import DEFAULT_TARGET, Tallies, Tally, rules_queue
+from .figures import DEFAULT_TARGET, Tallies, Tally, day_bounds, rules_queue
 from .rules import RulesError, compile_rules
 from .runtime.today import targets_of
 from .store.surveys import SurveyFigure, survey_figures

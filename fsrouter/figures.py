@@ -43,6 +43,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, tzinfo
 from typing import Any, Protocol
 
 #: Seconds a caller may wait and hang up and count as a short abandon.
@@ -71,6 +72,13 @@ class Row(Protocol):
     entry_id: str
     at: float
     fields: Mapping[str, Any]
+
+
+def day_bounds(first: date, last: date, tz: tzinfo) -> tuple[float, float]:
+    """From midnight starting `first` to midnight ending `last`, in `tz`."""
+    start = datetime.combine(first, time(), tz)
+    end = datetime.combine(last + timedelta(days=1), time(), tz)
+    return start.timestamp(), end.timestamp()
 
 
 def rules_queue(acd_queue: str) -> str:

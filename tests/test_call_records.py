@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from fsrouter.call_records import CALL_TAIL, CallRecord, call_records, day_bounds, read_call_records
+from fsrouter.call_records import CALL_TAIL, CallRecord, call_records, read_call_records
+from fsrouter.figures import day_bounds
 from fsrouter.store import SurveyScore
 from fsrouter.store.records import NewQueueEvent
 

@@ -11,9 +11,9 @@ late) is left out.  No IO here: the service does the seeding.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from datetime import datetime, time, timedelta, tzinfo
+from datetime import datetime, tzinfo
 
-from fsrouter.figures import DEFAULT_TARGET, Figures, Row, Tallies, Tally, rules_queue
+from fsrouter.figures import DEFAULT_TARGET, Figures, Row, Tallies, Tally, day_bounds, rules_queue
 
 
 def targets_of(plan) -> dict[str, float]:
@@ -39,7 +39,8 @@ class Today:
 
     def start_of_day(self, now: float) -> float:
         """Midnight starting the day of `now`: where seeding reads from."""
-        return datetime.combine(datetime.fromtimestamp(now, self.tz).date(), time(), self.tz).timestamp()
+        day = datetime.fromtimestamp(now, self.tz).date()
+        return day_bounds(day, day, self.tz)[0]
 
     def retarget(self, plan) -> None:
         """A rules reload: the new time zone and targets count from the next
@@ -71,6 +72,5 @@ class Today:
         if at >= self._end:
             day = datetime.fromtimestamp(at, self.tz).date()
             self._day = day.isoformat()
-            self._start = datetime.combine(day, time(), self.tz).timestamp()
-            self._end = datetime.combine(day + timedelta(days=1), time(), self.tz).timestamp()
+            self._start, self._end = day_bounds(day, day, self.tz)
             self._tallies.by_key.clear()
