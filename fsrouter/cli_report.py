@@ -78,9 +78,9 @@ def report(first: datetime, last: datetime, queue: str | None, by: str | None, c
     start, end = day_bounds(first.date(), last.date(), tz)
     period = _period(by, tz, first.date(), last.date())
     with opened(url) as store:
-        rows = [row for row in store.queue_events(since=start, until=end)
-                if queue is None or rules_queue(row.queue) == queue]
         scores = store.survey_scores(since=start, until=end, queue=queue)
+        rows = [] if surveys else [row for row in store.queue_events(since=start, until=end)  # answers alone
+                                   if queue is None or rules_queue(row.queue) == queue]
     if surveys:
         _print_surveys(survey_figures(scores), as_csv, as_json)
         return
@@ -110,10 +110,10 @@ def _lines(tallies: Tallies, surveys: list[SurveyFigure]) -> dict[tuple[str, str
         by_key.setdefault((figure.queue, figure.period), {})[figure.question] = figure
     lines = {}
     for key in sorted(figures.keys() | by_key.keys()):
-        quiet = Tally(tallies.targets.get(key[0], DEFAULT_TARGET)).figures()  # answers only, no calls
         answers = by_key.get(key, {})
+        counted = figures.get(key) or Tally(tallies.targets.get(key[0], DEFAULT_TARGET)).figures()  # answers only
         lines[key] = {
-            **figures.get(key, quiet).as_dict(),
+            **counted.as_dict(),
             "surveyed": answers[1].answers if 1 in answers else 0,
             "survey_q1": answers[1].average if 1 in answers else None,
             "survey_q2": answers[2].average if 2 in answers else None,
