@@ -201,7 +201,7 @@ class PostgresStore(SqlStore):
                     unknown = unknown or cause
                 if not retries_left:
                     raise self._failed(
-                        f"lost the PostgreSQL connection {RETRIES + 1} times in a row: {cause}",
+                        StoreUnavailable(f"lost the PostgreSQL connection {RETRIES + 1} times in a row: {cause}"),
                         unknown,
                     ) from lost.__cause__
                 retries_left -= 1
@@ -211,21 +211,20 @@ class PostgresStore(SqlStore):
                 except psycopg.Error as e:
                     log.warning("PostgreSQL pool check failed: %s", e)
             except PoolTimeout as e:
-                raise self._failed(str(self._unreachable()), unknown) from e
+                raise self._failed(self._unreachable(), unknown) from e
             except psycopg.Error as e:
-                raise self._failed(str(_translated(e)), unknown, _translated(e)) from e
+                raise self._failed(_translated(e), unknown) from e
 
     @staticmethod
-    def _failed(what: str, unknown: str | None, error: StoreError | None = None) -> StoreError:
+    def _failed(error: StoreError, unknown: str | None) -> StoreError:
         """The error ending an operation: `CommitUnknown` if an earlier
-        attempt's COMMIT may have been applied, else `error` (or
-        `StoreUnavailable(what)`)."""
+        attempt's COMMIT may have been applied, else `error`."""
         if unknown is not None:
             return CommitUnknown(
                 f"lost the PostgreSQL connection while committing ({unknown}), then could not"
-                f" find out whether it was applied: {what}"
+                f" find out whether it was applied: {error}"
             )
-        return error or StoreUnavailable(what)
+        return error
 
     @contextmanager
     def _transaction(self, write: bool = True) -> Iterator[Tx]:

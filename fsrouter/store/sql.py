@@ -89,7 +89,6 @@ _CALLBACK_COLUMNS = (
 # nothing used, stay NULL: dropping a column needs SQLite 3.35.)
 AGENT_DESK_STATES = ("logged_out", "available", "paused")
 """The states an agent chooses, and so the ones stored (`agent_desk`)."""
-_ACTIVE = "status IN ('pending', 'dialing')"
 # Due (`:now`): pending and its time come; or dialing under a lease that ran
 # out (its dialer died).  Claims take only these.
 _DUE = (
@@ -304,13 +303,9 @@ class SqlStore(SqlNotices, Store):
         return self._run(lambda tx: self._get(tx, callback_id, lock=""), write=False)
 
     def list_callbacks(self, status=None, queue=None):
-        where = ["1 = 1"]
-        if status is not None:
-            status = CallbackStatus(status).value
-            where.append("status = :status")
-        if queue is not None:
-            where.append("queue = :queue")
-        return self._select_callbacks(" AND ".join(where), status=status, queue=queue)
+        status = CallbackStatus(status).value if status is not None else None
+        return self._select_callbacks(_where({"status = :status": status, "queue = :queue": queue}),
+                                      status=status, queue=queue)
 
     def attempts(self, callback_id):
         rows = self._run(
