@@ -16,8 +16,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from fsrouter.api.routing import ApiError, Request, Router, id_param
-from fsrouter.store import CallbackNotFound, CallbackRecord, CallbackStatus, InvalidTransition, Store, StoreError
+from fsrouter.api.routing import ApiError, Request, Router, id_param, stored
+from fsrouter.store import CallbackNotFound, CallbackRecord, CallbackStatus, InvalidTransition, Store
 
 _STATUSES = tuple(s.value for s in CallbackStatus)
 
@@ -46,11 +46,15 @@ def view(record: CallbackRecord) -> dict[str, Any]:
 
 
 def _asked(work):
-    try:
-        return work()
-    except CallbackNotFound as exc:
-        raise ApiError(404, str(exc)) from None
-    except InvalidTransition as exc:
-        raise ApiError(409, str(exc)) from None
-    except StoreError as exc:
-        raise ApiError(503, f"the store did not answer: {exc}") from None
+    """`work()`: an unknown callback is 404, a change its status forbids 409
+    (both store errors, told apart first), any other store failure 503."""
+
+    def answered():
+        try:
+            return work()
+        except CallbackNotFound as exc:
+            raise ApiError(404, str(exc)) from None
+        except InvalidTransition as exc:
+            raise ApiError(409, str(exc)) from None
+
+    return stored(answered)

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from fsrouter.api.routing import ApiError, Request, Response, Router, id_param
+from fsrouter.api.routing import ApiError, Request, Response, Router, id_param, stored
 from fsrouter.notices import Notice, NoticeError
-from fsrouter.store.errors import StoreError
 
 if TYPE_CHECKING:
     from fsrouter.runtime.notices import NoticeDesk
@@ -46,7 +45,7 @@ def add_routes(router: Router, desk: NoticeDesk) -> None:
             if name not in body:
                 raise ApiError(400, f"{name} is required")
         try:
-            done = _stored(lambda: desk.switch_on(body["scope"], body["prompt"], until=body.get("until"),
+            done = stored(lambda: desk.switch_on(body["scope"], body["prompt"], until=body.get("until"),
                                                   lasting=body.get("for")))
         except NoticeError as exc:
             raise ApiError(400, str(exc)) from None
@@ -55,14 +54,14 @@ def add_routes(router: Router, desk: NoticeDesk) -> None:
 
     def clear_one(request: Request) -> dict:
         notice_id = id_param(request, "notice")
-        return cleared(_stored(lambda: desk.clear(notice_id=notice_id)), f"no notice {notice_id} is on")
+        return cleared(stored(lambda: desk.clear(notice_id=notice_id)), f"no notice {notice_id} is on")
 
     def clear_scope(request: Request) -> dict:
         scope = request.query.get("scope")
         if not scope:
             raise ApiError(400, "say which: DELETE /notices/ID or DELETE /notices?scope=SCOPE")
         try:
-            gone = _stored(lambda: desk.clear(scope=scope))
+            gone = stored(lambda: desk.clear(scope=scope))
         except NoticeError as exc:
             raise ApiError(400, str(exc)) from None
         return cleared(gone, f"no notice is on for {scope}")
@@ -77,10 +76,3 @@ def add_routes(router: Router, desk: NoticeDesk) -> None:
     router.add("DELETE", "/notices", clear_scope)
     router.add("DELETE", "/notices/{id}", clear_one)
 
-
-def _stored(change):
-    """The store failing is the service's trouble, not the request's: 503."""
-    try:
-        return change()
-    except StoreError as exc:
-        raise ApiError(503, f"the store did not answer: {exc}") from None

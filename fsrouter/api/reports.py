@@ -12,9 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime, tzinfo
 
-from fsrouter.api.routing import ApiError, Request, Router
+from fsrouter.api.routing import ApiError, Request, Router, stored
 from fsrouter.call_records import read_call_records
-from fsrouter.store import StoreError
 
 
 def add_routes(router: Router, store, tz: Callable[[], tzinfo]) -> None:
@@ -24,10 +23,7 @@ def add_routes(router: Router, store, tz: Callable[[], tzinfo]) -> None:
         first, last = _day(request, "from"), _day(request, "to")
         if last < first:
             raise ApiError(400, "to is before from")
-        try:
-            records = read_call_records(store, first, last, tz(), request.query.get("queue") or None)
-        except StoreError as exc:
-            raise ApiError(503, f"the store did not answer: {exc}") from None
+        records = stored(lambda: read_call_records(store, first, last, tz(), request.query.get("queue") or None))
         return {"calls": [record.as_dict() for record in records]}
 
     router.add("GET", "/reports/calls", calls)

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
+from fsrouter.store.errors import StoreError
+
 #: Largest request body read, in bytes: every resource takes a small JSON object.
 MAX_BODY = 64 * 1024
 
@@ -123,3 +125,11 @@ def id_param(request: Request, what: str, name: str = "id") -> int:
     if not (text.isascii() and text.isdigit() and len(text) <= 18):
         raise ApiError(404, f"no {what} {text!r}")
     return int(text)
+
+
+def stored(work: Callable[[], Any]) -> Any:
+    """`work()`, a store's failing being the service's trouble, not the request's: 503."""
+    try:
+        return work()
+    except StoreError as exc:
+        raise ApiError(503, f"the store did not answer: {exc}") from None
