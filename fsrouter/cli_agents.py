@@ -8,12 +8,11 @@ line and exit status 1.
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import quote
 
 import click
 
 from .api.client import ApiClient
-from .cli_api import api_command, duration, echo_json, echo_table
+from .cli_api import api_command, duration, echo_json, echo_table, segment
 
 
 @click.group()
@@ -87,7 +86,7 @@ def _levels(pairs: tuple[str, ...]) -> dict[str, int]:
 
 
 def _path(agent_id: str) -> str:
-    return "/agents/" + quote(agent_id, safe="")
+    return "/agents/" + segment(agent_id)
 
 
 def _print(agent: dict[str, Any], as_json: bool) -> None:

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from functools import wraps
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import click
 
@@ -76,6 +77,11 @@ def connect(config_path: str, api_url: str | None) -> ApiClient:
         raise click.ClickException(f"{config_path}: {exc.problems[0] if exc.problems else exc}") from None
     except (TokenError, ClientError) as exc:
         raise click.ClickException(str(exc)) from None
+
+
+def segment(value: str) -> str:
+    """`value` as one segment of an API path (an agent id, a queue, a call uuid)."""
+    return quote(value, safe="")
 
 
 def echo_json(value: Any) -> None:

@@ -14,7 +14,6 @@ allow, service or database unreachable), 2 usage.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from functools import wraps
@@ -25,11 +24,11 @@ import click
 
 from .api.callbacks import view as _as_dict
 from .api.client import ApiClient, ClientError
-from .cli_api import api_options, clock, connect, duration, echo_table
+from .cli_api import api_options, clock, connect, duration, echo_json, echo_table
 from .cli_store import opened
 from .store import AttemptOutcome, CallbackRecord, CallbackStatus, Store
+from .store.records import OWED
 
-_ACTIVE = (CallbackStatus.PENDING, CallbackStatus.DIALING)
 
 
 @click.group()
@@ -104,7 +103,7 @@ def list_callbacks(callbacks, status: str | None, queue: str | None, as_json: bo
     """List callbacks in line order (the order they are dialled in)."""
     records = callbacks.list_callbacks(status, queue)
     if as_json:
-        click.echo(json.dumps([_as_dict(r) for r in records], indent=2, ensure_ascii=False))
+        echo_json([_as_dict(r) for r in records])
     elif records:
         now = time.time()
         echo_table(_COLUMNS, (_row(r, now) for r in records))
@@ -133,7 +132,7 @@ def retry(callbacks, callback_id: int, as_json: bool) -> None:
 
 def _report(record: CallbackRecord, as_json: bool, what: str) -> None:
     if as_json:
-        click.echo(json.dumps(_as_dict(record), indent=2, ensure_ascii=False))
+        echo_json(_as_dict(record))
     else:
         click.echo(f"callback {record.id} to {record.number} ({record.queue}): {what}")
 
@@ -144,7 +143,7 @@ _COLUMNS = ("ID", "STATUS", "QUEUE", "NUMBER", "BOOKED", "WAITED", "ATTEMPTS", "
 def _row(r: CallbackRecord, now: float) -> tuple[str, ...]:
     """One table line.  WAITED is how long the customer has waited since
     arriving in the queue (until the callback ended, if it has)."""
-    ended = r.finished_at if r.status not in _ACTIVE and r.finished_at is not None else now
+    ended = r.finished_at if r.status not in OWED and r.finished_at is not None else now
     attempts = f"{r.attempts} ({r.last_outcome})" if r.last_outcome else str(r.attempts)
     return (str(r.id), r.status.value, r.queue, r.number, clock(r.booked_at),
             duration(ended - r.arrival_time), attempts, _next_attempt(r, now))

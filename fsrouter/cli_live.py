@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import time
 from typing import Any
-from urllib.parse import quote
 
 import click
 
 from .api.client import ApiClient, ClientError
-from .cli_api import api_command, clock, duration, echo_json, echo_table
+from .cli_api import api_command, clock, duration, echo_json, echo_table, segment
+from .runtime.queue_figures import AGENT_GROUPS
 
-_AGENT_GROUPS = ("available", "on_call", "wrap_up", "paused", "logged_out")
 
 
 @click.command()
@@ -29,15 +28,15 @@ def queues(client: ApiClient, name: str | None, as_json: bool) -> None:
         if as_json:
             echo_json(answer)
             return
-        echo_table(("QUEUE", "WAITING", "RINGING", "LONGEST", "EWT", *(g.upper() for g in _AGENT_GROUPS)),
+        echo_table(("QUEUE", "WAITING", "RINGING", "LONGEST", "EWT", *(g.upper() for g in AGENT_GROUPS)),
                    ((q["queue"], q["waiting"], q["ringing"], duration(q["longest_wait"]), q["ewt_phrase"],
-                     *(q["agents"][g] for g in _AGENT_GROUPS)) for q in answer["queues"]))
+                     *(q["agents"][g] for g in AGENT_GROUPS)) for q in answer["queues"]))
         return
-    answer = client.get("/queues/" + _segment(name))
+    answer = client.get("/queues/" + segment(name))
     if as_json:
         echo_json(answer)
         return
-    agents = ", ".join(f"{answer['agents'][g]} {g.replace('_', ' ')}" for g in _AGENT_GROUPS)
+    agents = ", ".join(f"{answer['agents'][g]} {g.replace('_', ' ')}" for g in AGENT_GROUPS)
     click.echo(f"{answer['queue']}: {answer['waiting']} waiting, {answer['ringing']} ringing, "
                f"longest {duration(answer['longest_wait'])}, EWT {answer['ewt_phrase'] or '-'}")
     click.echo(f"agents: {agents}")
@@ -56,10 +55,6 @@ def queues(client: ApiClient, name: str | None, as_json: bool) -> None:
 def _caller_state(caller: dict[str, Any]) -> str:
     state = "ringing" if caller["ringing"] else "waiting"
     return f"{state} (callback)" if caller["callback"] else state
-
-
-def _segment(name: str) -> str:
-    return quote(name, safe="")
 
 
 @click.command()
@@ -87,7 +82,7 @@ def calls(client: ApiClient, as_json: bool) -> None:
 def transfer(client: ApiClient, call_uuid: str, queue: str, note: str, attended: bool, as_json: bool) -> None:
     """Send the bridged CALL on to QUEUE, keeping its context, with a note
     for the next agent (a warm transfer, as the agent's `*` keys do)."""
-    answer = client.post(f"/calls/{_segment(call_uuid)}/transfer",
+    answer = client.post(f"/calls/{segment(call_uuid)}/transfer",
                          {"queue": queue, "note": note, "attended": attended})
     if as_json:
         echo_json(answer)

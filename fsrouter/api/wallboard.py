@@ -31,7 +31,7 @@ from fsrouter.api.routing import Response, Router
 from fsrouter.runtime.queue_figures import QueueFigures, all_queues
 from fsrouter.runtime.today import Today
 from fsrouter.store.errors import StoreError
-from fsrouter.store.records import CallbackStatus
+from fsrouter.store.records import OWED
 
 if TYPE_CHECKING:
     from fsrouter.runtime.queue_runtime import QueueRuntime
@@ -41,7 +41,6 @@ log = logging.getLogger(__name__)
 #: Today's figures the board shows (the rest of `Figures` is for reports).
 TODAY = ("offered", "answered", "abandoned", "abandoned_short", "service_level", "target", "ewt_kept")
 
-_OWED = (CallbackStatus.PENDING, CallbackStatus.DIALING)
 
 
 def page() -> bytes:
@@ -64,7 +63,7 @@ class PendingCallbacks:
         if self._read_at is None or now - self._read_at >= self.ttl:
             self._read_at = now
             try:
-                self._counts = Counter(r.queue for status in _OWED for r in self.store.list_callbacks(status))
+                self._counts = Counter(r.queue for status in OWED for r in self.store.list_callbacks(status))
             except StoreError as exc:
                 if self._counts is not None:  # said once per outage, not every poll
                     log.warning("wallboard: callbacks pending unknown (%s)", exc)

@@ -36,7 +36,7 @@ from fsrouter import fsvalues
 from fsrouter.runtime import orphan_legs
 from fsrouter.runtime.legs import miss_reason, originate_command, playback
 from fsrouter.store.errors import CommitUnknown, StoreError
-from fsrouter.store.records import AttemptOutcome, CallbackRecord, CallbackStatus
+from fsrouter.store.records import OWED, AttemptOutcome, CallbackRecord
 from fsrouter.store.stats import CALLBACK_ENTRY_PREFIX
 
 log = logging.getLogger(__name__)
@@ -184,7 +184,7 @@ class CallbackDialer:
         for key, booking in list(self._withdrawals.items()):
             try:
                 record = booking()
-                if record.status in (CallbackStatus.PENDING, CallbackStatus.DIALING):
+                if record.status in OWED:
                     record = self.store.cancel(record.id, now)
             except StoreError as e:
                 log.warning("booking %s not withdrawn yet (%s); retrying in %.0f s", key, e, self.poll)

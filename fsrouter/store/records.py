@@ -28,6 +28,10 @@ class CallbackStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+OWED = (CallbackStatus.PENDING, CallbackStatus.DIALING)
+"""The statuses of a callback still owed: waiting for its turn, or being dialled."""
+
+
 class AttemptOutcome(StrEnum):
     """How one dial attempt ended, as reported by the lease owner.
 
