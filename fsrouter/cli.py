@@ -4,7 +4,6 @@ rules have errors, 2 usage)."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import click
@@ -202,10 +201,7 @@ def simulate(scenario: str, target: str, time_scale: float) -> None:
 
 def _config_problems(config, config_path: Path) -> list[Problem]:
     """What `run` would fail on that loading the configuration cannot see."""
-    from_env = config.api_token_env and os.environ.get(config.api_token_env, "").strip()
-    if config.api_token_file is None or from_env:
-        return []
-    reason = token_file_problem(config.api_token_file)
+    reason = token_file_problem(config.api_token_file, config.api_token_env)
     if reason is None:
         return []
     return [Problem(Position(str(config_path)), "error", f"{reason}; `run` would fail",

@@ -29,7 +29,7 @@ def read_token(token_file: str | None, token_env: str | None, *, create: bool) -
     `create` (the service), a missing `token_file` is made; without it (the
     CLI), a missing file is an error: the service has not run yet.
     """
-    if token_env and os.environ.get(token_env, "").strip():
+    if _from_environment(token_env):
         return os.environ[token_env].strip()
     if token_file is None:
         if token_env:
@@ -50,14 +50,22 @@ def read_token(token_file: str | None, token_env: str | None, *, create: bool) -
     return token
 
 
-def token_file_problem(token_file: str) -> str | None:
-    """Why the service could neither read nor create `token_file`, or None.
+def _from_environment(token_env: str | None) -> bool:
+    """Whether the token comes from the environment (it wins when set and not empty)."""
+    return bool(token_env and os.environ.get(token_env, "").strip())
+
+
+def token_file_problem(token_file: str | None, token_env: str | None = None) -> str | None:
+    """Why the service could neither read nor create `token_file`, or None
+    (also when there is none, or the environment gives the token instead).
 
     `fsrouter check` asks this before `run` would fail on it: an installed
     configuration keeps a relative `../var/api-token` that lands in a
     read-only `/etc` (systemd's `ProtectSystem=strict`).  Run the check as
     the service's user for the answer to hold for the service.
     """
+    if token_file is None or _from_environment(token_env):
+        return None
     path = Path(token_file)
     if path.exists():
         if path.is_file() and os.access(path, os.R_OK):
