@@ -141,7 +141,7 @@ class _Live(Collector):
         ewt = GaugeMetricFamily("fsrouter_queue_ewt_seconds",
                                 "The wait a caller joining now would be told (absent: nothing sound to say).",
                                 labels=["queue"])
-        for figures in all_queues(self._runtime, callers=False):
+        for figures in all_queues(self._runtime):
             waiting.add_metric([figures.queue], figures.waiting)
             longest.add_metric([figures.queue], figures.longest_wait)
             for group, count in figures.agents.items():

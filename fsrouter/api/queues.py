@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 
 def add_routes(router: Router, runtime: QueueRuntime) -> None:
     router.add("GET", "/queues", lambda request: {
-        "queues": [figures.to_json(details=False) for figures in all_queues(runtime, callers=False)]})
+        "queues": [figures.to_json(details=False) for figures in all_queues(runtime)]})
 
     def one(request: Request) -> dict:
         name = request.params["name"]

@@ -92,4 +92,4 @@ def add_routes(router: Router, runtime: QueueRuntime, today: Today, store) -> No
     router.add("GET", "/wallboard", lambda request: Response(page(), content_type="text/html; charset=utf-8"),
                public=True)
     router.add("GET", "/wallboard/data",
-               lambda request: board(all_queues(runtime, callers=False), today, pending.counts(), runtime.now()))
+               lambda request: board(all_queues(runtime), today, pending.counts(), runtime.now()))

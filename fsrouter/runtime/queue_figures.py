@@ -97,13 +97,14 @@ def _ewt_json(ewt: Estimate | None) -> dict:
     return {"ewt": round(ewt.seconds, 1), "ewt_phrase": ewt.phrase}
 
 
-def all_queues(runtime: QueueRuntime, *, callers: bool = True) -> list[QueueFigures]:
-    """Every queue's figures, in the rules' order; without `callers`, no
-    list of callers or agents is made (the counts alone: the board, /metrics)."""
+def all_queues(runtime: QueueRuntime) -> list[QueueFigures]:
+    """Every queue's figures, in the rules' order: the counts alone, no
+    list of callers or agents (`GET /queues`, the board, /metrics; one
+    queue's lists are `one_queue`'s)."""
     now = runtime.now()
     agents: dict[str, AgentStatus] = {}
-    return [_figures(runtime, detail, now, agents, callers)
-            for detail in runtime.acd.queue_details(now, entries=callers)]
+    return [_figures(runtime, detail, now, agents, False)
+            for detail in runtime.acd.queue_details(now, entries=False)]
 
 
 def one_queue(runtime: QueueRuntime, name: str) -> QueueFigures:

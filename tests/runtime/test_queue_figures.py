@@ -64,7 +64,7 @@ def test_a_bridged_caller_leaves_the_line_and_its_agent_is_on_a_call_then_wraps_
 
 def test_every_queue_in_the_rules_order_and_counts_only_json(runtime):
     join(runtime, "call-a", "+306971111111", "billing")
-    board = all_queues(runtime, callers=False)
+    board = all_queues(runtime)
     assert [f.queue for f in board] == ["support", "sales", "billing"]
     billing = board[2].to_json(details=False)
     assert billing == {"queue": "billing", "waiting": 1, "ringing": 0, "longest_wait": 0.0, "serving_agents": 0,
