@@ -35,6 +35,8 @@ def announcement(
     if offer_callback:
         said += callback_offer(grammar, callback_key)
     if said:
+        if settings.exit is not None:  # "to speak to an operator, press 0", before the thanks
+            said.append(settings.exit.source)
         said.append("queue/thank_you")
     return tuple(said)
 

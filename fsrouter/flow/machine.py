@@ -455,8 +455,6 @@ class CallMachine:
                                                    callback.window.test(self._plan.context(self._vars, now)))
         prompts = announcement(status, settings, say_wait, offer, callback_key=callback.key if callback else "1",
                                language=self._language)
-        if prompts and settings.exit is not None:  # "to speak to an operator, press 0" before the thanks
-            prompts = (*prompts[:-1], settings.exit.source, prompts[-1])
         sounds = self._prompts(prompts)
         if not sounds:
             return commands
@@ -559,8 +557,7 @@ class CallMachine:
         # before it; the notice goes with the prompt if not yet said.
         self._queue = self._plan.queues[event.queue]
         self._record = self._recording_settings()
-        transfer = self._sound(Template.parse(TRANSFER_PROMPT))
-        prompts = (*((transfer,) if transfer is not None else ()), *self._notice())
+        prompts = (*self._prompts([TRANSFER_PROMPT]), *self._notice())
         if prompts:
             commands.append(Play(next(self._ids), prompts))
         self._wait_in_queue(commands)
