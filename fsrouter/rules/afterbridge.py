@@ -26,6 +26,7 @@ import re
 from collections.abc import Callable
 
 from . import plan
+from .queue_settings import spoken
 from .shapes import Shapes
 from .templates import Template
 from .tree import Node
@@ -51,12 +52,10 @@ class AfterBridge:
     (reporting an undefined one), `prompt` checks and records a prompt id."""
 
     def __init__(self, shapes: Shapes, queue_name: Callable[[Node], str | None],
-                 prompt: Callable[[Node, str], Template | None],
-                 spoken: Callable[[Node, str, list[str]], None]) -> None:
+                 prompt: Callable[[Node, str], Template | None]) -> None:
         self.shapes = shapes
         self.queue_name = queue_name
         self.prompt = prompt
-        self.spoken = spoken
 
     def transfer(self, node: Node) -> plan.TransferSettings | None:
         fields = self.shapes.fields(node, "transfer", TRANSFER_KEYS, required=("codes",))
@@ -71,7 +70,7 @@ class AfterBridge:
         })
         if codes is None or values is None:
             return None
-        self.spoken(node, "transfer", [TRANSFER_PROMPT])
+        spoken(self.prompt, node, "transfer", [TRANSFER_PROMPT])
         return plan.TransferSettings(plan.frozen_map(codes), **values)
 
     def codes(self, node: Node) -> dict[str, plan.TransferCode] | None:

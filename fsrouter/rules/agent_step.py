@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from . import plan
+from .queue_settings import spoken
 from .templates import Template
 from .tree import Map, Node, Scalar
 
@@ -131,8 +132,7 @@ def compile_step(flows: FlowCompiler, node: Node, draft: Draft, cont: str | None
         if identified is None:
             return None
         ask, pin = identified
-    for prompt_id in SPOKEN:
-        flows.prompt(Scalar(prompt_id, prompt_id, node.pos), "agent step")
+    spoken(flows.prompt, node, "agent step", SPOKEN)
     if action is None or reason is None:
         return None
     return plan.AgentDesk(action, reason, ask, pin), {plan.DONE: cont}

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 from .. import fsvalues
 from . import plan
+from .queue_settings import spoken
 from .shapes import Shapes
 from .templates import Template
 from .tree import Map, Node, Scalar
@@ -95,7 +96,7 @@ class MediaSettings:
             return None
         if values.get("announce") is not None and values.get("opt_out_key"):
             # The machine names the key after the notice (flow/machine.py _notice): its prompt is checked too.
-            self.prompt(Scalar(OPT_OUT_PROMPT, OPT_OUT_PROMPT, fields["opt_out_key"].pos), f"{what} opt_out_key")
+            spoken(self.prompt, fields["opt_out_key"], f"{what} opt_out_key", [OPT_OUT_PROMPT])
         return plan.RecordSettings(**values)
 
     def record_path(self, node: Node) -> Template | None:

@@ -101,10 +101,7 @@ class QueueSettings:
         return settings
 
     def spoken(self, node: Node, what: str, prompt_ids: Iterable[str]) -> None:
-        """Prompts the call machine plays itself for this block: their sound
-        files are checked like written ones, reported at the block."""
-        for prompt_id in prompt_ids:
-            self.prompt(_at(node, Template.parse(prompt_id)), what)
+        spoken(self.prompt, node, what, prompt_ids)
 
     def key(self, node: Node) -> str | None:
         key = self.shapes.text(node, "callback key", 'one DTMF key, quoted: "1"')
@@ -213,6 +210,14 @@ def countries(numbers: Iterable[str]) -> frozenset[str]:
         if region in phonenumbers.SUPPORTED_REGIONS:  # not "001", +800's non-geographic entity
             found.add(region)
     return frozenset(found)
+
+
+def spoken(prompt: Callable[[Node, str], Template | None], node: Node, what: str,
+           prompt_ids: Iterable[str]) -> None:
+    """Prompts the call machine plays itself for a block: their sound files
+    are checked like written ones (`prompt`), reported at the block (`node`)."""
+    for prompt_id in prompt_ids:
+        prompt(_at(node, Template.parse(prompt_id)), what)
 
 
 def _at(node: Node, template: Template) -> Node:

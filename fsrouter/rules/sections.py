@@ -323,7 +323,7 @@ class SectionCompiler:
             "announce": ("announce", compiled.announce),
             "whisper": ("whisper", self.whisper),
             "callback": ("callback", compiled.callback),
-            **self._after_bridge(compiled),
+            **self._after_bridge(),
         })
         media = self.queue_media(fields, flow, settings)
         if settings is not None and "whisper" in settings:
@@ -356,17 +356,19 @@ class SectionCompiler:
             return None
         return {**values, "exits": plan.frozen_map(exits[0])} if exits[0] else values
 
-    def _after_bridge(self, compiled: QueueSettings) -> dict:
+    def _after_bridge(self) -> dict:
         """The readers of `transfer` and `survey` (rules/afterbridge.py)."""
-        after = AfterBridge(self.shapes, self.flows.queue_name, self.flows.prompt, compiled.spoken)
+        after = self._after_bridge_reader()
         return {"transfer": ("transfer", after.transfer), "survey": ("survey", after.survey)}
+
+    def _after_bridge_reader(self) -> AfterBridge:
+        return AfterBridge(self.shapes, self.flows.queue_name, self.flows.prompt)
 
     def default_transfer(self, settings: Entries, queues: dict[str, plan.Queue]) -> dict[str, plan.Queue]:
         """`settings: {transfer: ...}` is the `transfer` of every queue that declares none."""
         if "transfer" not in settings:
             return queues
-        compiled = QueueSettings(self.shapes, self.flows.prompt)
-        default = self._after_bridge(compiled)["transfer"][1](settings["transfer"][1])
+        default = self._after_bridge_reader().transfer(settings["transfer"][1])
         return {name: queue if queue.transfer is not None or default is None else replace(queue, transfer=default)
                 for name, queue in queues.items()}
 
