@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from .. import fsvalues
 from . import plan
 from .queue_settings import spoken
-from .shapes import Shapes
+from .shapes import DTMF_KEY, Shapes
 from .templates import Template
 from .tree import Map, Node, Scalar
 
@@ -35,8 +35,6 @@ RECORD_PATH_HINT = ('an absolute file path template ending in .wav, .mp3 or .ogg
 RECORD_FORMATS = (".wav", ".mp3", ".ogg")
 OPT_OUT_PROMPT = "recording/opt_out"
 """Said after the notice, before the opt-out key's name: "If you prefer not to be recorded, press 9"."""
-KEY = re.compile(r"[0-9*#]")
-KEY_HINT = 'one DTMF key, quoted: "0"'
 
 Action = Callable[[Node, str, str, str | None, str], str]
 """`FlowCompiler.action`: (node, base id, flow, continuation, what) -> entry id."""
@@ -74,8 +72,9 @@ class MediaSettings:
         keys: dict[str, Scalar] = {}
         ok = True
         for key, value in m.entries:
-            if not KEY.fullmatch(key.text):
-                self.shapes.report.error(key.pos, f'bad exit key "{key.text}"', KEY_HINT + " (0-9, * or #)")
+            if not DTMF_KEY.fullmatch(key.text):
+                self.shapes.report.error(key.pos, f'bad exit key "{key.text}"',
+                                         'one DTMF key, quoted: "0" (0-9, * or #)')
                 ok = False
                 continue
             exits[key.text] = action(value, f"{flow}/exit/{key.text}", flow, None, f'exit "{key.text}"')
@@ -90,7 +89,7 @@ class MediaSettings:
         values = self.shapes.read(fields, {
             "path": ("path", self.record_path),
             "announce": ("announce", lambda n: self.prompt(n, f"{what} announce")),
-            "opt_out_key": ("opt_out_key", lambda n: self.key(n, f"{what} opt_out_key")),
+            "opt_out_key": ("opt_out_key", lambda n: self.shapes.key(n, f"{what} opt_out_key", "0")),
         })
         if values is None:
             return None
@@ -114,13 +113,6 @@ class MediaSettings:
             self.shapes.bad(node, "record path", RECORD_PATH_HINT)
             return None
         return template
-
-    def key(self, node: Node, what: str) -> str | None:
-        key = self.shapes.text(node, what, KEY_HINT)
-        if key is not None and not KEY.fullmatch(key):
-            self.shapes.bad(node, what, KEY_HINT)
-            return None
-        return key
 
     def clashes(self, exit_keys: Mapping[str, Scalar], fields: Mapping[str, Node],
                 callback: plan.CallbackSettings | None, record: plan.RecordSettings | None) -> bool:

@@ -7,7 +7,6 @@ YAML shape at run time.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
@@ -39,7 +38,6 @@ CALLBACK_DIALOG = ("callback/offer", "callback/keep_place", "callback/confirm_nu
 numbers, minutes and keys they compose per language (`fsrouter.speech`) are
 checked by `rules.sounds` for the languages that can reach the queue."""
 
-_KEY = re.compile(r"[0-9*#]")
 _REGION_HINT = "region: GR (the country whose national numbers callers key), or allow: {regions: [GR]}"
 
 
@@ -104,11 +102,7 @@ class QueueSettings:
         spoken(self.prompt, node, what, prompt_ids)
 
     def key(self, node: Node) -> str | None:
-        key = self.shapes.text(node, "callback key", 'one DTMF key, quoted: "1"')
-        if key is not None and not _KEY.fullmatch(key):
-            self.shapes.bad(node, "callback key", 'one DTMF key, quoted: "1"')
-            return None
-        return key
+        return self.shapes.key(node, "callback key", "1")
 
     def offer_when(self, node: Node) -> dict | None:
         offer = self.shapes.block(node, "offer_when", {

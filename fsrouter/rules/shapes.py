@@ -19,6 +19,8 @@ from .templates import Template, TemplateSyntaxError
 from .tree import Map, Node, Scalar, Seq, describe
 
 NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
+DTMF_KEY = re.compile(r"[0-9*#]")
+"""One key of a phone's keypad."""
 """Flow, step id, queue and variable names: safe in ids, graphs and paths."""
 
 Reader = Callable[[Node], object | None]
@@ -74,6 +76,15 @@ class Shapes:
             return node.text
         self.bad(node, what, expected)
         return None
+
+    def key(self, node: Node, what: str, example: str) -> str | None:
+        """One DTMF key (`DTMF_KEY`), quoted in the rules: "0" is a key, 0 a number."""
+        hint = f'one DTMF key, quoted: "{example}"'
+        key = self.text(node, what, hint)
+        if key is not None and not DTMF_KEY.fullmatch(key):
+            self.bad(node, what, hint)
+            return None
+        return key
 
     def name(self, node: Node, what: str) -> str | None:
         value = self.text(node, what, "a name of letters, digits, _ and -")
