@@ -29,13 +29,14 @@ from .tree import Node
 @dataclass(frozen=True)
 class Compilation:
     """The outcome of checking rules: the plan if there were no errors,
-    every problem, and what the sound check needs (prompts used and the
-    values each variable is known to take)."""
+    every problem, and what the sound check needs (prompts used, the values
+    each variable is known to take, and each way in with what it reaches)."""
 
     plan: Plan | None
     problems: tuple[Problem, ...]
     prompts: tuple[PromptUse, ...] = ()
     known: Mapping[str, frozenset[str]] = field(default_factory=lambda: frozen_map({}))
+    ways: tuple[route_languages.Entry, ...] = ()
 
 
 def analyse_path(path: Path | str) -> Compilation:
@@ -125,4 +126,4 @@ def compile_trees(trees: list[Node], report: Report) -> Compilation:
     )
     ways = route_languages.entries(compiled, known)
     compiled = replace(compiled, entry_languages=frozen_map({way.key: way.languages for way in ways}))
-    return Compilation(compiled, problems, tuple(flows.prompts), known)
+    return Compilation(compiled, problems, tuple(flows.prompts), known, tuple(ways))

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import errno
 import os
-from collections.abc import Hashable
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass, field
 from math import prod
 from pathlib import Path
@@ -25,7 +25,7 @@ from .. import speech
 from .compiler import Compilation
 from .plan import Plan
 from .problems import Position, Report
-from .route_languages import Entry, entries, prompts, queue_speech
+from .route_languages import Entry, prompts, queue_speech
 
 RATES = (8000, 16000)
 MAX_RENDERINGS = 1000
@@ -92,7 +92,7 @@ def check_sounds(result: Compilation, sounds: Path, report: Report) -> None:
         return
     known = dict(result.known)
     every_language = {language: _Players() for language in sorted(known.get("language", ()))}
-    who = _Who(result.plan, entries(result.plan, known)) if result.plan is not None else None
+    who = _Who(result.plan, result.ways) if result.plan is not None else None
     listings = _Listings()
     budget = MAX_LOOKUPS
     # In file order, so "the prompts after it" that a budget leaves unchecked are the later ones.
@@ -175,7 +175,7 @@ class _Who:
     which language.  Worked out per flow, so that a thousand lines into one
     flow cost one walk of it, not a thousand."""
 
-    def __init__(self, plan: Plan, ways: list[Entry]) -> None:
+    def __init__(self, plan: Plan, ways: Iterable[Entry]) -> None:
         self._by_flow: dict[str, dict[str, _Players]] = {}
         reaches = {}
         for way in ways:
