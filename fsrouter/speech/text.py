@@ -47,7 +47,7 @@ def spoken_wait(seconds: float, language: str = "en") -> str:
     minutes = round(seconds / 60)
     words = MINUTE_WORDS.get(language, MINUTE_WORDS["en"])
     category = grammar(language).category(minutes)
-    noun = words.get(category) or words["other" if "other" in words else "many"]
+    noun = words[category]  # each table has every category its grammar gives (tests/speech/test_text.py)
     if language == "ar" and category in ("one", "two"):
         return noun  # "دقيقة واحدة", the dual "دقيقتان": no figure before
     return f"{_figure(minutes, language)} {noun}"

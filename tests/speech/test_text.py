@@ -47,3 +47,9 @@ def test_a_transfer_preamble_is_said_in_the_agents_language(language, said):
 
 def test_a_transfer_without_a_note_names_the_sender_only():
     assert transfer_preamble("supervisor", "", "en") == "transfer from supervisor."
+
+
+@pytest.mark.parametrize("language", ["en", "el", "hu", "ru", "ar", "de"])
+def test_every_count_of_minutes_has_its_noun(language):
+    for minutes in range(1, 200):
+        assert spoken_wait(minutes * 60.0, language)  # a category without a noun would raise KeyError
