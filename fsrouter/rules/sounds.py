@@ -48,7 +48,10 @@ class _Listings:
     def exists(self, path: Path) -> bool:
         if any(len(os.fsencode(part)) > 255 for part in path.parts):
             raise OSError(errno.ENAMETOOLONG, os.strerror(errno.ENAMETOOLONG), str(path))
-        folder = path.parent
+        return path.name in self.names(path.parent)
+
+    def names(self, folder: Path) -> frozenset[str]:
+        """The files in `folder` (none when it is missing), listed once."""
         names = self._folders.get(folder)
         if names is None:
             try:
@@ -56,7 +59,7 @@ class _Listings:
             except (FileNotFoundError, NotADirectoryError):
                 names = frozenset()
             self._folders[folder] = names
-        return path.name in names
+        return names
 
 
 def sound_paths(sounds: Path, language: str, sound_id: str) -> list[Path]:
@@ -74,14 +77,12 @@ def missing_files(sounds: Path, sound_id: str, languages: list[str]) -> list[Pat
 def prompts_in(sounds: Path, folder: str, languages: list[str]) -> list[str]:
     """The prompt ids `folder/NAME` whose files exist in every one of these
     languages at every rate: what an operator may choose from (notices/)."""
+    listings = _Listings()
     names: set[str] | None = None
     for language in languages:
         for rate in RATES:
-            try:
-                found = {entry.name[:-4] for entry in os.scandir(sounds / language / folder / str(rate))
-                         if entry.name.endswith(".wav") and entry.is_file()}
-            except (FileNotFoundError, NotADirectoryError):
-                found = set()
+            found = {name[:-4] for name in listings.names(sounds / language / folder / str(rate))
+                     if name.endswith(".wav")}
             names = found if names is None else names & found
     return sorted(f"{folder}/{name}" for name in names or ())
 
