@@ -272,26 +272,26 @@ class CallbackDialer:
         try:
             # The claim may take a while (the database): keep the offer open.
             if runtime.report(lambda: runtime.acd.connecting(offer.offer_id, runtime.now(), self._lease())) is None:
-                runtime.drop_leg(agent)
+                runtime.switch.drop_leg(agent)
                 return
             record = self._claim(cb_id)
             if record is None:
                 log.info("callback %d: no longer ours to dial (cancelled or taken); agent released", cb_id)
-                runtime.drop_leg(agent)
+                runtime.switch.drop_leg(agent)
                 self._leave_line(cb_id, "callback_gone")
                 return
             claimed = True
             if runtime.report(lambda: runtime.acd.answered(offer.offer_id, runtime.now())) is None:
                 self._release(cb_id)
-                runtime.drop_leg(agent)
+                runtime.switch.drop_leg(agent)
                 return
             outcome = self._dial(record, customer, agent)
             claimed = False  # from here on the attempt is recorded or the claim given back
         except gevent.GreenletExit:
             # The service is stopping: hang up, give the callback back, and
             # the next process dials it (once).
-            runtime.drop_leg(customer)
-            runtime.drop_leg(agent)
+            runtime.switch.drop_leg(customer)
+            runtime.switch.drop_leg(agent)
             if claimed:
                 self._release(cb_id)
             raise
@@ -303,7 +303,7 @@ class CallbackDialer:
         if outcome is AttemptOutcome.ANSWERED:
             self._follow(customer, agent)
         else:
-            runtime.drop_leg(agent)
+            runtime.switch.drop_leg(agent)
         runtime.call_ended(offer.offer_id)
 
     def _dial(self, record: CallbackRecord, customer: str, agent_uuid: str) -> AttemptOutcome | None:
@@ -334,7 +334,7 @@ class CallbackDialer:
             log.error("callback %d not dialled: %s", record.id, exc)
             return AttemptOutcome.FAILED
         leg = runtime.legs.watch(customer)
-        result = runtime.bgapi_result(command, self.customer_ring + runtime.originate_margin, customer)
+        result = runtime.switch.bgapi_result(command, self.customer_ring + runtime.originate_margin, customer)
         if not result.startswith("+OK"):
             runtime.legs.forget(customer)
             log.info("callback %d: %s did not answer: %s", record.id, record.number, result.strip())
@@ -343,9 +343,9 @@ class CallbackDialer:
                 return None  # the connection to FreeSWITCH failed: no attempt was made
             return _OUTCOMES.get(reason, AttemptOutcome.FAILED)
         state = leg.wait_parked(self.intro_timeout)
-        if state != "parked" or not runtime.bridge(customer, agent_uuid):
+        if state != "parked" or not runtime.switch.bridge(customer, agent_uuid):
             log.info("callback %d: customer leg %s before the bridge", record.id, state)
-            runtime.drop_leg(customer)
+            runtime.switch.drop_leg(customer)
             return AttemptOutcome.FAILED
         log.info("callback %d: %s bridged to the agent", record.id, record.number)
         return AttemptOutcome.ANSWERED
@@ -359,10 +359,10 @@ class CallbackDialer:
         watched = [legs.get(uuid) or legs.watch(uuid) for uuid in (customer, agent_uuid)]
         while not any(self._gone(leg.uuid) for leg in watched):
             gevent.wait([leg.hung_up for leg in watched], count=1, timeout=CHECK_EVERY)
-            if not all(self._gone(leg.uuid) or self.runtime.channel_exists(leg.uuid) for leg in watched):
+            if not all(self._gone(leg.uuid) or self.runtime.switch.channel_exists(leg.uuid) for leg in watched):
                 break
         for leg in watched:
-            self.runtime.drop_leg(leg.uuid)
+            self.runtime.switch.drop_leg(leg.uuid)
 
     def _gone(self, uuid: str) -> bool:
         """Whether the leg's hang-up was heard."""

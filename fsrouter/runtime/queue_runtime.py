@@ -454,21 +454,6 @@ class QueueRuntime:
         except UnknownOffer:
             pass
 
-
-    # -- the switch, for the `CallbackDialer` -------------------------------
-
-    def bgapi_result(self, command: str, timeout: float, leg_uuid: str) -> str:
-        return self.switch.bgapi_result(command, timeout, leg_uuid)
-
-    def bridge(self, a_uuid: str, b_uuid: str) -> bool | None:
-        return self.switch.bridge(a_uuid, b_uuid)
-
-    def drop_leg(self, uuid: str) -> None:
-        self.switch.drop_leg(uuid)
-
-    def channel_exists(self, uuid: str) -> bool:
-        return self.switch.channel_exists(uuid)
-
     def now(self) -> float:
         """The clock, never going back (the ACD refuses time running backwards)."""
         self._last = max(self._last, self._clock())
