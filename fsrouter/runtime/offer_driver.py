@@ -36,6 +36,7 @@ from fsrouter.acd import InMemoryAcd, Offer, UnknownOffer
 from fsrouter.acd.model import MissReason
 from fsrouter.esl.errors import ESLConnectionClosed, ESLError, ESLTimeout
 from fsrouter.logs import fields
+from fsrouter.rules.plan import Queue
 from fsrouter.offer.machine import (
     AttachCall,
     BackInLine,
@@ -355,7 +356,7 @@ class OfferDriver:
 
     def _originate(self, machine: OfferMachine) -> str:
         offer = machine.offer
-        context = self._offer_context(offer)
+        context, queue = self._offer_context(offer)
         settings = {
             "origination_uuid": machine.agent_uuid,
             "origination_caller_id_number": context.get("caller_id_number", ""),
@@ -365,41 +366,37 @@ class OfferDriver:
             **{f"fsrouter_{k}": v for k, v in context.items() if k in _CONTEXT_VARIABLES},
             **orphan_legs.marker(orphan_legs.AGENT, self._instance),
         }
-        language, whisper = self.whisper(offer, context)
+        language, whisper = self.whisper(offer, context, queue)
         voice = self._tts.get(language) or self._tts["default"]
+        # The agent's `*<code>` transfer keys (runtime/transfers.py): a live caller's queue's, none for a callback.
+        transfer = queue.transfer if queue is not None and not offer.is_callback else None
         try:
-            greeting = [*self._transfer_keys(offer), *([speak(voice, whisper)] if whisper else [])]
+            greeting = [*meta_bindings(transfer), *([speak(voice, whisper)] if whisper else [])]
             command = originate_command(settings, offer.dial, greeting)
         except fsvalues.UnsafeValue as exc:
             log.error("agent %s not dialled: %s", offer.agent_id, exc, extra=_log_fields(offer))
             return "-ERR INVALID_DIAL_STRING"
         return self._switch.bgapi_result(command, offer.ring_timeout + self._originate_margin, machine.agent_uuid)
 
-    def _transfer_keys(self, offer: Offer) -> list[str]:
-        """`bind_meta_app` of each transfer code of the caller's queue (runtime/transfers.py)."""
-        caller = None if offer.is_callback else self._host.caller(offer.entry_id)
-        queue = self._host.plan.queues.get(caller.queue) if caller is not None else None
-        return meta_bindings(queue.transfer if queue is not None else None)
-
-    def _offer_context(self, offer: Offer) -> Mapping[str, str]:
-        """The call's variables, for the agent leg and the whisper."""
+    def _offer_context(self, offer: Offer) -> tuple[Mapping[str, str], Queue | None]:
+        """The call's variables, for the agent leg and the whisper, and its
+        rules queue (a callback's: the one it was booked in), looked up once."""
+        queues = self._host.plan.queues
         if offer.is_callback and self._host.callbacks is not None:
-            return self._host.callbacks.context(offer)
+            context = self._host.callbacks.context(offer)
+            return context, queues.get(context.get(RULES_QUEUE, ""))
         caller = self._host.caller(offer.entry_id)
-        return caller.variables if caller is not None else {}
+        return (caller.variables, queues.get(caller.queue)) if caller is not None else ({}, None)
 
-    def whisper(self, offer: Offer, context: Mapping[str, str]) -> tuple[str, str]:
+    def whisper(self, offer: Offer, context: Mapping[str, str], queue: Queue | None) -> tuple[str, str]:
         """The language and the text the agent hears before the bridge (""
         for none): the rules queue's `whisper` (its text in the agent's
         language if it has one), or its `callback.whisper` for a callback.
         A text not in the agent's language is said in its own (the first
         of a queue's texts, else the rules' default), wait included."""
         if offer.is_callback:
-            queue = self._host.plan.queues.get(context.get(RULES_QUEUE, ""))
             template = queue.callback.whisper if queue is not None and queue.callback is not None else None
         else:
-            caller = self._host.caller(offer.entry_id)
-            queue = self._host.plan.queues.get(caller.queue) if caller is not None else None
             template = queue.whisper if queue is not None else None
         language = self._host.plan.settings.language
         said = ""
