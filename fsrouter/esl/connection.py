@@ -246,12 +246,12 @@ class Connection:
         round trips.  `timeout` bounds the whole; the replies of commands
         given up on are consumed by their places in the line, as in `request`.
         """
-        first_line = commands[0].split(b"\n", 1)[0][:80].decode("utf-8", "replace")
         if self.closed:
-            raise ESLConnectionClosed(f"cannot send {first_line!r}: connection to {self.name} {self._closed_reason}")
+            raise ESLConnectionClosed(
+                f"cannot send {_first_line(commands[0])!r}: connection to {self.name} {self._closed_reason}")
         waiters = [gevent.event.AsyncResult() for _ in commands]
         if not self._send_lock.acquire(timeout=timeout):
-            raise ESLTimeout(f"could not send {first_line!r} within {timeout}s: another send is stuck")
+            raise ESLTimeout(f"could not send {_first_line(commands[0])!r} within {timeout}s: another send is stuck")
         try:
             self._waiters.extend(waiters)
             self._sendall(commands[0] if len(commands) == 1 else b"".join(commands), timeout)
@@ -260,13 +260,13 @@ class Connection:
         deadline = time.monotonic() + timeout
         replies = []
         for data, waiter in zip(commands, waiters):
-            line = data.split(b"\n", 1)[0][:80].decode("utf-8", "replace")
             try:
                 result = waiter.get(timeout=max(deadline - time.monotonic(), 0))
             except gevent.Timeout:
-                raise ESLTimeout(f"no reply to {line!r} within {timeout}s") from None
+                raise ESLTimeout(f"no reply to {_first_line(data)!r} within {timeout}s") from None
             if isinstance(result, _Closed):
-                raise ESLConnectionClosed(f"no reply to {line!r}: connection to {self.name} {result.reason}")
+                raise ESLConnectionClosed(
+                    f"no reply to {_first_line(data)!r}: connection to {self.name} {result.reason}")
             replies.append(result)
         return replies
 
@@ -310,3 +310,8 @@ class Connection:
 def _size(frame: Frame) -> int:
     """Roughly what a queued frame holds in memory, for the queue's byte bound."""
     return len(frame.body) + sum(len(name) + len(value) for name, value in frame.headers)
+
+
+def _first_line(command: bytes) -> str:
+    """A command's first line, shortened, for an error message (made only when one is raised)."""
+    return command.split(b"\n", 1)[0][:80].decode("utf-8", "replace")
