@@ -529,14 +529,11 @@ class LeanSwitch:
 
     def seconds(self, arg: str) -> float:
         """How long a playback argument plays (cached: callers hear the same prompts)."""
-        if arg not in self._durations:
-            if arg.startswith("local_stream://"):
-                seconds = math.inf
-            else:
-                try:
-                    seconds = sum(s.seconds for s in open_sounds(arg, sounds_dir=self.sounds_dir))
-                except SoundNotFound:
-                    seconds = 0.0
+        if arg not in self._durations:  # a local_stream:// is endless (sim.media: open_sound)
+            try:
+                seconds = sum(s.seconds for s in open_sounds(arg, sounds_dir=self.sounds_dir))
+            except SoundNotFound:
+                seconds = 0.0
             self._durations[arg] = seconds
         return self._durations[arg]
 
